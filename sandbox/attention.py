@@ -1,0 +1,250 @@
+"""The one attention path every model calls, and the records it leaves behind.
+
+:func:`attend` scores, masks, normalises and sums. Every attention in both the seq2seq
+models and the Transformer goes through it, so when a :func:`recording` is active the
+:class:`AttentionRecord` objects it emits hold exactly the tensors the model used — the
+numbers on screen are the model's numbers, not a re-implementation.
+
+Shapes follow PyTorch's own convention (batch first, heads second)::
+
+    query  (B, H, L, d_q)      L query positions
+    keys   (B, H, S, d_k)      S key positions
+    values (B, H, S, d_v)
+    mask   broadcastable to (B, H, L, S); True means "may NOT attend" (as in
+           torch.nn.MultiheadAttention's boolean masks)
+
+Records are taken before dropout; tracing runs in eval mode under ``torch.no_grad``.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+SCORES = ("dot", "scaled_dot", "general", "bahdanau")
+RECORD_KINDS = ("cross", "self", "masked_self")
+
+
+@dataclass(frozen=True, eq=False)
+class AttentionRecord:
+    """One query position of one head: every tensor :func:`attend` used, as float32 numpy.
+
+    ``terms`` holds what a view needs to show the arithmetic of a score:
+    ``scaled_dot`` -> ``scale`` (1/sqrt(d)); ``general`` -> ``Wk`` (T, d_q), row j = W·k_j;
+    ``bahdanau`` -> ``W1h`` (T, d_a), ``W2s`` (d_a,), ``tanh`` (T, d_a) = tanh(W1h + W2s),
+    ``v`` (d_a,).
+    """
+
+    kind: str
+    layer: int
+    head: int
+    position: int
+    score: str
+    query: np.ndarray
+    keys: np.ndarray
+    values: np.ndarray
+    energies: np.ndarray
+    weights: np.ndarray
+    output: np.ndarray
+    terms: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as the trace JSON writes it: nested lists, -inf as null."""
+        return {
+            "kind": self.kind,
+            "layer": self.layer,
+            "head": self.head,
+            "position": self.position,
+            "score": self.score,
+            "query": jsonable(self.query),
+            "keys": jsonable(self.keys),
+            "values": jsonable(self.values),
+            "energies": jsonable(self.energies),
+            "weights": jsonable(self.weights),
+            "output": jsonable(self.output),
+            "terms": {k: jsonable(v) for k, v in self.terms.items()},
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "AttentionRecord":
+        """Inverse of :meth:`to_json` (null energies come back as -inf)."""
+
+        def arr(x: Any) -> np.ndarray:
+            return np.array(_nulls_to_neginf(x), dtype=np.float32)
+
+        return cls(
+            kind=obj["kind"], layer=int(obj["layer"]), head=int(obj["head"]),
+            position=int(obj["position"]), score=obj["score"],
+            query=arr(obj["query"]), keys=arr(obj["keys"]), values=arr(obj["values"]),
+            energies=arr(obj["energies"]), weights=arr(obj["weights"]),
+            output=arr(obj["output"]),
+            terms={k: arr(v) for k, v in obj.get("terms", {}).items()},
+        )
+
+
+def jsonable(a: Any) -> Any:
+    """A numpy array or scalar as JSON-ready Python values, with -inf written as ``None``."""
+    a = np.asarray(a)
+    if a.ndim == 0:
+        v = float(a)
+        return None if v == -math.inf else v
+    values = a.tolist()
+    if np.isneginf(a).any():
+        return _neginf_to_none(values)
+    return values
+
+
+def _neginf_to_none(x: Any) -> Any:
+    if isinstance(x, list):
+        return [_neginf_to_none(v) for v in x]
+    return None if x == -math.inf else x
+
+
+def _nulls_to_neginf(x: Any) -> Any:
+    if isinstance(x, list):
+        return [_nulls_to_neginf(v) for v in x]
+    return -math.inf if x is None else x
+
+
+class Recorder:
+    """Collects :class:`AttentionRecord` objects while active (see :func:`recording`).
+
+    ``min_position`` skips query positions below it, so a Transformer decoder re-run on a
+    prefix only records its newest position.
+    """
+
+    def __init__(self, min_position: int | None = None) -> None:
+        self.records: list[AttentionRecord] = []
+        self.min_position = min_position
+
+    def take(self) -> list[AttentionRecord]:
+        out, self.records = self.records, []
+        return out
+
+
+_ACTIVE: ContextVar[Recorder | None] = ContextVar("attention_recorder", default=None)
+
+
+@contextmanager
+def recording(min_position: int | None = None) -> Iterator[Recorder]:
+    """Record every :func:`attend` call made inside the ``with`` block (batch size 1)."""
+    rec = Recorder(min_position)
+    token = _ACTIVE.set(rec)
+    try:
+        yield rec
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active_recorder() -> Recorder | None:
+    return _ACTIVE.get()
+
+
+class GeneralScore(nn.Module):
+    """Luong's weighted dot product: e_j = qᵀ W k_j (W maps key space to query space)."""
+
+    def __init__(self, d_query: int, d_key: int) -> None:
+        super().__init__()
+        self.W = nn.Linear(d_key, d_query, bias=False)
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        wk = self.W(keys)  # (B, H, S, d_q)
+        energies = query @ wk.transpose(-2, -1)  # (B, H, L, S)
+        return energies, {"Wk": wk}
+
+
+class AdditiveScore(nn.Module):
+    """Bahdanau's additive score: e_j = vᵀ tanh(W1 h_j + W2 s)."""
+
+    def __init__(self, d_query: int, d_key: int, d_attn: int) -> None:
+        super().__init__()
+        self.W1 = nn.Linear(d_key, d_attn, bias=False)
+        self.W2 = nn.Linear(d_query, d_attn, bias=False)
+        self.v = nn.Linear(d_attn, 1, bias=False)
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        w1h = self.W1(keys)  # (B, H, S, d_a)
+        w2s = self.W2(query)  # (B, H, L, d_a)
+        hidden = torch.tanh(w1h.unsqueeze(-3) + w2s.unsqueeze(-2))  # (B, H, L, S, d_a)
+        energies = self.v(hidden).squeeze(-1)  # (B, H, L, S)
+        return energies, {"W1h": w1h, "W2s": w2s, "tanh": hidden, "v": self.v.weight[0]}
+
+
+def attend(
+    query: torch.Tensor,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    *,
+    score: str,
+    mask: torch.Tensor | None = None,
+    scorer: nn.Module | None = None,
+    kind: str = "cross",
+    layer: int = 0,
+    query_start: int = 0,
+    dropout: nn.Module | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Score, mask, softmax and sum. Returns ``(output (B,H,L,d_v), weights (B,H,L,S))``.
+
+    ``scorer`` is the module holding the score's parameters (``general``, ``bahdanau``).
+    ``query_start`` is the position of the first query row (a seq2seq decoder calls this
+    once per step with L = 1). ``dropout`` is applied to the weights after recording.
+    """
+    terms: dict[str, torch.Tensor] = {}
+    if score == "dot":
+        energies = query @ keys.transpose(-2, -1)
+    elif score == "scaled_dot":
+        energies = (query @ keys.transpose(-2, -1)) / math.sqrt(query.shape[-1])
+    elif score in ("general", "bahdanau"):
+        if scorer is None:
+            raise ValueError(f"score {score!r} needs its scorer module")
+        energies, terms = scorer(query, keys)
+    else:
+        raise ValueError(f"unknown score {score!r}; allowed: {', '.join(SCORES)}")
+    if mask is not None:
+        energies = energies.masked_fill(mask, float("-inf"))
+    weights = torch.softmax(energies, dim=-1)
+    attn = dropout(weights) if dropout is not None else weights
+    output = attn @ values  # (B, H, L, d_v)
+    rec = _ACTIVE.get()
+    if rec is not None:
+        _record(rec, kind, layer, score, query, keys, values, energies, weights, output, terms,
+                query_start)
+    return output, weights
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to("cpu", torch.float32).numpy()
+
+
+def _record(rec: Recorder, kind: str, layer: int, score: str, query, keys, values, energies, weights,
+            output, terms: dict[str, torch.Tensor], query_start: int) -> None:
+    if query.shape[0] != 1:
+        raise ValueError("attention can only be recorded for a batch of one sentence")
+    q, k, v, e, w, o = (_np(x)[0] for x in (query, keys, values, energies, weights, output))
+    t_np = {name: _np(x) for name, x in terms.items()}
+    heads, length = q.shape[0], q.shape[1]
+    for h in range(heads):
+        for l in range(length):
+            pos = query_start + l
+            if rec.min_position is not None and pos < rec.min_position:
+                continue
+            rec_terms: dict[str, np.ndarray] = {}
+            if score == "scaled_dot":
+                rec_terms["scale"] = np.float32(1.0 / math.sqrt(q.shape[-1]))
+            elif score == "general":
+                rec_terms["Wk"] = t_np["Wk"][0, h]
+            elif score == "bahdanau":
+                rec_terms = {"W1h": t_np["W1h"][0, h], "W2s": t_np["W2s"][0, h, l],
+                             "tanh": t_np["tanh"][0, h, l], "v": t_np["v"]}
+            rec.records.append(AttentionRecord(
+                kind=kind, layer=layer, head=h, position=pos, score=score,
+                query=q[h, l], keys=k[h], values=v[h], energies=e[h, l], weights=w[h, l],
+                output=o[h, l], terms=rec_terms))
+

@@ -1,0 +1,182 @@
+"""Command line: ``python main.py [trace|train|render|lecture|presets|bottleneck] ...``.
+
+With no subcommand the window opens. Heavy imports (torch, Qt) happen inside the handlers,
+so ``python main.py`` can show its window before torch has loaded.
+
+Every bad input (a broken preset, an unknown name, an empty sentence, a corrupt checkpoint,
+an unwritable output path) is reported as one line on stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+EXIT_BAD_INPUT = 2
+
+
+class UserError(Exception):
+    """A problem with what the user asked for; printed as one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="attention-sandbox",
+        description="Train toy seq2seq and Transformer models and step through their attention.",
+    )
+    ap.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("trace", help="trace one sentence pair and write the trace JSON")
+    p.add_argument("--preset", required=True, help="a preset name (see `presets`) or a .toml path")
+    p.add_argument("--source", required=True, help="source sentence")
+    p.add_argument("--target", help="target sentence (required for teacher forcing)")
+    p.add_argument("--mode", choices=["teacher_forcing", "free_running"], default="teacher_forcing")
+    p.add_argument("--checkpoint", help="trained weights from `train` (default: untrained, seeded)")
+    p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    p.set_defaults(handler=cmd_trace)
+
+    p = sub.add_parser("presets", help="list shipped and user presets")
+    p.set_defaults(handler=cmd_presets)
+
+    p = sub.add_parser("train", help="train a preset's model and save a checkpoint")
+    p.add_argument("--preset", required=True)
+    p.add_argument("--steps", type=int, help="override the preset's training steps")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--seed", type=int, help="override the preset's seed")
+    p.add_argument("--out", required=True, help="checkpoint file to write")
+    p.set_defaults(handler=_lazy("sandbox.train", "cli_train"))
+
+    p = sub.add_parser("render", help="render the window's views at one step to a PNG, offscreen")
+    p.add_argument("--preset", required=True)
+    p.add_argument("--source", help="source sentence (default: the preset's first pair)")
+    p.add_argument("--target")
+    p.add_argument("--mode", choices=["teacher_forcing", "free_running"], default="teacher_forcing")
+    p.add_argument("--checkpoint")
+    p.add_argument("--step", type=int, default=0)
+    p.add_argument("--layer", type=int, default=0)
+    p.add_argument("--head", type=int, default=0)
+    p.add_argument("--out", required=True, help="output .png (or .svg)")
+    p.set_defaults(handler=_lazy("widgets.render", "cli_render"))
+
+    p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout")
+    p.add_argument("lecture", help="a shipped lecture name or a .toml path")
+    p.add_argument("--export", required=True, metavar="DIR")
+    p.add_argument("--lang", choices=["ko", "en"], default="en")
+    p.set_defaults(handler=_lazy("widgets.lecture_export", "cli_lecture"))
+
+    p = sub.add_parser("bottleneck", help="run the fixed-context bottleneck experiment")
+    p.add_argument("--json", required=True, metavar="OUT")
+    p.add_argument("--quick", action="store_true", help="a smaller, faster run")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_lazy("sandbox.bottleneck", "cli_bottleneck"))
+    return ap
+
+
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(args)
+
+    return handler
+
+
+def load_bundle(preset_name: str, checkpoint: str | None = None, device: str = "cpu"):
+    """The preset (a name or a path) as a Bundle, with trained weights if given."""
+    from .model import Bundle
+    from .presets import find_preset, load_preset
+
+    preset = load_preset(find_preset(preset_name))
+    if checkpoint:
+        from .checkpoint import load_checkpoint
+
+        return load_checkpoint(checkpoint, preset=preset, device=device)
+    return Bundle.from_preset(preset, device=device)
+
+
+def write_output(text: str, out: str) -> None:
+    """Write ``text`` to a file atomically, or to stdout for ``-``."""
+    if out == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from .fileio import atomic_write_text
+
+    try:
+        atomic_write_text(Path(out), text)
+    except OSError as e:
+        raise UserError(f"cannot write {out}: {e.strerror or e}") from None
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from .trace import trace
+
+    if not args.source.strip():
+        raise UserError("--source: the source sentence is empty")
+    bundle = load_bundle(args.preset, args.checkpoint)
+    tr = trace(bundle, args.source, args.target, mode=args.mode)
+    write_output(tr.dumps() + "\n", args.json)
+    if tr.has_unknown:
+        print(f"warning: unknown tokens became <unk>: source {list(tr.source_unknown)}, "
+              f"target {list(tr.target_unknown)}", file=sys.stderr)
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from .presets import PresetError, list_presets, load_preset
+
+    for key, path, is_user in list_presets():
+        try:
+            p = load_preset(path)
+            m = p.model
+            what = (f"{m.kind} {m.cell}/{m.attention}" if m.kind == "seq2seq"
+                    else f"transformer {m.layers}L×{m.heads}H d={m.d_model}")
+            line = f"{key:<24} {what:<26} {len(p.pairs):>3} pairs  {p.name}"
+        except PresetError as e:
+            line = f"{key:<24} BROKEN: {e}"
+        print(line + ("  [user]" if is_user else ""))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = _parser()
+    args = ap.parse_args(argv)
+    if args.command is None:
+        from widgets.app import run_app
+
+        return run_app()
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the one place that turns errors into messages
+        if args.debug or os.environ.get("ATTENTION_SANDBOX_DEBUG"):
+            raise
+        print(f"error: {describe_error(e)}", file=sys.stderr)
+        return EXIT_BAD_INPUT if is_user_error(e) else 1
+
+
+def is_user_error(e: BaseException) -> bool:
+    from .presets import PresetError
+
+    known: tuple[type[BaseException], ...] = (UserError, PresetError, ValueError, OSError)
+    try:
+        from .checkpoint import CheckpointError
+
+        known += (CheckpointError,)
+    except ImportError:
+        pass
+    return isinstance(e, known)
+
+
+def describe_error(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.filename:
+        return f"{e.filename}: {e.strerror or e}"
+    msg = str(e).strip() or type(e).__name__
+    return msg.splitlines()[0] if not is_user_error(e) else " ".join(msg.split("\n"))

@@ -1,0 +1,69 @@
+"""A preset turned into something runnable: vocabularies plus a seeded model.
+
+:class:`Bundle` is what traces, the trainer and checkpoints pass around. Building one from
+the same preset always gives the same weights (the model is initialised under the preset's
+seed), so an untrained model's trace is reproducible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .presets import Preset
+from .seq2seq import Seq2Seq
+from .transformer import Transformer
+from .vocab import Vocab
+
+
+def build_vocabs(preset: Preset) -> tuple[Vocab, Vocab]:
+    """Source and target vocabularies of every token in the preset's pairs."""
+    src = Vocab.build((p.source for p in preset.pairs), preset.tokenizer.source)
+    tgt = Vocab.build((p.target for p in preset.pairs), preset.tokenizer.target)
+    return src, tgt
+
+
+def build_model(preset: Preset, src_vocab: Vocab, tgt_vocab: Vocab) -> nn.Module:
+    """A freshly initialised model for the preset, seeded by ``preset.training.seed``."""
+    cfg = preset.model
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(preset.training.seed)
+        if cfg.kind == "seq2seq":
+            return Seq2Seq(cfg, len(src_vocab), len(tgt_vocab))
+        if cfg.kind == "transformer":
+            return Transformer(cfg, len(src_vocab), len(tgt_vocab))
+    raise ValueError(f"unknown model kind {cfg.kind!r}; allowed: seq2seq, transformer")
+
+
+def model_summary(preset: Preset) -> dict:
+    """The trace JSON's ``model`` object."""
+    cfg = preset.model
+    if cfg.kind == "seq2seq":
+        return {"kind": "seq2seq", "cell": cfg.cell, "attention": cfg.attention}
+    return {"kind": "transformer", "d_model": cfg.d_model, "heads": cfg.heads,
+            "layers": cfg.layers, "d_ff": cfg.d_ff}
+
+
+@dataclass
+class Bundle:
+    """A preset, its vocabularies and a model built for them."""
+
+    preset: Preset
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+    model: nn.Module
+
+    @classmethod
+    def from_preset(cls, preset: Preset, device: str | torch.device = "cpu") -> "Bundle":
+        src, tgt = build_vocabs(preset)
+        model = build_model(preset, src, tgt).to(device)
+        return cls(preset, src, tgt, model)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device

@@ -1,0 +1,167 @@
+"""RNN encoder-decoder with pluggable attention (the models of the seed notes).
+
+cell ∈ {rnn, gru, lstm} × attention ∈ {none, dot, scaled_dot, general, bahdanau}.
+
+Encoder: embedding -> unidirectional RNN; its states h_1..h_T are the keys and the values.
+Decoder, per step t (s = the decoder's hidden state; for an LSTM its h, not its cell):
+
+- ``dot`` / ``scaled_dot`` / ``general`` (Luong): s_t = cell(emb(y_{t-1}), s_{t-1});
+  c_t = attend(query = s_t, keys = values = h); õ_t = tanh(W_c [c_t; s_t]).
+- ``bahdanau``: c_t = attend(query = s_{t-1}, ...) first; s_t = cell([emb(y_{t-1}); c_t], s_{t-1});
+  õ_t = tanh(W_c [c_t; s_t]).
+- ``none``: the decoder starts from the encoder's final state and never looks back;
+  õ_t = tanh(W_c s_t). This is the fixed-length bottleneck baseline; it emits no record.
+
+Output distribution: softmax(W_o õ_t). Both decoders start from the encoder's final state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .attention import AdditiveScore, GeneralScore, attend
+from .vocab import PAD_ID, SOS_ID
+
+CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+ATTENTIONS = ("none", "dot", "scaled_dot", "general", "bahdanau")
+
+
+@dataclass
+class Memory:
+    """What the decoder reads from the encoder: states, padding mask and final state."""
+
+    states: torch.Tensor  # (B, S, H) encoder states h_1..h_S (keys = values)
+    mask: torch.Tensor  # (B, 1, 1, S) True where the source is padding
+    final: Any  # (1, B, H) tensor, or an (h, c) pair for an LSTM
+
+
+@dataclass
+class StepOut:
+    """One decoder step for one sentence (batch of one)."""
+
+    logits: torch.Tensor  # (V,)
+    output: torch.Tensor  # (d,) õ_t, the vector W_o reads
+    state: torch.Tensor  # (H,) s_t after the step
+    carry: Any  # what the next step needs
+    concat: tuple[str, ...]  # which vectors went into W_c, in order
+
+
+def _hidden(state: Any) -> torch.Tensor:
+    """The h part of an RNN state: (1, B, H) -> (B, H)."""
+    h = state[0] if isinstance(state, tuple) else state
+    return h[-1]
+
+
+class Seq2Seq(nn.Module):
+    kind = "seq2seq"
+
+    def __init__(self, cfg, src_vocab: int, tgt_vocab: int) -> None:
+        super().__init__()
+        if cfg.cell not in CELLS:
+            raise ValueError(f"unknown cell {cfg.cell!r}; allowed: {', '.join(CELLS)}")
+        if cfg.attention not in ATTENTIONS:
+            raise ValueError(f"unknown attention {cfg.attention!r}; allowed: {', '.join(ATTENTIONS)}")
+        self.cell, self.attention = cfg.cell, cfg.attention
+        E, H = cfg.embed, cfg.hidden
+        rnn = CELLS[cfg.cell]
+        self.src_embed = nn.Embedding(src_vocab, E, padding_idx=PAD_ID)
+        self.tgt_embed = nn.Embedding(tgt_vocab, E, padding_idx=PAD_ID)
+        self.encoder = rnn(E, H, batch_first=True)
+        dec_in = E + (H if cfg.attention == "bahdanau" else 0)
+        self.decoder = rnn(dec_in, H, batch_first=True)
+        self.scorer: nn.Module | None = None
+        if cfg.attention == "general":
+            self.scorer = GeneralScore(H, H)
+        elif cfg.attention == "bahdanau":
+            self.scorer = AdditiveScore(H, H, H)
+        self.W_c = nn.Linear(H if cfg.attention == "none" else 2 * H, H)
+        self.W_o = nn.Linear(H, tgt_vocab)
+
+    # -- encoder -------------------------------------------------------------------------
+    def encode(self, src: torch.Tensor, src_lens: torch.Tensor | None = None) -> Memory:
+        """src (B, S) padded with <pad>; src_lens (B,) true lengths (None: no padding)."""
+        emb = self.src_embed(src)  # (B, S, E)
+        if src_lens is None or bool((src_lens == src.shape[1]).all()):
+            states, final = self.encoder(emb)
+        else:
+            packed = pack_padded_sequence(emb, src_lens.cpu(), batch_first=True, enforce_sorted=False)
+            states, final = self.encoder(packed)
+            states, _ = pad_packed_sequence(states, batch_first=True, total_length=src.shape[1])
+        mask = (src == PAD_ID)[:, None, None, :]  # (B, 1, 1, S)
+        return Memory(states=states, mask=mask, final=final)
+
+    # -- decoder -------------------------------------------------------------------------
+    def _attend(self, query: torch.Tensor, mem: Memory, t0: int) -> torch.Tensor:
+        """query (B, L, H) -> context (B, L, H)."""
+        keys = mem.states[:, None]  # (B, 1, S, H)
+        ctx, _ = attend(query[:, None], keys, keys, score=self.attention, mask=mem.mask,
+                        scorer=self.scorer, kind="cross", query_start=t0)
+        return ctx[:, 0]
+
+    def _readout(self, s: torch.Tensor, ctx: torch.Tensor | None) -> torch.Tensor:
+        x = s if ctx is None else torch.cat([ctx, s], dim=-1)
+        return torch.tanh(self.W_c(x))
+
+    def _step(self, mem: Memory, carry: Any, tokens: torch.Tensor, t: int):
+        """One step for a batch: tokens (B,) -> (output (B, H), s_t (B, H), carry)."""
+        emb = self.tgt_embed(tokens)[:, None]  # (B, 1, E)
+        if self.attention == "bahdanau":
+            ctx = self._attend(_hidden(carry)[:, None], mem, t)  # query = s_{t-1}
+            s, carry = self.decoder(torch.cat([emb, ctx], dim=-1), carry)
+        else:
+            s, carry = self.decoder(emb, carry)
+            ctx = None if self.attention == "none" else self._attend(s, mem, t)
+        out = self._readout(s, ctx)  # (B, 1, H)
+        return out[:, 0], s[:, 0], carry
+
+    def forward(self, src: torch.Tensor, src_lens: torch.Tensor | None, tgt_in: torch.Tensor,
+                feed: str = "gold") -> torch.Tensor:
+        """Logits (B, L, V) for decoder inputs tgt_in (B, L) starting with <sos>.
+
+        ``feed="gold"`` is teacher forcing; ``feed="prediction"`` feeds each step's argmax
+        back in (only tgt_in[:, 0] is read).
+        """
+        mem = self.encode(src, src_lens)
+        if feed == "gold" and self.attention != "bahdanau":
+            # Luong-style and no attention: the decoder RNN does not depend on the context,
+            # so all steps run in one call; attention then reads every s_t at once.
+            s, _ = self.decoder(self.tgt_embed(tgt_in), mem.final)  # (B, L, H)
+            ctx = None if self.attention == "none" else self._attend(s, mem, 0)
+            return self.W_o(self._readout(s, ctx))
+        carry, tok, logits = mem.final, tgt_in[:, 0], []
+        for t in range(tgt_in.shape[1]):
+            out, _, carry = self._step(mem, carry, tok, t)
+            step_logits = self.W_o(out)  # (B, V)
+            logits.append(step_logits)
+            if t + 1 < tgt_in.shape[1]:
+                tok = tgt_in[:, t + 1] if feed == "gold" else step_logits.argmax(-1)
+        return torch.stack(logits, dim=1)
+
+    @torch.no_grad()
+    def greedy(self, src: torch.Tensor, src_lens: torch.Tensor | None, max_len: int) -> torch.Tensor:
+        """Greedy free-running decode of a batch: predicted ids (B, max_len), no recording."""
+        mem = self.encode(src, src_lens)
+        carry = mem.final
+        tok = torch.full((src.shape[0],), SOS_ID, dtype=torch.long, device=src.device)
+        out = []
+        for t in range(max_len):
+            o, _, carry = self._step(mem, carry, tok, t)
+            tok = self.W_o(o).argmax(-1)
+            out.append(tok)
+        return torch.stack(out, dim=1)
+
+    # -- one sentence, one step at a time (tracing) ---------------------------------------
+    def start(self, mem: Memory) -> Any:
+        return mem.final
+
+    def step(self, mem: Memory, carry: Any, token: int, t: int) -> StepOut:
+        tokens = torch.tensor([token], device=mem.states.device)
+        out, s, carry = self._step(mem, carry, tokens, t)
+        concat = ("state",) if self.attention == "none" else ("context", "state")
+        return StepOut(logits=self.W_o(out)[0], output=out[0], state=s[0], carry=carry,
+                       concat=concat)

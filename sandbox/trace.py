@@ -1,0 +1,221 @@
+"""Trace: one sentence pair run through one model, every decoder step kept.
+
+``trace(bundle, source, target, mode)`` runs the model in eval mode under ``no_grad`` with
+a :func:`~sandbox.attention.recording` active, one decoder step at a time:
+
+- teacher forcing: step t's input is gold token t-1 (``<sos>`` at t = 0);
+- free running: step t's input is step t-1's prediction; greedy until ``<eos>`` or
+  ``max_len`` steps.
+
+Everything in a Trace is detached float32 numpy on the CPU, and a Trace is never mutated,
+so the GUI can hold one while the trainer keeps changing the model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from .attention import AttentionRecord, jsonable, recording
+from .model import Bundle, model_summary
+from .vocab import EOS, EOS_ID, SOS, SOS_ID, encode_sentence
+
+TRACE_FORMAT = "attention-sandbox/trace@1"
+MODES = ("teacher_forcing", "free_running")
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """Decoder step t."""
+
+    t: int
+    input_token: str
+    input_from: str  # "gold" or "prediction"
+    attention: tuple[AttentionRecord, ...]  # one cross record (seq2seq); per layer/head self + cross (Transformer)
+    output: np.ndarray  # (d,) the vector the output layer reads (õ_t for seq2seq)
+    state: np.ndarray  # (d,) decoder state s_t after the step
+    concat: tuple[str, ...]  # what W_c read, in order: ("context", "state"), ("state",) or ()
+    probs: np.ndarray  # (V,) output distribution
+    top_k: tuple[tuple[str, float], ...]
+    predicted: str
+    gold: str | None  # gold token at this step (None past the end of the target)
+    gold_input: str | None  # the gold token that teacher forcing would have fed here
+
+    @property
+    def off_gold(self) -> bool:
+        """True where free running fed something other than the gold token."""
+        return self.input_from == "prediction" and self.input_token != self.gold_input
+
+    def records(self, kind: str | None = None, layer: int | None = None,
+                head: int | None = None) -> list[AttentionRecord]:
+        return [r for r in self.attention
+                if (kind is None or r.kind == kind) and (layer is None or r.layer == layer)
+                and (head is None or r.head == head)]
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    preset: str
+    model: dict
+    mode: str
+    source_tokens: tuple[str, ...]
+    target_tokens: tuple[str, ...] | None
+    source_unknown: tuple[int, ...]  # positions in source_tokens that became <unk>
+    target_unknown: tuple[int, ...]
+    encoder: tuple[AttentionRecord, ...]  # encoder self-attention (Transformer); empty for seq2seq
+    encoder_states: np.ndarray  # (S, d) the encoder's output states
+    steps: tuple[Step, ...]
+    target_vocab: tuple[str, ...] = ()
+
+    @property
+    def has_unknown(self) -> bool:
+        return bool(self.source_unknown or self.target_unknown)
+
+    @property
+    def predicted_tokens(self) -> list[str]:
+        return [s.predicted for s in self.steps]
+
+    def attention_matrix(self, kind: str = "cross", layer: int = 0, head: int = 0) -> np.ndarray:
+        """Weights of one attention as a (rows, keys) float32 matrix.
+
+        ``cross`` / ``masked_self``: one row per decoder step. ``self``: one row per source
+        token. Rows with no record (e.g. seq2seq without attention) are NaN.
+        """
+        if kind == "self":
+            recs = [r for r in self.encoder if r.layer == layer and r.head == head]
+            n_keys = len(self.source_tokens)
+            out = np.full((n_keys, n_keys), np.nan, np.float32)
+            for r in recs:
+                out[r.position] = r.weights
+            return out
+        n_keys = len(self.source_tokens) if kind == "cross" else len(self.steps)
+        out = np.full((len(self.steps), n_keys), np.nan, np.float32)
+        for s in self.steps:
+            for r in s.records(kind, layer, head):
+                out[s.t, : r.weights.shape[0]] = r.weights
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": TRACE_FORMAT,
+            "preset": self.preset,
+            "model": self.model,
+            "mode": self.mode,
+            "source_tokens": list(self.source_tokens),
+            "target_tokens": None if self.target_tokens is None else list(self.target_tokens),
+            "unknown": {"source": list(self.source_unknown), "target": list(self.target_unknown)},
+            "encoder": [r.to_json() for r in self.encoder],
+            "encoder_states": jsonable(self.encoder_states),
+            "steps": [
+                {
+                    "t": s.t,
+                    "input_token": s.input_token,
+                    "input_from": s.input_from,
+                    "attention": [r.to_json() for r in s.attention],
+                    "output": jsonable(s.output),
+                    "state": jsonable(s.state),
+                    "concat": list(s.concat),
+                    "top_k": [[tok, p] for tok, p in s.top_k],
+                    "predicted": s.predicted,
+                    "gold": s.gold,
+                }
+                for s in self.steps
+            ],
+        }
+
+    def dumps(self, indent: int | None = None) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False, indent=indent, allow_nan=False)
+
+
+def default_max_len(n_source: int, n_target: int = 0) -> int:
+    return min(2 * max(n_source, n_target) + 2, 200)
+
+
+@torch.no_grad()
+def trace(bundle: Bundle, source: str, target: str | None = None,
+          mode: str = "teacher_forcing", max_len: int | None = None, top_k: int = 5) -> Trace:
+    """Run one pair through ``bundle.model`` and keep every tensor attention used."""
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
+    p = bundle.preset
+    src = encode_sentence(source, bundle.src_vocab, p.tokenizer.source)
+    if len(src.ids) <= 1:
+        raise ValueError("the source sentence is empty")
+    tgt = None
+    if target is not None and target.strip():
+        tgt = encode_sentence(target, bundle.tgt_vocab, p.tokenizer.target)
+    if mode == "teacher_forcing" and tgt is None:
+        raise ValueError("teacher forcing needs a target sentence; use free running without one")
+
+    model = bundle.model
+    was_training = model.training
+    model.eval()
+    device = bundle.device
+    vocab = bundle.tgt_vocab
+    try:
+        with recording() as rec:
+            src_ids = torch.tensor([src.ids], device=device)
+            mem = model.encode(src_ids, None)
+            encoder_records = tuple(rec.take())
+            carry = model.start(mem)
+            n_steps = len(tgt.ids) if mode == "teacher_forcing" else (
+                max_len or default_max_len(len(src.ids), len(tgt.ids) if tgt else 0))
+            steps: list[Step] = []
+            token_id = SOS_ID
+            for t in range(n_steps):
+                gold_input = SOS if t == 0 else (tgt.tokens[t - 1] if tgt and t - 1 < len(tgt.tokens) else None)
+                out = model.step(mem, carry, token_id, t)
+                carry = out.carry
+                probs = torch.softmax(out.logits.float(), dim=-1).cpu().numpy()
+                order = np.argsort(-probs, kind="stable")[:top_k]
+                pred_id = int(order[0])
+                steps.append(Step(
+                    t=t,
+                    input_token=vocab.token(token_id),
+                    input_from="gold" if (t == 0 or mode == "teacher_forcing") else "prediction",
+                    attention=tuple(rec.take()),
+                    output=out.output.float().cpu().numpy(),
+                    state=out.state.float().cpu().numpy(),
+                    concat=out.concat,
+                    probs=probs,
+                    top_k=tuple((vocab.token(int(i)), float(probs[i])) for i in order),
+                    predicted=vocab.token(pred_id),
+                    gold=tgt.tokens[t] if tgt and t < len(tgt.tokens) else None,
+                    gold_input=gold_input,
+                ))
+                if mode == "teacher_forcing":
+                    token_id = tgt.ids[t]
+                else:
+                    if pred_id == EOS_ID:
+                        break
+                    token_id = pred_id
+    finally:
+        model.train(was_training)
+
+    return Trace(
+        preset=p.key,
+        model=model_summary(p),
+        mode=mode,
+        source_tokens=src.tokens,
+        target_tokens=tgt.tokens if tgt else None,
+        source_unknown=src.unknown,
+        target_unknown=tgt.unknown if tgt else (),
+        encoder=encoder_records,
+        encoder_states=mem.states[0].float().cpu().numpy(),
+        steps=tuple(steps),
+        target_vocab=vocab.tokens,
+    )
+
+
+def exact_match(bundle: Bundle, pairs: Sequence[tuple[str, str]]) -> float:
+    """Fraction of pairs whose free-running greedy decode equals the target exactly."""
+    hits = 0
+    for source, target in pairs:
+        tr = trace(bundle, source, target, mode="free_running")
+        want = list(tr.target_tokens or ())
+        hits += tr.predicted_tokens == want
+    return hits / max(len(pairs), 1)

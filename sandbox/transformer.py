@@ -1,0 +1,192 @@
+"""A small encoder-decoder Transformer whose every attention goes through :func:`attend`.
+
+Sinusoidal positions, multi-head scaled dot-product attention, pre-LayerNorm residual
+blocks (LayerNorm before each sub-layer; it trains reliably at toy sizes without warm-up),
+a final LayerNorm on each stack. Masks use PyTorch's convention: True = may not attend.
+
+Per layer the encoder runs ``self`` attention; the decoder runs ``masked_self`` attention
+(causal: position t sees 0..t) and then ``cross`` attention over the encoder's output.
+Each :class:`MultiHeadAttention` is parameterised like ``torch.nn.MultiheadAttention``
+(q/k/v projections with bias, then an output projection), so its weights can be copied
+into one and compared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .attention import active_recorder, attend
+from .seq2seq import Memory, StepOut
+from .vocab import PAD_ID, SOS_ID
+
+MAX_LEN = 256
+
+
+def sinusoidal_positions(n: int, d: int) -> np.ndarray:
+    """PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(same); (n, d) float32."""
+    pos = np.arange(n, dtype=np.float64)[:, None]
+    i = np.arange(0, d, 2, dtype=np.float64)[None, :]
+    angle = pos / np.power(10000.0, i / d)
+    pe = np.zeros((n, d), dtype=np.float64)
+    pe[:, 0::2] = np.sin(angle)
+    pe[:, 1::2] = np.cos(angle[:, : d // 2])
+    return pe.astype(np.float32)
+
+
+class MultiHeadAttention(nn.Module):
+    def __init__(self, d_model: int, heads: int, dropout: float, kind: str, layer: int) -> None:
+        super().__init__()
+        self.heads, self.kind, self.layer = heads, kind, layer
+        self.q_proj = nn.Linear(d_model, d_model)
+        self.k_proj = nn.Linear(d_model, d_model)
+        self.v_proj = nn.Linear(d_model, d_model)
+        self.out_proj = nn.Linear(d_model, d_model)
+        self.attn_drop = nn.Dropout(dropout)
+
+    def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        B, L, D = x_q.shape
+        S, H = x_kv.shape[1], self.heads
+        q = self.q_proj(x_q).view(B, L, H, D // H).transpose(1, 2)  # (B, H, L, dh)
+        k = self.k_proj(x_kv).view(B, S, H, D // H).transpose(1, 2)  # (B, H, S, dh)
+        v = self.v_proj(x_kv).view(B, S, H, D // H).transpose(1, 2)  # (B, H, S, dh)
+        out, _ = attend(q, k, v, score="scaled_dot", mask=mask, kind=self.kind,
+                        layer=self.layer, dropout=self.attn_drop)  # (B, H, L, dh)
+        out = out.transpose(1, 2).reshape(B, L, D)  # heads concatenated
+        return self.out_proj(out)
+
+
+class FeedForward(nn.Module):
+    def __init__(self, d_model: int, d_ff: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d_model, d_ff), nn.ReLU(), nn.Linear(d_ff, d_model),
+                                 nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, cfg, layer: int) -> None:
+        super().__init__()
+        D = cfg.d_model
+        self.ln1, self.ln2 = nn.LayerNorm(D), nn.LayerNorm(D)
+        self.self_attn = MultiHeadAttention(D, cfg.heads, cfg.dropout, "self", layer)
+        self.ff = FeedForward(D, cfg.d_ff, cfg.dropout)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
+        h = self.ln1(x)
+        x = x + self.drop(self.self_attn(h, h, src_mask))
+        return x + self.ff(self.ln2(x))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, cfg, layer: int) -> None:
+        super().__init__()
+        D = cfg.d_model
+        self.ln1, self.ln2, self.ln3 = nn.LayerNorm(D), nn.LayerNorm(D), nn.LayerNorm(D)
+        self.self_attn = MultiHeadAttention(D, cfg.heads, cfg.dropout, "masked_self", layer)
+        self.cross_attn = MultiHeadAttention(D, cfg.heads, cfg.dropout, "cross", layer)
+        self.ff = FeedForward(D, cfg.d_ff, cfg.dropout)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, y: torch.Tensor, memory: torch.Tensor, self_mask: torch.Tensor,
+                src_mask: torch.Tensor) -> torch.Tensor:
+        h = self.ln1(y)
+        y = y + self.drop(self.self_attn(h, h, self_mask))
+        y = y + self.drop(self.cross_attn(self.ln2(y), memory, src_mask))
+        return y + self.ff(self.ln3(y))
+
+
+def causal_mask(n: int, device=None) -> torch.Tensor:
+    """(1, 1, n, n) True above the diagonal: position t may not attend to t' > t."""
+    return torch.ones(n, n, dtype=torch.bool, device=device).triu(1)[None, None]
+
+
+class Transformer(nn.Module):
+    kind = "transformer"
+
+    def __init__(self, cfg, src_vocab: int, tgt_vocab: int) -> None:
+        super().__init__()
+        if cfg.d_model % cfg.heads:
+            raise ValueError(f"heads ({cfg.heads}) must divide d_model ({cfg.d_model})")
+        D = self.d_model = cfg.d_model
+        self.heads, self.layers = cfg.heads, cfg.layers
+        self.src_embed = nn.Embedding(src_vocab, D, padding_idx=PAD_ID)
+        self.tgt_embed = nn.Embedding(tgt_vocab, D, padding_idx=PAD_ID)
+        self.register_buffer("pe", torch.from_numpy(sinusoidal_positions(MAX_LEN, D)), persistent=False)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.enc_layers = nn.ModuleList(EncoderLayer(cfg, i) for i in range(cfg.layers))
+        self.dec_layers = nn.ModuleList(DecoderLayer(cfg, i) for i in range(cfg.layers))
+        self.enc_norm, self.dec_norm = nn.LayerNorm(D), nn.LayerNorm(D)
+        self.W_o = nn.Linear(D, tgt_vocab)
+
+    def _embed(self, table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+        n = ids.shape[1]
+        if n > MAX_LEN:
+            raise ValueError(f"sequence of {n} tokens is longer than the model's {MAX_LEN}")
+        return self.drop(table(ids) * math.sqrt(self.d_model) + self.pe[:n])
+
+    def encode(self, src: torch.Tensor, src_lens: torch.Tensor | None = None) -> Memory:
+        mask = (src == PAD_ID)[:, None, None, :]  # (B, 1, 1, S)
+        x = self._embed(self.src_embed, src)  # (B, S, D)
+        for layer in self.enc_layers:
+            x = layer(x, mask)
+        return Memory(states=self.enc_norm(x), mask=mask, final=None)
+
+    def decode(self, mem: Memory, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Decoder output (B, L, D) for inputs tgt_in (B, L)."""
+        L = tgt_in.shape[1]
+        self_mask = causal_mask(L, tgt_in.device) | (tgt_in == PAD_ID)[:, None, None, :]
+        y = self._embed(self.tgt_embed, tgt_in)
+        for layer in self.dec_layers:
+            y = layer(y, mem.states, self_mask, mem.mask)
+        return self.dec_norm(y)
+
+    @torch.no_grad()
+    def _greedy_inputs(self, mem: Memory, first: torch.Tensor, length: int) -> torch.Tensor:
+        ys = first[:, None]
+        for _ in range(length - 1):
+            nxt = self.W_o(self.decode(mem, ys)[:, -1]).argmax(-1)
+            ys = torch.cat([ys, nxt[:, None]], dim=1)
+        return ys
+
+    @torch.no_grad()
+    def greedy(self, src: torch.Tensor, src_lens: torch.Tensor | None, max_len: int) -> torch.Tensor:
+        """Greedy free-running decode of a batch: predicted ids (B, max_len), no recording."""
+        mem = self.encode(src, src_lens)
+        first = torch.full((src.shape[0],), SOS_ID, dtype=torch.long, device=src.device)
+        return self._greedy_inputs(mem, first, max_len + 1)[:, 1:]
+
+    def forward(self, src: torch.Tensor, src_lens: torch.Tensor | None, tgt_in: torch.Tensor,
+                feed: str = "gold") -> torch.Tensor:
+        """Logits (B, L, V). ``feed="prediction"`` first decodes greedily (no gradient) and
+        then trains on those inputs — free running, computed in parallel."""
+        mem = self.encode(src, src_lens)
+        if feed != "gold":
+            tgt_in = self._greedy_inputs(mem, tgt_in[:, 0], tgt_in.shape[1])
+        return self.W_o(self.decode(mem, tgt_in))
+
+    # -- one sentence, one step at a time (tracing) ---------------------------------------
+    def start(self, mem: Memory) -> Any:
+        return []
+
+    def step(self, mem: Memory, carry: Any, token: int, t: int) -> StepOut:
+        prefix = list(carry) + [token]
+        ids = torch.tensor([prefix], device=mem.states.device)
+        rec = active_recorder()
+        old = rec.min_position if rec is not None else None
+        if rec is not None:
+            rec.min_position = t  # causal: re-running the prefix changes nothing before t
+        try:
+            y = self.decode(mem, ids)[0, -1]  # (D,)
+        finally:
+            if rec is not None:
+                rec.min_position = old
+        return StepOut(logits=self.W_o(y), output=y, state=y, carry=prefix, concat=())

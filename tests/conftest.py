@@ -1,0 +1,47 @@
+"""Shared test setup: Qt runs offscreen; user files go to a temporary home; no test may
+leave a QThread running."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _user_home(tmp_path_factory, monkeypatch):
+    """Point the user's preset/cache/settings folders at a fresh temporary directory."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("ATTENTION_SANDBOX_HOME", str(home))
+    yield home
+
+
+@pytest.fixture(autouse=True)
+def _no_thread_left_running(request):
+    """Fail a Qt test (one using ``qtbot``) that leaves a QThread running."""
+    yield
+    if "PySide6.QtCore" not in sys.modules or "qtbot" not in request.fixturenames:
+        return
+    from PySide6.QtCore import QThread
+    import gc
+
+    running = [o for o in gc.get_objects() if isinstance(o, QThread) and _safe_running(o)]
+    if running:
+        for t in running:
+            t.quit()
+            t.wait(2000)
+        pytest.fail(f"{request.node.nodeid} left {len(running)} QThread(s) running")
+
+
+def _safe_running(t) -> bool:
+    try:
+        return t.isRunning() and t is not t.currentThread()
+    except RuntimeError:  # the C++ object is already gone
+        return False
