@@ -49,6 +49,7 @@ class StepOut:
     state: torch.Tensor  # (H,) s_t after the step
     carry: Any  # what the next step needs
     concat: tuple[str, ...]  # which vectors went into W_c, in order
+    cell_input: tuple[str, ...] = ("embedding",)  # what the decoder cell read this step
 
 
 def _hidden(state: Any) -> torch.Tensor:
@@ -163,5 +164,6 @@ class Seq2Seq(nn.Module):
         tokens = torch.tensor([token], device=mem.states.device)
         out, s, carry = self._step(mem, carry, tokens, t)
         concat = ("state",) if self.attention == "none" else ("context", "state")
+        cell_input = ("embedding", "context") if self.attention == "bahdanau" else ("embedding",)
         return StepOut(logits=self.W_o(out)[0], output=out[0], state=s[0], carry=carry,
-                       concat=concat)
+                       concat=concat, cell_input=cell_input)

@@ -44,6 +44,7 @@ class Step:
     predicted: str
     gold: str | None  # gold token at this step (None past the end of the target)
     gold_input: str | None  # the gold token that teacher forcing would have fed here
+    cell_input: tuple[str, ...] = ("embedding",)  # seq2seq: what the decoder cell read
 
     @property
     def off_gold(self) -> bool:
@@ -119,6 +120,7 @@ class Trace:
                     "output": jsonable(s.output),
                     "state": jsonable(s.state),
                     "concat": list(s.concat),
+                    "cell_input": list(s.cell_input),
                     "top_k": [[tok, p] for tok, p in s.top_k],
                     "predicted": s.predicted,
                     "gold": s.gold,
@@ -186,6 +188,7 @@ def trace(bundle: Bundle, source: str, target: str | None = None,
                     predicted=vocab.token(pred_id),
                     gold=tgt.tokens[t] if tgt and t < len(tgt.tokens) else None,
                     gold_input=gold_input,
+                    cell_input=out.cell_input,
                 ))
                 if mode == "teacher_forcing":
                     token_id = tgt.ids[t]
