@@ -1,0 +1,994 @@
+"""The preset editor: sentence pairs and settings, edited safely.
+
+Safety rules this widget keeps:
+
+- every edit (pairs and settings) goes through one QUndoStack, and a command stores the
+  whole state before and after, so undo restores exactly the previous state;
+- problems are the validator's own messages (``pair_problems`` for the pairs,
+  ``validate_preset`` for the settings), shown on the cell or field they name, and saving
+  is refused until they are fixed;
+- shipped presets are never written: their "Save" is "Save as…" into the user folder,
+  under a name that does not clash with a shipped one; saves are atomic and keep the
+  file's comments (``save_preset``);
+- a draft of the edited state is autosaved a second after each change and offered back
+  when the preset is opened again (after a crash); it is deleted on save or discard.
+
+The editor holds a :class:`~sandbox.presets.Preset` (frozen) as its state; ``path`` and
+``source_text`` come from the file it was loaded from, so comments survive a save.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import shiboken6
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sandbox.presets import (
+    MAX_PAIRS,
+    SHIPPED_DIR,
+    Pair,
+    Preset,
+    PresetError,
+    list_presets,
+    load_preset,
+    pair_problems,
+    save_preset,
+    user_presets_dir,
+    validate_preset,
+)
+from sandbox.vocab import tokenize
+
+from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, write_draft
+from .editor_pairs import COLUMNS, PairsTableModel
+from .editor_settings import SEQ2SEQ_FIELDS, TRANSFORMER_FIELDS, SettingsForm, field_value, with_field
+
+__all__ = ["PresetEditor", "EditorDialogs", "install_editor", "find_draft", "is_shipped", "check_save_name"]
+
+AUTOSAVE_MS = 1000
+_SAVE_NAME_RE = re.compile(r"\w[\w.-]{0,79}")
+_PLACEHOLDER_PAIR = Pair("a", "b")  # stands in for the pairs when checking only the settings
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def is_shipped(path: str | os.PathLike[str] | None) -> bool:
+    """True for a file inside the shipped presets folder (never written by the app)."""
+    if path is None:
+        return False
+    try:
+        return Path(path).resolve().is_relative_to(SHIPPED_DIR.resolve())
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def _same_file(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return os.fspath(a) == os.fspath(b)
+
+
+def check_save_name(name: str) -> tuple[Path | None, str]:
+    """The user-folder path for a "Save as…" name, or None and why the name is refused."""
+    name = (name or "").strip()
+    if name.lower().endswith(".toml"):
+        name = name[:-5]
+    if not name:
+        return None, "Enter a name for the preset file."
+    if not _SAVE_NAME_RE.fullmatch(name):
+        return None, f"{name!r}: use letters, digits, '_', '-' and '.' only (no spaces or slashes), at most 80 characters."
+    shipped = {key.casefold() for key, _path, is_user in list_presets() if not is_user}
+    if name.casefold() in shipped:
+        return None, f'"{name}" is the name of a shipped preset; choose another name so both stay available.'
+    return user_presets_dir() / f"{name}.toml", ""
+
+
+def _model_key(p: Preset) -> tuple:
+    """What the model is built from: the active kind's fields and the seed."""
+    m = p.model
+    fields = SEQ2SEQ_FIELDS if m.kind == "seq2seq" else TRANSFORMER_FIELDS
+    return (m.kind, tuple(field_value(p, f) for f in fields), p.training.seed)
+
+
+def _vocabs(p: Preset):
+    """Source and target vocabularies (None when the tokenizer setting is invalid)."""
+    from sandbox.model import build_vocabs  # torch loads with sandbox.model; keep it lazy
+
+    try:
+        return build_vocabs(p)
+    except ValueError:
+        return None
+
+
+def _describe_problem(e: PresetError) -> str:
+    m = re.fullmatch(r"pairs\[(\d+)\](?:\.(\w+))?", e.field or "")
+    if m:
+        where = f"Pair {int(m.group(1)) + 1}" + (f" {m.group(2)}" if m.group(2) else "")
+        return f"{where}: {e.message}  ({e.field})"
+    return f"{e.field}: {e.message}" if e.field else e.message
+
+
+# --------------------------------------------------------------------------- dialogs
+
+
+class EditorDialogs:
+    """Every question the editor asks. Tests pass a subclass with canned answers."""
+
+    def ask_restore_draft(self, parent: QWidget | None, name: str, draft: Path) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved edits?",
+                          f"There are unsaved edits of “{name}” from an earlier session "
+                          f"(kept in {draft}).\n\nRestore them?", parent=parent)
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Discard them", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(restore)
+        box.exec()
+        return box.clickedButton() is restore
+
+    def ask_unsaved(self, parent: QWidget | None, name: str) -> str:
+        """"save", "discard" or "cancel"."""
+        answer = QMessageBox.question(
+            parent, "Unsaved edits", f"“{name}” has unsaved edits. Save them first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")
+
+    def ask_save_name(self, parent: QWidget | None, suggestion: str, problem: str) -> str | None:
+        text = f"Save a copy in {user_presets_dir()} as:"
+        if problem:
+            text = f"{problem}\n\n{text}"
+        name, ok = QInputDialog.getText(parent, "Save preset as", text, QLineEdit.EchoMode.Normal, suggestion)
+        return name if ok else None
+
+    def confirm_overwrite(self, parent: QWidget | None, path: Path) -> bool:
+        answer = QMessageBox.question(parent, "Replace preset?", f"{path.name} already exists in {path.parent}. Replace it?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def open_file(self, parent: QWidget | None, start_dir: str) -> str | None:
+        path, _filter = QFileDialog.getOpenFileName(parent, "Open preset file", start_dir,
+                                                    "Presets (*.toml);;All files (*)")
+        return path or None
+
+    def show_error(self, parent: QWidget | None, title: str, text: str) -> None:
+        QMessageBox.warning(parent, title, text)
+
+
+# --------------------------------------------------------------------------- undo
+
+
+class _Change(QUndoCommand):
+    """One edit: the whole state before and after, plus which row to select."""
+
+    MERGE_ID = 0x5E7
+
+    def __init__(self, editor: "PresetEditor", before: Preset, after: Preset, text: str,
+                 merge_key: str | None, rows_before: list[int], rows_after: list[int]) -> None:
+        super().__init__(text)
+        self.editor, self.before, self.after = editor, before, after
+        self.merge_key = merge_key
+        self.rows_before, self.rows_after = rows_before, rows_after
+
+    def id(self) -> int:
+        return self.MERGE_ID if self.merge_key else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        # consecutive edits of one field (typing a name, clicking a spin box) are one step
+        if getattr(other, "merge_key", None) != self.merge_key or other.before != self.after:
+            return False
+        self.after, self.rows_after = other.after, other.rows_after
+        self.setObsolete(self.after == self.before)
+        return True
+
+    def redo(self) -> None:
+        self.editor._set_state(self.after, self.rows_after)
+
+    def undo(self) -> None:
+        self.editor._set_state(self.before, self.rows_before)
+
+
+# --------------------------------------------------------------------------- the editor
+
+
+class PresetEditor(QWidget):
+    """Edits one preset in memory; saves to the user's preset folder.
+
+    Signals: ``changed`` after every state change; ``saved(Path)`` after a save;
+    ``vocabulary_changed`` when an edit changes the source or target vocabulary;
+    ``model_changed`` when an edit changes what the model is built from;
+    ``train_requested`` from "Train now"; ``preset_opened(Path)`` when the user opened a
+    valid file with "Open preset file…"; ``status_changed`` when what the menus show
+    (can save, dirty, training) may have changed.
+    """
+
+    changed = Signal()
+    saved = Signal(object)
+    vocabulary_changed = Signal()
+    model_changed = Signal()
+    train_requested = Signal()
+    preset_opened = Signal(object)
+    status_changed = Signal()  # can_save / dirty / training may have changed (menus follow it)
+
+    def __init__(self, parent: QWidget | None = None, *, dialogs: EditorDialogs | None = None,
+                 autosave_ms: int = AUTOSAVE_MS) -> None:
+        super().__init__(parent)
+        self.dialogs = dialogs or EditorDialogs()
+        self._baseline: Preset | None = None  # the preset as last loaded or saved
+        self._state: Preset | None = None  # the edited preset (may be invalid)
+        self._reference: Preset | None = None  # what the window's model was built from
+        self._draft_key: str | None = None
+        self._training = False
+        self._problems: list[PresetError] = []
+        self._settings_problem: PresetError | None = None
+
+        self.undo_stack = QUndoStack(self)
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(autosave_ms)
+        self._autosave.timeout.connect(self.flush_draft)
+
+        self._build_ui()
+        self._build_actions()
+        self._refresh()
+
+    # ------------------------------------------------------------------ UI
+
+    def _build_ui(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+
+        self.training_banner = self._banner("training_banner", "rgb(255, 243, 205)")
+        self.training_banner.setText("Training is running: editing is disabled until it stops, "
+                                     "because the model being trained was built from this preset.")
+        outer.addWidget(self.training_banner)
+
+        self.error_banner = self._banner("error_banner", "rgb(255, 215, 215)")
+        outer.addWidget(self.error_banner)
+
+        self.retrain_frame = QFrame(self)
+        self.retrain_frame.setObjectName("retrain_banner")
+        self.retrain_frame.setStyleSheet("#retrain_banner { background: rgb(220, 235, 255); border-radius: 4px; }")
+        row = QHBoxLayout(self.retrain_frame)
+        row.setContentsMargins(6, 4, 6, 4)
+        self.retrain_label = QLabel(self.retrain_frame)
+        self.retrain_label.setWordWrap(True)
+        row.addWidget(self.retrain_label, 1)
+        self.train_button = QPushButton("Train now", self.retrain_frame)
+        self.train_button.clicked.connect(lambda _checked=False: self.train_requested.emit())
+        row.addWidget(self.train_button)
+        self.retrain_frame.hide()
+        outer.addWidget(self.retrain_frame)
+
+        self.title_label = QLabel(self)
+        self.title_label.setWordWrap(True)
+        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        outer.addWidget(self.title_label)
+
+        self.content = QWidget(self)  # everything that is disabled while training
+        content = QVBoxLayout(self.content)
+        content.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.content, 1)
+
+        self.tabs = QTabWidget(self.content)
+        content.addWidget(self.tabs, 1)
+
+        # pairs tab
+        pairs_page = QWidget()
+        pl = QVBoxLayout(pairs_page)
+        pl.setContentsMargins(2, 2, 2, 2)
+        buttons = QHBoxLayout()
+        self.add_button = self._button("Add", "Add a pair after the selected one", self._on_add, buttons)
+        self.duplicate_button = self._button("Duplicate", "Copy the selected pair", lambda: self.duplicate_pair(), buttons)
+        self.delete_button = self._button("Delete", "Delete the selected pairs", lambda: self.delete_pairs(), buttons)
+        self.up_button = self._button("Up", "Move the selected pair up", lambda: self.move_pair(delta=-1), buttons)
+        self.down_button = self._button("Down", "Move the selected pair down", lambda: self.move_pair(delta=1), buttons)
+        buttons.addStretch(1)
+        pl.addLayout(buttons)
+
+        splitter = QSplitter(Qt.Orientation.Vertical, pairs_page)
+        self.pairs_model = PairsTableModel(self)
+        self.pairs_model.edit_requested.connect(self._on_cell_edited)
+        self.table = QTableView(splitter)
+        self.table.setObjectName("pairs_table")
+        self.table.setModel(self.pairs_model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                   | QAbstractItemView.EditTrigger.EditKeyPressed
+                                   | QAbstractItemView.EditTrigger.AnyKeyPressed)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update_preview())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.preview_label = QLabel(splitter)
+        self.preview_label.setObjectName("token_preview")
+        self.preview_label.setWordWrap(True)
+        self.preview_label.setTextFormat(Qt.TextFormat.RichText)
+        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.preview_label.setMargin(4)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        pl.addWidget(splitter, 1)
+        self.tabs.addTab(pairs_page, "Pairs")
+
+        # settings tab
+        self.settings = SettingsForm()
+        self.settings.edited.connect(self._on_setting_edited)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.settings)
+        self.tabs.addTab(scroll, "Settings")
+
+        # problems and saving
+        self.problems_list = QListWidget(self.content)
+        self.problems_list.setObjectName("problems_list")
+        self.problems_list.setMaximumHeight(90)
+        self.problems_list.itemActivated.connect(self._on_problem_activated)
+        self.problems_list.itemClicked.connect(self._on_problem_activated)
+        content.addWidget(self.problems_list)
+
+        bottom = QHBoxLayout()
+        self.status_label = QLabel(self.content)
+        self.status_label.setObjectName("save_status")
+        self.status_label.setWordWrap(True)
+        bottom.addWidget(self.status_label, 1)
+        self.revert_button = self._button("Revert", "Go back to the last saved version (undoable)", self.revert, bottom)
+        self.save_as_button = self._button("Save as…", "Save a copy in your preset folder", lambda: self.save_as(), bottom)
+        self.save_button = self._button("Save", "Save the preset", lambda: self.save(), bottom)
+        content.addLayout(bottom)
+
+    def _banner(self, name: str, colour: str) -> QLabel:
+        label = QLabel(self)
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setStyleSheet(f"#{name} {{ background: {colour}; padding: 4px; border-radius: 4px; }}")
+        label.hide()
+        return label
+
+    def _button(self, text: str, tip: str, slot: Callable, layout: QHBoxLayout) -> QPushButton:
+        b = QPushButton(text, self)
+        b.setToolTip(tip)
+        b.clicked.connect(lambda _checked=False: slot())
+        layout.addWidget(b)
+        return b
+
+    def _build_actions(self) -> None:
+        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        self.undo_action = QAction("Undo", self)
+        self.undo_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
+        self.undo_action.triggered.connect(self.undo)
+        self.redo_action = QAction("Redo", self)
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.triggered.connect(self.redo)
+        for a in (self.undo_action, self.redo_action):
+            a.setShortcutContext(ctx)
+            self.addAction(a)
+        # Delete removes pairs only when the table itself has the focus (not while typing)
+        self.delete_action = QAction("Delete pairs", self.table)
+        self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.delete_action.triggered.connect(lambda: self.delete_pairs())
+        self.table.addAction(self.delete_action)
+        self.undo_stack.canUndoChanged.connect(self._on_stack_changed)
+        self.undo_stack.canRedoChanged.connect(self._on_stack_changed)
+        self.undo_stack.undoTextChanged.connect(lambda t: self.undo_action.setText(f"Undo {t}".strip()))
+        self.undo_stack.redoTextChanged.connect(lambda t: self.redo_action.setText(f"Redo {t}".strip()))
+
+    def _on_stack_changed(self, _value: bool = False) -> None:
+        if shiboken6.isValid(self.undo_stack) and shiboken6.isValid(self.undo_action):
+            self._update_buttons()  # (the stack also signals while the editor is destroyed)
+
+    # ------------------------------------------------------------------ public state
+
+    def preset(self) -> Preset:
+        """The edited state as a Preset (path and source_text of the loaded file kept);
+        it may be invalid: see :meth:`problems`."""
+        if self._state is None:
+            raise RuntimeError("no preset loaded")
+        return self._state
+
+    def has_preset(self) -> bool:
+        return self._state is not None
+
+    @property
+    def is_dirty(self) -> bool:
+        """True when the edited state differs from the file as last loaded or saved."""
+        return self._state is not None and self._state != self._baseline
+
+    @property
+    def is_training(self) -> bool:
+        return self._training
+
+    @property
+    def can_save(self) -> bool:
+        return self._state is not None and not self._problems and self._settings_problem is None and not self._training
+
+    @property
+    def saves_as_copy(self) -> bool:
+        """True when "Save" must ask for a name: a shipped preset, or one never saved."""
+        return self._state is not None and (self._state.path is None or is_shipped(self._state.path))
+
+    def problems(self) -> list[PresetError]:
+        """Every current problem: the settings' (at most one) first, then the pairs'."""
+        return ([self._settings_problem] if self._settings_problem else []) + list(self._problems)
+
+    def needs_retraining(self) -> tuple[bool, bool]:
+        """(vocabulary differs, model settings differ) from the preset the model was built from."""
+        ref = self._reference or self._baseline
+        if ref is None or self._state is None:
+            return False, False
+        return _vocabs(self._state) != _vocabs(ref), _model_key(self._state) != _model_key(ref)
+
+    def preview(self) -> dict:
+        """The selected pair's tokens and which are not in the model's vocabulary."""
+        row = self.current_row()
+        if self._state is None or row is None:
+            return {}
+        pair, tok = self._state.pairs[row], self._state.tokenizer
+        vocabs = _vocabs(self._reference or self._baseline)
+        out = {"row": row}
+        for side, text, kind, vocab in (("source", pair.source, tok.source, vocabs and vocabs[0]),
+                                        ("target", pair.target, tok.target, vocabs and vocabs[1])):
+            try:
+                tokens = tokenize(text, kind)
+            except ValueError:
+                tokens = []
+            out[side] = tokens
+            out[f"{side}_unknown"] = [i for i, t in enumerate(tokens) if vocab is not None and t not in vocab]
+        return out
+
+    def current_row(self) -> int | None:
+        idx = self.table.currentIndex()
+        if idx.isValid() and self._state is not None and idx.row() < len(self._state.pairs):
+            return idx.row()
+        return None
+
+    def selected_rows(self) -> list[int]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        if not rows and self.current_row() is not None:
+            rows = [self.current_row()]
+        return rows
+
+    # ------------------------------------------------------------------ loading
+
+    def set_preset(self, preset: Preset, *, offer_draft: bool = True) -> None:
+        """Start editing ``preset`` (its file becomes the saved baseline). Unsaved edits of
+        the previous preset are flushed to its draft first, so they are never lost."""
+        if self.is_dirty:
+            self.flush_draft()
+        self._autosave.stop()
+        self._baseline = self._state = preset
+        self._draft_key = preset.key
+        self.undo_stack.clear()
+        self.error_banner.hide()
+        self._refresh()
+        if preset.pairs:
+            self._select_rows([0])
+        self.changed.emit()
+        if offer_draft:
+            self._offer_draft()
+
+    def load_file(self, path: str | os.PathLike[str]) -> bool:
+        """Load a preset file into the editor; a broken file shows its error and returns False."""
+        try:
+            preset = load_preset(path)
+        except PresetError as e:
+            self._show_open_error(e)
+            return False
+        self.set_preset(preset)
+        return True
+
+    def open_file(self, path: str | os.PathLike[str] | None = None) -> bool:
+        """"Open preset file…": ask for a file (unless given), check it, then — if the
+        current edits may be left — load it and emit ``preset_opened``."""
+        if path is None:
+            start = user_presets_dir() if user_presets_dir().is_dir() else SHIPPED_DIR
+            path = self.dialogs.open_file(self, str(start))
+            if not path:
+                return False
+        try:
+            preset = load_preset(path)
+        except PresetError as e:
+            self._show_open_error(e)
+            return False
+        if not self.maybe_discard(self):
+            return False
+        self.set_preset(preset)
+        self.preset_opened.emit(Path(path))
+        return True
+
+    def _show_open_error(self, e: PresetError) -> None:
+        self.error_banner.setText(f"Could not open the preset: {e}")
+        self.error_banner.show()
+        self.dialogs.show_error(self, "Could not open preset", str(e))
+
+    def set_reference(self, preset: Preset | None) -> None:
+        """The preset the window's current model was built from (for "must be retrained")."""
+        self._reference = preset
+        self._refresh()
+
+    @Slot(object)
+    def window_preset_changed(self, preset: Preset | None) -> None:
+        """The window now shows ``preset``: make it the reference and, unless it is what is
+        being edited already, edit it."""
+        if preset is None:
+            return
+        self._reference = preset
+        if self._state is not None and _same_file(preset.path, self._state.path) and preset == self._state:
+            self._refresh()
+            return
+        self.set_preset(preset)
+
+    # ------------------------------------------------------------------ editing (all undoable)
+
+    def _push(self, new: Preset, text: str, *, merge_key: str | None = None,
+              rows_after: list[int] | None = None) -> bool:
+        if self._state is None or self._training or new == self._state:
+            return False
+        rows_before = self.selected_rows()
+        cmd = _Change(self, self._state, new, text, merge_key, rows_before,
+                      rows_before if rows_after is None else rows_after)
+        self.undo_stack.push(cmd)
+        return True
+
+    def _with_pairs(self, pairs: list[Pair]) -> Preset:
+        return replace(self._state, pairs=tuple(pairs))
+
+    def add_pair(self, after: int | None = None, pair: Pair | None = None) -> int | None:
+        """Insert a pair (blank unless given) after ``after`` (default: the selected row);
+        returns its row."""
+        if self._state is None:
+            return None
+        pairs = list(self._state.pairs)
+        if after is None:
+            after = self.current_row() if self.current_row() is not None else len(pairs) - 1
+        row = max(0, min(after + 1, len(pairs)))
+        pairs.insert(row, pair or Pair("", ""))
+        return row if self._push(self._with_pairs(pairs), "Add pair", rows_after=[row]) else None
+
+    def duplicate_pair(self, row: int | None = None) -> int | None:
+        row = self.current_row() if row is None else row
+        if self._state is None or row is None:
+            return None
+        pairs = list(self._state.pairs)
+        pairs.insert(row + 1, pairs[row])
+        return row + 1 if self._push(self._with_pairs(pairs), f"Duplicate pair {row + 1}", rows_after=[row + 1]) else None
+
+    def delete_pairs(self, rows: list[int] | None = None) -> bool:
+        rows = self.selected_rows() if rows is None else sorted(set(rows))
+        if self._state is None or not rows:
+            return False
+        keep = [p for i, p in enumerate(self._state.pairs) if i not in rows]
+        after = [min(rows[0], len(keep) - 1)] if keep else []
+        text = f"Delete pair {rows[0] + 1}" if len(rows) == 1 else f"Delete {len(rows)} pairs"
+        return self._push(self._with_pairs(keep), text, rows_after=after)
+
+    def move_pair(self, row: int | None = None, delta: int = 1) -> bool:
+        row = self.current_row() if row is None else row
+        if self._state is None or row is None:
+            return False
+        dest = row + delta
+        pairs = list(self._state.pairs)
+        if not 0 <= dest < len(pairs):
+            return False
+        pairs.insert(dest, pairs.pop(row))
+        return self._push(self._with_pairs(pairs), f"Move pair {row + 1} {'up' if delta < 0 else 'down'}", rows_after=[dest])
+
+    def edit_pair(self, row: int, column: int | str, text: str) -> bool:
+        """Set the source (column 0) or target (column 1) of pair ``row``."""
+        if self._state is None or not 0 <= row < len(self._state.pairs):
+            return False
+        key = column if isinstance(column, str) else COLUMNS[column]
+        pairs = list(self._state.pairs)
+        pairs[row] = replace(pairs[row], **{key: text})
+        return self._push(self._with_pairs(pairs), f"Edit pair {row + 1} {key}", rows_after=[row])
+
+    def set_setting(self, field: str, value) -> bool:
+        """Set one setting ("model.heads", "training.lr", "name", ...), undoably."""
+        if self._state is None:
+            return False
+        return self._push(with_field(self._state, field, value), f"Set {field}", merge_key=field)
+
+    def revert(self) -> bool:
+        """Back to the last saved version, as one undoable step."""
+        if self._baseline is None or not self.is_dirty:
+            return False
+        return self._push(self._baseline, "Revert to saved", rows_after=[0] if self._baseline.pairs else [])
+
+    def discard(self) -> None:
+        """Throw the edits away (explicitly): back to the saved version, draft deleted."""
+        if self._baseline is None:
+            return
+        self._autosave.stop()
+        if self._draft_key:
+            delete_draft(self._draft_key)
+        self.undo_stack.clear()
+        self._set_state(self._baseline, [0] if self._baseline.pairs else [])
+
+    @Slot()
+    def undo(self) -> None:
+        if not self._training:
+            self.undo_stack.undo()
+
+    @Slot()
+    def redo(self) -> None:
+        if not self._training:
+            self.undo_stack.redo()
+
+    def _on_add(self) -> None:
+        row = self.add_pair()
+        if row is not None:
+            self.table.setFocus()
+            self.table.edit(self.pairs_model.index(row, 0))
+
+    def _on_cell_edited(self, row: int, column: int, text: str) -> None:
+        self.edit_pair(row, column, text)
+
+    def _on_setting_edited(self, field: str, value) -> None:
+        if not self.set_setting(field, value):
+            self.settings.show_preset(self._state)  # refused (training): put the widget back
+
+    # ------------------------------------------------------------------ state changes
+
+    def _set_state(self, state: Preset, rows: list[int] | None = None) -> None:
+        """Show a new state. Called by undo commands; path and source_text stay the file's."""
+        old = self._state
+        if self._baseline is not None:
+            state = replace(state, path=self._baseline.path, source_text=self._baseline.source_text)
+        self._state = state
+        self._refresh()
+        if rows is not None:
+            self._select_rows(rows)
+        self.changed.emit()
+        if old is not None:
+            old_v, new_v = _vocabs(old), _vocabs(state)
+            if old_v != new_v:
+                self.vocabulary_changed.emit()
+            if _model_key(old) != _model_key(state):
+                self.model_changed.emit()
+        self._autosave.start()
+
+    def _select_rows(self, rows: list[int]) -> None:
+        sel = self.table.selectionModel()
+        rows = [r for r in rows if 0 <= r < self.pairs_model.rowCount()]
+        if not rows:
+            sel.clearSelection()
+            self._update_preview()
+            return
+        col = max(self.table.currentIndex().column(), 0)
+        sel.setCurrentIndex(self.pairs_model.index(rows[0], col),
+                            QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        for r in rows[1:]:
+            sel.select(self.pairs_model.index(r, 0),
+                       QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(self.pairs_model.index(rows[0], 0))
+        self._update_preview()
+
+    def _check(self) -> None:
+        state = self._state
+        path = state.path if state is not None else None
+        if state is None:
+            self._problems, self._settings_problem = [], None
+            return
+        self._problems = pair_problems(state.pairs, path)
+        try:
+            validate_preset(replace(state, pairs=(_PLACEHOLDER_PAIR,)))
+            self._settings_problem = None
+        except PresetError as e:
+            self._settings_problem = e
+
+    def _refresh(self) -> None:
+        self._check()
+        state = self._state
+        if state is not None:
+            self.pairs_model.set_pairs(state.pairs, self._problems)
+            self.settings.show_preset(state)
+        self.settings.show_problem(self._settings_problem)
+
+        self.problems_list.clear()
+        for e in self.problems():
+            item = QListWidgetItem(_describe_problem(e))
+            item.setData(Qt.ItemDataRole.UserRole, e.field)
+            item.setToolTip(str(e))
+            self.problems_list.addItem(item)
+        self.problems_list.setVisible(bool(self.problems()))
+
+        self._update_title()
+        self._update_buttons()
+        self._update_retrain()
+        self._update_preview()
+        self.status_changed.emit()
+
+    def _update_title(self) -> None:
+        state = self._state
+        if state is None:
+            self.title_label.setText("No preset loaded. Use “Open preset file…”.")
+            return
+        dirty = " • unsaved edits" if self.is_dirty else ""
+        name = html.escape(state.name or state.key)
+        if state.path is None:
+            where = "not saved yet: “Save as…” puts it in your preset folder"
+        elif is_shipped(state.path):
+            where = (f"shipped preset <i>{html.escape(state.key)}</i> (read-only): "
+                     "“Save as…” makes your own copy")
+        else:
+            where = f"your preset <i>{html.escape(str(state.path))}</i>"
+        self.title_label.setText(f"<b>{name}</b>{dirty}<br><small>{where}</small>")
+
+    def _update_buttons(self) -> None:
+        has = self._state is not None
+        editable = has and not self._training
+        rows = self.selected_rows() if has else []
+        n = len(self._state.pairs) if has else 0
+        self.add_button.setEnabled(editable and n < MAX_PAIRS)
+        self.duplicate_button.setEnabled(editable and len(rows) == 1 and n < MAX_PAIRS)
+        self.delete_button.setEnabled(editable and bool(rows))
+        self.up_button.setEnabled(editable and len(rows) == 1 and rows[0] > 0)
+        self.down_button.setEnabled(editable and len(rows) == 1 and rows[0] < n - 1)
+        self.undo_action.setEnabled(editable and self.undo_stack.canUndo())
+        self.redo_action.setEnabled(editable and self.undo_stack.canRedo())
+        self.revert_button.setEnabled(editable and self.is_dirty)
+
+        save_as_only = self.saves_as_copy
+        self.save_button.setText("Save as…" if save_as_only else "Save")
+        self.save_button.setEnabled(self.can_save)
+        self.save_as_button.setEnabled(self.can_save)
+        self.save_as_button.setVisible(not save_as_only)
+        n_problems = len(self.problems())
+        if not has:
+            self.status_label.setText("")
+        elif n_problems:
+            self.status_label.setText(f"<span style='color: rgb(170,0,0)'>Saving is off until "
+                                      f"{'this problem is' if n_problems == 1 else f'these {n_problems} problems are'}"
+                                      f" fixed.</span>")
+        elif self._training:
+            self.status_label.setText("Saving is off while training runs.")
+        elif self.is_dirty:
+            self.status_label.setText("Unsaved edits (a draft is kept automatically).")
+        else:
+            self.status_label.setText("Saved.")
+
+    def _update_retrain(self) -> None:
+        vocab, model = self.needs_retraining()
+        if not (vocab or model):
+            self.retrain_frame.hide()
+            return
+        what = " and ".join(w for w, on in (("the vocabulary", vocab), ("the model settings", model)) if on)
+        msg = f"Your edits change {what}: the model must be retrained."
+        if self.problems():
+            msg += " Fix the problems first."
+        self.retrain_label.setText(msg)
+        self.train_button.setEnabled(not self._training and not self.problems())
+        self.retrain_frame.show()
+
+    def _update_preview(self) -> None:
+        info = self.preview()
+        if not info:
+            self.preview_label.setText("<i>Select a pair to see how it is split into tokens.</i>")
+            return
+
+        def chips(tokens: list[str], unknown: list[int]) -> str:
+            if not tokens:
+                return "<i>(no tokens)</i>"
+            out = []
+            for i, t in enumerate(tokens):
+                style = "background: rgb(255, 200, 120);" if i in unknown else "background: rgb(225, 225, 225);"
+                out.append(f"<span style='{style}'>&nbsp;{html.escape(t)}&nbsp;</span>")
+            return " ".join(out) + " <span style='color: gray'>&lt;eos&gt;</span>"
+
+        tok = self._state.tokenizer
+        any_unknown = info["source_unknown"] or info["target_unknown"]
+        note = ("<br><small><span style='background: rgb(255, 200, 120)'>&nbsp;orange&nbsp;</span>: "
+                "not in the trained model's vocabulary (it would read &lt;unk&gt;); retrain to learn it.</small>"
+                if any_unknown else "")
+        self.preview_label.setText(
+            f"<b>Pair {info['row'] + 1}</b><br>"
+            f"source ({tok.source}): {chips(info['source'], info['source_unknown'])}<br>"
+            f"target ({tok.target}): {chips(info['target'], info['target_unknown'])}{note}")
+
+    def _on_problem_activated(self, item: QListWidgetItem) -> None:
+        field = item.data(Qt.ItemDataRole.UserRole) or ""
+        m = re.fullmatch(r"pairs\[(\d+)\](?:\.(\w+))?", field)
+        if m:
+            self.tabs.setCurrentIndex(0)
+            row = int(m.group(1))
+            col = COLUMNS.index(m.group(2)) if m.group(2) in COLUMNS else 0
+            self.table.setCurrentIndex(self.pairs_model.index(row, col))
+            self.table.setFocus()
+        elif field in self.settings.widgets:
+            self.tabs.setCurrentIndex(1)
+            self.settings.widgets[field].setFocus()
+
+    # ------------------------------------------------------------------ training
+
+    @Slot(bool)
+    def set_training(self, running: bool) -> None:
+        """While training runs the editor is read-only (and says why)."""
+        self._training = bool(running)
+        self.pairs_model.set_editable(not self._training)
+        if self._training and self.table.state() == QAbstractItemView.State.EditingState:
+            self.table.closePersistentEditor(self.table.currentIndex())
+        self.settings.setEnabled(not self._training)
+        self.training_banner.setVisible(self._training)
+        self._refresh()
+
+    # ------------------------------------------------------------------ saving
+
+    def _refuse(self, message: str) -> None:
+        self.status_label.setText(f"<span style='color: rgb(170,0,0)'>{html.escape(message)}</span>")
+
+    def _why_not_save(self) -> str | None:
+        if self._state is None:
+            return "No preset loaded."
+        if self._training:
+            return "Saving is off while training runs."
+        if self.problems():
+            return f"Cannot save: fix the problems first ({self.problems()[0]})."
+        return None
+
+    def save(self) -> Path | None:
+        """Save in place (a user preset) or, for a shipped or new preset, "Save as…".
+        Returns the file written, or None if nothing was saved."""
+        why = self._why_not_save()
+        if why:
+            self._refuse(why)
+            return None
+        path = self._state.path
+        if path is None or is_shipped(path):
+            return self.save_as()
+        return self._write(Path(path))
+
+    def suggest_name(self) -> str:
+        """A free user-folder name: ``<key>_edited`` for a shipped or new preset,
+        ``<key>_copy`` for a user preset."""
+        state = self._state
+        key = state.key if state is not None else "preset"
+        base = f"{key}_copy" if state is not None and state.path is not None and not is_shipped(state.path) else f"{key}_edited"
+        taken = {k.casefold() for k, _p, _u in list_presets()}
+        name, n = base, 2
+        while name.casefold() in taken:
+            name, n = f"{base}{n}", n + 1
+        return name
+
+    def save_as(self, name: str | None = None) -> Path | None:
+        """Save a copy in the user folder under ``name`` (asked for when not given, and asked
+        again while it is refused: a shipped key, a bad file name, a declined overwrite)."""
+        why = self._why_not_save()
+        if why:
+            self._refuse(why)
+            return None
+        suggestion, problem = self.suggest_name(), ""
+        while True:
+            if name is None:
+                name = self.dialogs.ask_save_name(self, suggestion, problem)
+                if not name:
+                    if problem:
+                        self._refuse(problem)
+                    return None
+            target, problem = check_save_name(name)
+            name = None
+            if target is None:
+                continue
+            if target.exists() and not _same_file(target, self._state.path):
+                if not self.dialogs.confirm_overwrite(self, target):
+                    problem = f"{target.name} already exists; choose another name."
+                    continue
+            return self._write(target)
+
+    def _write(self, target: Path) -> Path | None:
+        old_key = self._draft_key
+        try:
+            written = save_preset(self._state, target)
+            fresh = load_preset(written)
+        except PresetError as e:
+            self._refuse(f"Not saved: {e}")
+            self.dialogs.show_error(self, "Could not save preset", str(e))
+            return None
+        self._autosave.stop()
+        if old_key:
+            delete_draft(old_key)
+        self._baseline = fresh
+        self._draft_key = fresh.key
+        delete_draft(fresh.key)
+        rows = self.selected_rows()
+        self._set_state(fresh, rows)
+        self._autosave.stop()  # nothing to draft: the state is the file
+        self.saved.emit(written)
+        return written
+
+    # ------------------------------------------------------------------ drafts
+
+    @Slot()
+    def flush_draft(self) -> None:
+        """Write the draft now (or delete it when there is nothing unsaved)."""
+        self._autosave.stop()
+        if self._state is None or not self._draft_key:
+            return
+        if not self.is_dirty:
+            delete_draft(self._draft_key)
+            return
+        try:
+            write_draft(self._draft_key, self._state, self._state.path)
+        except OSError as e:  # a full disk must not stop the editing
+            self._refuse(f"Could not write the draft: {e.strerror or e}")
+
+    def _offer_draft(self) -> None:
+        key, base = self._draft_key, self._baseline
+        if not key or base is None:
+            return
+        path = find_draft(key, newer_than=base.path)
+        if path is None:
+            return
+        try:
+            draft = read_draft(path)
+        except DraftError:
+            return  # unreadable: left alone (never deleted unasked), overwritten by the next edit
+        if not _same_file(draft.origin, base.path):
+            return  # a draft of another file with the same key
+        if draft.preset == base:
+            delete_draft(key)
+            return
+        if self.dialogs.ask_restore_draft(self, base.name, path):
+            self._push(draft.preset, "Restore unsaved edits", rows_after=[0] if draft.preset.pairs else [])
+        else:
+            delete_draft(key)
+
+    def closeEvent(self, event) -> None:
+        # write a pending draft now: a timer firing after the editor is gone must not write
+        self.flush_draft()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------------ guarding edits
+
+    def maybe_discard(self, parent: QWidget | None = None) -> bool:
+        """True when the current edits may be left behind: nothing unsaved, or the user
+        chose Save (and it worked) or Discard. False on Cancel or a failed save."""
+        if not self.is_dirty:
+            return True
+        answer = self.dialogs.ask_unsaved(parent or self, self._state.name or self._state.key)
+        if answer == "save":
+            return self.save() is not None
+        if answer == "discard":
+            self.discard()
+            return True
+        return False
+
+
+def install_editor(window) -> PresetEditor:
+    """Add the editor to the main window as a dock plus File menu actions. See
+    :mod:`widgets.editor_install`."""
+    from .editor_install import install_editor as _install
+
+    return _install(window)

@@ -1,0 +1,234 @@
+"""Wiring the preset editor into the main window, without the window knowing about it.
+
+:func:`install_editor` adds the editor as a dock, File/Edit/View menu entries, and keeps
+the two in step:
+
+- window → editor: whenever the window shows another preset (``load_preset``,
+  ``set_bundle``, the startup load) the editor edits it; while training runs the editor
+  is read-only;
+- editor → window: after a save the window reloads the saved file; "Train now" applies
+  the edits (in memory when unsaved) and starts training;
+- guards: switching preset or closing the window with unsaved edits asks Save / Discard /
+  Cancel first.
+
+The window hooks used (``widgets/mainwindow.py``): ``bundle``, ``load_preset``,
+``set_bundle``, ``start_training``, ``is_training``, ``presetLoaded``, ``traceChanged``,
+``ready``, ``training.stateChanged``, ``act_open``, ``show_banner``; optional, used when
+present: ``add_leave_guard(fn)`` (else ``load_preset`` is wrapped on the instance) and
+``refresh_presets()``.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu
+
+from sandbox.presets import PresetError, find_preset, load_preset
+
+from .editor import EditorDialogs, PresetEditor
+
+__all__ = ["install_editor"]
+
+
+def _menu(window: QMainWindow, title: str, before: str | None = None) -> QMenu:
+    """The window's menu called ``title`` ("&File"), created (before ``before``) if missing."""
+    bar = window.menuBar()
+    plain = title.replace("&", "")
+    for a in bar.actions():
+        if a.menu() is not None and a.text().replace("&", "") == plain:
+            return a.menu()
+    menu = QMenu(title, window)
+    anchor = next((a for a in bar.actions() if before and a.text().replace("&", "") == before), None)
+    if anchor is not None:
+        bar.insertMenu(anchor, menu)
+    else:
+        bar.addMenu(menu)
+    return menu
+
+
+def _taken_shortcuts(window: QMainWindow) -> set[str]:
+    return {s.toString() for a in window.findChildren(QAction) for s in a.shortcuts() if not s.isEmpty()}
+
+
+def _action(window: QMainWindow, text: str, slot, shortcut: QKeySequence | None, tip: str) -> QAction:
+    a = QAction(text, window)
+    if shortcut is not None and shortcut.toString() not in _taken_shortcuts(window):
+        a.setShortcut(shortcut)  # never steal (or make ambiguous) a shortcut the window uses
+        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    a.setToolTip(tip)
+    a.setStatusTip(tip)
+    a.triggered.connect(lambda _checked=False: slot())
+    window.addAction(a)
+    return a
+
+
+class _CloseGuard(QObject):
+    """Asks about unsaved edits before the window closes; Cancel keeps it open."""
+
+    def __init__(self, window: QMainWindow, editor: PresetEditor) -> None:
+        super().__init__(window)
+        self.window, self.editor = window, editor
+
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
+        if obj is self.window and ev.type() == QEvent.Type.Close and shiboken6.isValid(self.editor):
+            if not self.editor.maybe_discard(self.window):
+                ev.ignore()
+                return True
+            self.editor.flush_draft()
+        return False
+
+
+def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
+                   area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> PresetEditor:
+    """Add a :class:`PresetEditor` to ``window`` as a dock with menu actions; returns it."""
+    editor = PresetEditor(dialogs=dialogs)
+    dock = QDockWidget("Preset editor", window)
+    dock.setObjectName("preset_editor_dock")
+    dock.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
+    dock.setWidget(editor)
+    window.addDockWidget(area, dock)
+    window.preset_editor = editor
+    window.preset_editor_dock = dock
+
+    # ---------------------------------------------------------------- menus
+    file_menu = _menu(window, "&File")
+    act_save = _action(window, "Save preset", editor.save, QKeySequence(QKeySequence.StandardKey.Save),
+                       "save the edited preset (a shipped one is saved as your own copy)")
+    act_save_as = _action(window, "Save preset as…", editor.save_as, QKeySequence("Ctrl+Shift+S"),
+                          "save a copy of the edited preset in your preset folder")
+    act_revert = _action(window, "Revert preset", editor.revert, None,
+                         "go back to the last saved version of the preset (undoable)")
+    act_open = getattr(window, "act_open", None)
+    if not isinstance(act_open, QAction):  # the window has no Open of its own: use the editor's
+        act_open = _action(window, "Open preset file…", editor.open_file, QKeySequence(QKeySequence.StandardKey.Open),
+                           "open a preset .toml file")
+        file_menu.insertAction(file_menu.actions()[0] if file_menu.actions() else None, act_open)
+    actions = file_menu.actions()
+    after = actions.index(act_open) + 1 if act_open in actions else 0
+    anchor = actions[after] if after < len(actions) else None
+    for a in (act_save, act_save_as, act_revert):
+        file_menu.insertAction(anchor, a)
+    file_menu.insertSeparator(anchor) if anchor is not None else file_menu.addSeparator()
+
+    edit_menu = _menu(window, "&Edit", before="View")
+    edit_menu.addAction(editor.undo_action)
+    edit_menu.addAction(editor.redo_action)
+    _menu(window, "&View").addAction(dock.toggleViewAction())
+    window.act_save_preset, window.act_save_preset_as, window.act_revert_preset = act_save, act_save_as, act_revert
+
+    def update_actions() -> None:
+        if not shiboken6.isValid(editor):
+            return
+        act_save.setEnabled(editor.can_save)
+        act_save_as.setEnabled(editor.can_save)
+        act_revert.setEnabled(editor.is_dirty and not editor.is_training)
+        act_save.setText("Save preset (as your copy)…" if editor.saves_as_copy else "Save preset")
+
+    editor.status_changed.connect(update_actions)
+    update_actions()
+
+    # ---------------------------------------------------------------- window → editor
+    seen: list = [None]
+
+    def sync_from_window(*_args) -> None:
+        bundle = getattr(window, "bundle", None)
+        if bundle is None or not shiboken6.isValid(editor):
+            return
+        preset = bundle.preset
+        if preset is seen[0]:
+            return  # cheap: traceChanged fires up to 20 times a second while training
+        seen[0] = preset
+        editor.window_preset_changed(preset)
+
+    for name in ("presetLoaded", "traceChanged", "ready"):
+        sig = getattr(window, name, None)
+        if sig is not None:
+            sig.connect(sync_from_window)
+    sync_from_window()
+
+    training = getattr(window, "training", None)
+    if training is not None and hasattr(training, "stateChanged"):
+        training.stateChanged.connect(lambda state: editor.set_training(state != "idle"))
+    editor.set_training(bool(getattr(window, "is_training", False)))
+
+    # ---------------------------------------------------------------- editor → window
+    def reload_in_window(path: Path) -> None:
+        refresh = getattr(window, "refresh_presets", None)
+        if callable(refresh):
+            refresh()
+        elif hasattr(window, "_populate_presets"):  # until the window has refresh_presets()
+            from . import mainwindow
+
+            window._populate_presets(mainwindow._preset_entries())
+        try:
+            window.load_preset(str(path))
+        except (PresetError, ValueError, OSError) as e:
+            _banner(window, f"could not reload {path}: {e}")
+
+    editor.saved.connect(reload_in_window)
+    editor.preset_opened.connect(reload_in_window)
+
+    def train_now() -> None:
+        if not editor.has_preset() or editor.problems() or getattr(window, "is_training", False):
+            return
+        state = editor.preset()
+        bundle = getattr(window, "bundle", None)
+        try:
+            if bundle is None or bundle.preset != state or bundle.preset.path != state.path:
+                if not editor.is_dirty and state.path is not None:
+                    window.load_preset(str(state.path))
+                else:  # apply the unsaved edits in memory; the file is untouched
+                    from sandbox.model import Bundle
+
+                    window.set_bundle(Bundle.from_preset(state))
+        except (PresetError, ValueError, OSError) as e:
+            _banner(window, f"could not apply the edits: {e}")
+            return
+        window.start_training()
+
+    editor.train_requested.connect(train_now)
+
+    # ---------------------------------------------------------------- guards
+    def may_leave() -> bool:
+        return not shiboken6.isValid(editor) or editor.maybe_discard(window)
+
+    add_guard = getattr(window, "add_leave_guard", None)
+    if callable(add_guard):
+        add_guard(may_leave)
+    else:
+        _wrap_load_preset(window, editor)
+    guard = _CloseGuard(window, editor)
+    window.installEventFilter(guard)
+    window._preset_editor_close_guard = guard
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(lambda: editor.flush_draft() if shiboken6.isValid(editor) else None)
+    return editor
+
+
+def _banner(window, text: str) -> None:
+    show = getattr(window, "show_banner", None)
+    if callable(show):
+        show(html.escape(text), "error")
+
+
+def _wrap_load_preset(window, editor: PresetEditor) -> None:
+    """Until the window offers ``add_leave_guard``: ask about unsaved edits inside its
+    ``load_preset`` (the preset box and Open… call it through the instance)."""
+    original = window.load_preset
+
+    def load_preset_guarded(key_or_path, *args, **kwargs):
+        if shiboken6.isValid(editor) and editor.is_dirty:
+            path = find_preset(key_or_path)
+            load_preset(path)  # a broken file fails here, before anyone is asked anything
+            if not editor.maybe_discard(window):
+                raise ValueError("kept the current preset: the preset editor has unsaved edits "
+                                 "(save or discard them first)")
+        return original(key_or_path, *args, **kwargs)
+
+    window.load_preset = load_preset_guarded
