@@ -1,0 +1,542 @@
+"""Training: a batched, seeded loop with device choice, cancel and a non-finite guard.
+
+:class:`Trainer` owns the model while it trains (the GUI runs it in a worker thread and only
+ever sees immutable :class:`Metrics` and fresh traces). One call to :meth:`Trainer.step` is
+one optimisation step; :meth:`Trainer.run` loops them and checks ``should_stop`` between
+steps, so pause and stop take effect within one step.
+
+How a step works
+----------------
+- The preset's pairs are encoded once, up front, into padded id tensors on the training
+  device: source ids + ``<eos>`` (with their lengths), decoder input ``<sos>`` + target, and
+  decoder output target + ``<eos>``; shorter rows are padded with ``<pad>``.
+- Batches: with ``batch_size >= len(pairs)`` every step uses all pairs (full batch);
+  otherwise each step samples ``batch_size`` distinct pairs with a ``torch.Generator``
+  seeded by the preset's seed.
+- Teacher forcing is drawn **per batch**: one Bernoulli(``teacher_forcing``) draw per step
+  from the same generator decides whether the whole batch is fed the gold previous token
+  (``feed="gold"``) or the model's own previous prediction (``feed="prediction"``).
+- Loss: cross-entropy over every non-``<pad>`` output position; Adam(lr) with the gradient
+  clipped to norm 1.0.
+- Dropout (Transformer presets with ``dropout > 0``) draws from a private random stream
+  seeded by the preset's seed, so the same seed gives the same losses on the CPU.
+
+Non-finite guard: if the loss or the gradient norm is not finite the optimiser step is
+skipped (the weights and the Adam state are untouched). An Adam step with a finite gradient
+moves a weight by at most ~32·lr (see ``ADAM_MAX_MOVE``), so while max|w| + 40·lr is far
+from float32's limit the step provably cannot make a weight inf/nan and nothing more is
+done; otherwise (an absurd learning rate) the weights and the Adam state are copied before
+the step, checked after it, and restored if any weight is not finite or the update
+overflowed. Either way :class:`NonFiniteError` names the step and the learning rate, and the
+model keeps the last finite weights.
+
+Metrics: ``loss`` is this step's batch loss. ``token_accuracy`` is the teacher-forced argmax
+accuracy over non-pad tokens: on an evaluation step (every ``eval_every`` steps and the last
+step) it is measured on all pairs after the update; in between it comes free from this
+step's batch (before the update, fed as the step was fed). ``exact_match`` is the fraction of pairs whose free-running
+greedy decode equals the target exactly (``<eos>`` included); it is measured on evaluation
+steps and carried forward in between (``None`` before the first evaluation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .model import Bundle, build_model
+from .vocab import PAD_ID, SOS_ID, encode_sentence
+
+__all__ = [
+    "DeviceError", "NonFiniteError", "Metrics", "TrainResult", "Trainer", "EncodedPairs",
+    "available_devices", "resolve_device", "encode_pairs", "cli_train",
+]
+
+DEVICES = ("auto", "cpu", "cuda")
+GRAD_CLIP = 1.0
+ADAM_BETAS = (0.9, 0.999)
+# One Adam step (these betas, no weight decay, no amsgrad) moves a weight by at most
+#   lr * (1-b1)/sqrt(1-b2) * 1/(1 - b1/sqrt(b2)) ~= 31.8 * lr,
+# whatever the gradient (|m_t| <= (1-b1) sum_k b1^k |g_{t-k}| and
+# sqrt(v_t) >= sqrt((1-b2) b2^k) |g_{t-k}|; the bias corrections only shrink it). So while
+# max|w| + ADAM_MAX_MOVE * lr stays far below float32's 3.4e38, a step with a finite
+# gradient cannot make a weight inf or nan, and the copy-and-check is skipped.
+ADAM_MAX_MOVE = 40.0
+SAFE_WEIGHT_BOUND = 1e30
+
+
+class DeviceError(ValueError):
+    """The requested device does not exist on this machine."""
+
+
+class NonFiniteError(RuntimeError):
+    """The loss, the gradient or the weights became inf/nan; the last finite weights are kept."""
+
+    def __init__(self, message: str, step: int, lr: float, what: str) -> None:
+        super().__init__(message)
+        self.step, self.lr, self.what = step, lr, what
+
+
+def available_devices() -> list[str]:
+    """The device choices this machine offers: auto, cpu, and cuda where it works."""
+    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def resolve_device(name: str | torch.device) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cpu``; ``cuda`` (or ``cuda:N``)."""
+    if isinstance(name, torch.device):
+        name = str(name)
+    key = str(name).strip().lower()
+    if key == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if key == "cpu":
+        return torch.device("cpu")
+    if key == "cuda" or key.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                "CUDA was requested but this machine has no usable CUDA device "
+                "(torch.cuda.is_available() is False); use --device cpu or auto")
+        try:
+            dev = torch.device(key)
+        except RuntimeError as e:
+            raise DeviceError(f"unknown device {name!r}: {e}") from None
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(f"device {name!r} does not exist; this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
+        return dev
+    raise DeviceError(f"unknown device {name!r}; allowed: {', '.join(DEVICES)}")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A snapshot after one step; immutable, safe to hand to another thread."""
+
+    step: int  # steps done so far (1 after the first step)
+    steps: int  # total steps planned
+    loss: float  # this step's batch loss
+    token_accuracy: float  # teacher-forced token accuracy (see the module docstring)
+    exact_match: float | None  # free-running exact match, last evaluation (None before one)
+    steps_per_sec: float  # steps done / seconds spent in step()
+    elapsed: float  # seconds spent in step() (evaluations included)
+    lr: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    status: str  # "done" | "stopped" | "nonfinite"
+    metrics: Metrics | None  # the last metrics (None if no step finished)
+    message: str
+
+
+@dataclass(frozen=True)
+class EncodedPairs:
+    """All pairs as padded id tensors (on one device)."""
+
+    src: torch.Tensor  # (N, S) source ids + <eos>, <pad>-padded
+    src_lens: torch.Tensor  # (N,) true source lengths (<eos> included)
+    tgt_in: torch.Tensor  # (N, T) <sos> + target
+    tgt_out: torch.Tensor  # (N, T) target + <eos>
+    src_lens_cpu: tuple[int, ...]
+    tgt_lens_cpu: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return self.src.shape[0]
+
+    def select(self, idx: torch.Tensor):
+        """Rows ``idx`` (a CPU long tensor), trimmed to the longest row of the batch:
+        (src, src_lens, tgt_in, tgt_out, number of output tokens)."""
+        rows = idx.tolist()
+        s = max(self.src_lens_cpu[i] for i in rows)
+        t = max(self.tgt_lens_cpu[i] for i in rows)
+        dev_idx = idx.to(self.src.device)
+        return (self.src[dev_idx, :s], self.src_lens[dev_idx], self.tgt_in[dev_idx, :t],
+                self.tgt_out[dev_idx, :t], sum(self.tgt_lens_cpu[i] for i in rows))
+
+
+def encode_pairs(bundle: Bundle, device: torch.device | str = "cpu") -> EncodedPairs:
+    """Tokenise and pad every pair of ``bundle.preset`` once."""
+    p = bundle.preset
+    srcs = [list(encode_sentence(x.source, bundle.src_vocab, p.tokenizer.source).ids) for x in p.pairs]
+    tgts = [list(encode_sentence(x.target, bundle.tgt_vocab, p.tokenizer.target).ids) for x in p.pairs]
+    if not srcs:
+        raise ValueError(f"preset {p.key!r} has no sentence pairs to train on")
+    S, T = max(map(len, srcs)), max(map(len, tgts))
+    src = [s + [PAD_ID] * (S - len(s)) for s in srcs]
+    tgt_out = [t + [PAD_ID] * (T - len(t)) for t in tgts]
+    tgt_in = [[SOS_ID] + t[:-1] + [PAD_ID] * (T - len(t)) for t in tgts]
+
+    def tensor(x):
+        return torch.tensor(x, dtype=torch.long, device=device)
+
+    return EncodedPairs(src=tensor(src), src_lens=tensor([len(s) for s in srcs]),
+                        tgt_in=tensor(tgt_in), tgt_out=tensor(tgt_out),
+                        src_lens_cpu=tuple(map(len, srcs)), tgt_lens_cpu=tuple(map(len, tgts)))
+
+
+def _has_dropout(model: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules())
+
+
+class Trainer:
+    """Trains ``bundle.model`` in place on ``device`` with the preset's training settings.
+
+    CPU threads: the process-wide setting of :func:`sandbox.model.configure_torch` (one
+    intra-op thread unless ``ATTENTION_SANDBOX_THREADS`` says otherwise) applies.
+    """
+
+    def __init__(self, bundle: Bundle, *, steps: int | None = None, device: str = "auto",
+                 seed: int | None = None, eval_every: int = 25) -> None:
+        self.device = resolve_device(device)
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+            raise ValueError(f"steps must be a whole number of at least 1, got {steps!r}")
+        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 1:
+            raise ValueError(f"eval_every must be a whole number of at least 1, got {eval_every!r}")
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+                raise ValueError(f"seed must be a whole number from 0 to {2**32 - 1}, got {seed!r}")
+            preset = dataclasses.replace(
+                bundle.preset, training=dataclasses.replace(bundle.preset.training, seed=seed))
+            bundle = Bundle(preset, bundle.src_vocab, bundle.tgt_vocab,
+                            build_model(preset, bundle.src_vocab, bundle.tgt_vocab))
+        self.bundle = bundle
+        cfg = bundle.preset.training
+        self.lr = float(cfg.lr)
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"the learning rate must be a positive number, got {cfg.lr!r}")
+        self.batch_size = int(cfg.batch_size)
+        self.teacher_forcing = float(cfg.teacher_forcing)
+        self.seed = int(cfg.seed)
+        self.total_steps = int(steps if steps is not None else cfg.steps)
+        self.eval_every = eval_every
+        self.step_count = 0
+        self.elapsed = 0.0
+
+        bundle.model.to(self.device)
+        bundle.model.train()
+        self.model = bundle.model
+        self.data = encode_pairs(bundle, self.device)
+        self._n = len(self.data)
+        self._full_batch = self.batch_size >= self._n
+        if self._full_batch:
+            d = self.data
+            self._full = (d.src, d.src_lens, d.tgt_in, d.tgt_out, sum(d.tgt_lens_cpu))
+        self._gen = torch.Generator().manual_seed(self.seed)
+        self._params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.Adam(self._params, lr=self.lr, betas=ADAM_BETAS)
+        self._weight_bound = self._max_abs_weight()  # an upper bound on max|w|
+        # Dropout's own random stream (CPU and, when training there, CUDA), seeded once.
+        self._dropout = _has_dropout(self.model)
+        self._rng_cpu = self._rng_cuda = None
+        if self._dropout:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                self._rng_cpu = torch.get_rng_state()
+            if self.device.type == "cuda":
+                self._rng_cuda = self._seeded_cuda_state()
+        self._snap_params: list[torch.Tensor] = []
+        self._snap_state: dict = {}
+        self._last_exact: float | None = None
+        self._last_eval_step = -1
+        self.last_metrics: Metrics | None = None
+
+    # -- properties ----------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.step_count >= self.total_steps
+
+    @property
+    def pairs_count(self) -> int:
+        return self._n
+
+    # -- one step ------------------------------------------------------------------------
+    def _batch(self):
+        if self._full_batch:
+            return self._full
+        idx = torch.randperm(self._n, generator=self._gen)[: self.batch_size]
+        return self.data.select(idx)
+
+    def _seeded_cuda_state(self) -> torch.Tensor:
+        with torch.cuda.device(self.device):
+            saved = torch.cuda.get_rng_state()
+            torch.cuda.manual_seed(self.seed)
+            state = torch.cuda.get_rng_state()
+            torch.cuda.set_rng_state(saved)
+        return state
+
+    def _take_snapshot(self) -> None:
+        """Copies of the parameters and of every tensor of the Adam state."""
+        with torch.no_grad():
+            self._snap_params = [p.detach().clone() for p in self._params]
+            self._snap_state = {
+                p: {k: (v.detach().clone() if torch.is_tensor(v) else v) for k, v in st.items()}
+                for p, st in self.optimizer.state.items()}
+
+    def _restore_snapshot(self) -> None:
+        with torch.no_grad():
+            for p, saved in zip(self._params, self._snap_params):
+                p.copy_(saved)
+            state = self.optimizer.state
+            for p in list(state):
+                if p not in self._snap_state:  # created by the failed step
+                    del state[p]
+            for p, saved_st in self._snap_state.items():
+                st = state[p]
+                for k, v in saved_st.items():
+                    if torch.is_tensor(v) and torch.is_tensor(st.get(k)):
+                        st[k].copy_(v)
+                    else:
+                        st[k] = v
+        self._snap_params, self._snap_state = [], {}
+
+    def _forward_loss(self, src, lens, tgt_in, tgt_out, feed: str):
+        logits = self.model(src, lens, tgt_in, feed=feed)
+        flat = logits.reshape(-1, logits.shape[-1])
+        loss = F.cross_entropy(flat, tgt_out.reshape(-1), ignore_index=PAD_ID)
+        return logits, loss
+
+    def step(self) -> Metrics:
+        """One optimisation step. Raises :class:`NonFiniteError` (weights kept finite)."""
+        t0 = time.perf_counter()
+        n = self.step_count + 1
+        src, lens, tgt_in, tgt_out, n_tokens = self._batch()
+        # One Bernoulli(teacher_forcing) draw per batch, always taken so the random
+        # stream does not depend on the ratio.
+        gold = bool(torch.rand((), generator=self._gen) < self.teacher_forcing)
+        feed = "gold" if gold or self.teacher_forcing >= 1.0 else "prediction"
+        if not self.model.training:  # a trace (eval mode) restores it; checking is cheap
+            self.model.train()
+        if self._dropout:
+            saved_cpu = torch.get_rng_state()
+            torch.set_rng_state(self._rng_cpu)
+            if self._rng_cuda is not None:
+                saved_cuda = torch.cuda.get_rng_state(self.device)
+                torch.cuda.set_rng_state(self._rng_cuda, self.device)
+        try:
+            self.optimizer.zero_grad(set_to_none=True)
+            logits, loss = self._forward_loss(src, lens, tgt_in, tgt_out, feed)
+            loss.backward()
+        finally:
+            if self._dropout:
+                self._rng_cpu = torch.get_rng_state()
+                torch.set_rng_state(saved_cpu)
+                if self._rng_cuda is not None:
+                    self._rng_cuda = torch.cuda.get_rng_state(self.device)
+                    torch.cuda.set_rng_state(saved_cuda, self.device)
+        norm = torch.nn.utils.clip_grad_norm_(self._params, GRAD_CLIP)
+        with torch.no_grad():
+            correct = ((logits.argmax(-1) == tgt_out) & (tgt_out != PAD_ID)).sum()
+            loss_v, norm_v, correct_v = torch.stack(
+                [loss.detach().float(), norm.detach().float().to(loss.device),
+                 correct.float()]).tolist()
+        if not math.isfinite(loss_v):
+            self._fail(n, "the loss", loss_v)
+        if not math.isfinite(norm_v):
+            self._fail(n, "the gradient", norm_v)
+        move = ADAM_MAX_MOVE * self.lr
+        risky = not (self._weight_bound + move < SAFE_WEIGHT_BOUND)
+        if risky:  # only an absurd learning rate (or absurd weights) gets here
+            self._take_snapshot()
+            try:
+                self.optimizer.step()
+            except RuntimeError as e:  # "value cannot be converted to type float without overflow"
+                self._restore_snapshot()
+                if "overflow" not in str(e):
+                    raise
+                self._fail(n, "the update", math.inf)
+            biggest = self._max_abs_weight()
+            if not math.isfinite(biggest):
+                self._restore_snapshot()
+                self._fail(n, "a weight", math.nan)
+            self._weight_bound = biggest
+        else:
+            self.optimizer.step()
+            self._weight_bound += move
+        self.step_count = n
+        token_acc = correct_v / max(n_tokens, 1)
+        if n % self.eval_every == 0 or n >= self.total_steps:
+            token_acc, self._last_exact = self.evaluate()
+            self._last_eval_step = n
+        self.elapsed += time.perf_counter() - t0
+        m = Metrics(step=n, steps=self.total_steps, loss=loss_v, token_accuracy=token_acc,
+                    exact_match=self._last_exact,
+                    steps_per_sec=n / self.elapsed if self.elapsed > 0 else 0.0,
+                    elapsed=self.elapsed, lr=self.lr)
+        self.last_metrics = m
+        return m
+
+    def _max_abs_weight(self) -> float:
+        """max |w| over all parameters (inf or nan if any weight is)."""
+        with torch.no_grad():
+            norms = torch._foreach_norm(self._params, math.inf)
+            return float(torch.stack([x.to(self.device) for x in norms]).max())
+
+    def _fail(self, n: int, what: str, value: float) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        kept = "the initial weights are kept" if n == 1 else f"the weights from step {n - 1} are kept"
+        if what == "the update":
+            happened = "the weight update overflowed"
+        elif what == "a weight":
+            happened = "a weight became inf or nan"
+        else:
+            happened = f"{what} became {_nonfinite_word(value)}"
+        raise NonFiniteError(
+            f"training stopped at step {n}: {happened} (learning rate {self.lr}); "
+            f"{kept}. Lower the learning rate.", step=n, lr=self.lr, what=what)
+
+    # -- evaluation ----------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self) -> tuple[float, float]:
+        """(teacher-forced token accuracy, free-running exact match) on all the pairs."""
+        d = self.data
+        model = self.model
+        was_training = model.training
+        model.eval()
+        try:
+            logits = model(d.src, d.src_lens, d.tgt_in, feed="gold")
+            mask = d.tgt_out != PAD_ID
+            correct = ((logits.argmax(-1) == d.tgt_out) & mask).sum()
+            pred = model.greedy(d.src, d.src_lens, d.tgt_out.shape[1])
+            exact = ((pred == d.tgt_out) | ~mask).all(dim=1).sum()
+            c, total, e = torch.stack([correct, mask.sum(), exact]).tolist()
+        finally:
+            model.train(was_training)
+        return c / max(total, 1), e / self._n
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self, progress: Callable[[Metrics], None] | None = None,
+            should_stop: Callable[[], bool] = lambda: False,
+            until_exact: bool = False) -> TrainResult:
+        """Step until done (or until every pair is reproduced exactly with ``until_exact``),
+        checking ``should_stop`` before every step. Never raises NonFiniteError."""
+        last = self.last_metrics
+        status, message = "done", ""
+        while True:
+            if until_exact and self._last_eval_step == self.step_count and self._last_exact == 1.0:
+                message = f"every pair is reproduced exactly after {self.step_count} steps"
+                break
+            if self.done:
+                message = f"trained {self.step_count} steps"
+                break
+            if should_stop():
+                status, message = "stopped", f"stopped after {self.step_count} of {self.total_steps} steps"
+                break
+            try:
+                last = self.step()
+            except NonFiniteError as e:
+                return TrainResult("nonfinite", last, str(e))
+            if progress is not None:
+                progress(last)
+        if last is not None and self._last_eval_step != self.step_count:
+            t0 = time.perf_counter()
+            acc, self._last_exact = self.evaluate()
+            self._last_eval_step = self.step_count
+            self.elapsed += time.perf_counter() - t0
+            last = dataclasses.replace(last, token_accuracy=acc, exact_match=self._last_exact,
+                                       elapsed=self.elapsed,
+                                       steps_per_sec=self.step_count / self.elapsed)
+            self.last_metrics = last
+        return TrainResult(status, last, message)
+
+
+def _nonfinite_word(v: float) -> str:
+    if math.isnan(v):
+        return "nan"
+    return "inf" if v > 0 else "-inf"
+
+
+# --------------------------------------------------------------------------- command line
+
+
+class _Progress:
+    """A plain-text progress bar on stderr: redrawn in place on a terminal (≤ 10 times a
+    second), one line every ~10% otherwise."""
+
+    WIDTH = 24
+
+    def __init__(self, total: int, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.total = max(total, 1)
+        try:
+            self.tty = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
+        self._last_draw = 0.0
+        self._next_mark = 1
+        self._drawn = False
+
+    def line(self, m: Metrics) -> str:
+        frac = min(m.step / self.total, 1.0)
+        fill = int(round(frac * self.WIDTH))
+        exact = "  -  " if m.exact_match is None else f"{100 * m.exact_match:5.1f}%"
+        return (f"[{'#' * fill}{'.' * (self.WIDTH - fill)}] {m.step}/{m.steps} "
+                f"loss {m.loss:.4f} acc {100 * m.token_accuracy:5.1f}% exact {exact} "
+                f"{m.steps_per_sec:.0f} steps/s")
+
+    def __call__(self, m: Metrics) -> None:
+        if self.tty:
+            now = time.monotonic()
+            if now - self._last_draw >= 0.1 or m.step >= m.steps:
+                self.stream.write("\r" + self.line(m) + "\x1b[K")
+                self.stream.flush()
+                self._last_draw, self._drawn = now, True
+        else:
+            mark = int(10 * m.step / self.total)
+            if mark >= self._next_mark:
+                self.stream.write(self.line(m) + "\n")
+                self.stream.flush()
+                self._next_mark = mark + 1
+
+    def close(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _check_writable(out: str) -> Path:
+    path = Path(out)
+    if not out.strip():
+        raise ValueError("--out: the checkpoint path is empty")
+    if path.is_dir():
+        raise ValueError(f"{out}: is a directory; give a checkpoint file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ValueError(f"{out}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"{out}: the folder {parent} is not writable")
+    return path
+
+
+def cli_train(args) -> int:
+    """``python main.py train --preset P [--steps N] [--device D] [--seed S] --out FILE``."""
+    from .checkpoint import save_checkpoint
+    from .cli import UserError, load_bundle
+
+    out = _check_writable(args.out)
+    device = resolve_device(args.device)  # a CUDA problem is reported before any loading
+    bundle = load_bundle(args.preset, None, device="cpu")
+    trainer = Trainer(bundle, steps=args.steps, device=str(device), seed=args.seed)
+    bar = _Progress(trainer.total_steps)
+    try:
+        result = trainer.run(progress=bar)
+    finally:
+        bar.close()
+    if result.status == "nonfinite":
+        raise UserError(f"{result.message} Nothing was saved.")
+    m = result.metrics
+    assert m is not None
+    save_checkpoint(trainer.bundle, out, metrics=m)
+    n = trainer.pairs_count
+    hits = round((m.exact_match or 0.0) * n)
+    print(f"trained {trainer.bundle.preset.key}: {m.step} steps in {m.elapsed:.1f} s "
+          f"({m.steps_per_sec:.0f} steps/s, {trainer.device.type}) · loss {m.loss:.3g} · "
+          f"token acc {100 * m.token_accuracy:.1f}% · "
+          f"exact match {100 * (m.exact_match or 0.0):.1f}% ({hits}/{n}) · saved {out}")
+    return 0
