@@ -72,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", required=True, metavar="OUT")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(handler=_lazy("sandbox.bottleneck", "cli_bottleneck"))
+    p.set_defaults(handler=_lazy("widgets.bottleneck_view", "cli_bottleneck"))
     return ap
 
 
