@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
-from . import model as _model  # noqa: F401 - applies configure_torch() (one intra-op thread)
+from .model import RNG_LOCK  # importing model also applies configure_torch() (one thread)
 from .presets import ModelConfig
 from .seq2seq import ATTENTIONS, CELLS, Seq2Seq
 from .vocab import EOS, EOS_ID, SOS_ID, SPECIALS
@@ -344,7 +344,7 @@ def run_experiment(lengths: Sequence[int] | None = None,
     for mi, name in enumerate(s.models):
         t_model = time.perf_counter()
         cfg = ModelConfig(kind="seq2seq", cell=s.cell, attention=name, embed=s.embed, hidden=s.hidden)
-        with torch.random.fork_rng(devices=[]):
+        with RNG_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # the same initial embeddings / encoder for every model
             net = Seq2Seq(cfg, vocab_size, vocab_size).to(dev)
         net.train()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import struct
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -63,7 +64,12 @@ def save_checkpoint(bundle: Bundle, path: str | os.PathLike, metrics: Any = None
 
 def _read(label: str) -> bytes:
     try:
-        size = os.path.getsize(label)
+        st = os.stat(label)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block, /dev/zero never ends
+            raise CheckpointError(f"{label}: is not a regular file")
+        size = st.st_size
         if size > MAX_BYTES:
             raise CheckpointError(f"{label}: too large for a checkpoint ({size} bytes)")
         with open(label, "rb") as f:
@@ -77,7 +83,21 @@ def _read(label: str) -> bytes:
 
 
 def _header(data: bytes, label: str) -> dict[str, Any]:
-    """Parse the safetensors header without trusting it; refuse pickles up front."""
+    """Parse the safetensors header without trusting it; name pickles and zips as such.
+
+    The structure is checked first: a real header's 8-byte length can itself start with a
+    pickle opcode (any length = 128 mod 256 begins with ``\\x80``), so the magic bytes are
+    only consulted to explain why a file that is *not* safetensors was refused.
+    """
+    n = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else None
+    header: Any = None
+    if n is not None and n <= MAX_HEADER and 8 + n <= len(data):
+        try:
+            header = json.loads(data[8:8 + n].decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            header = None
+    if isinstance(header, dict):
+        return header
     if data[:1] == b"\x80" or data[:2] in (b"(d", b"}q", b"(l"):
         raise CheckpointError(f"{label}: is a Python pickle, not a safetensors checkpoint; "
                               "pickled files are refused because loading them can run code")
@@ -85,18 +105,11 @@ def _header(data: bytes, label: str) -> dict[str, Any]:
         raise CheckpointError(f"{label}: is a zip/torch.save file, not a safetensors checkpoint; "
                               "pickled files are refused because loading them can run code")
     bad = f"{label}: not an attention-sandbox checkpoint (not a valid safetensors file"
-    if len(data) < 8:
+    if n is None:
         raise CheckpointError(f"{bad}: only {len(data)} bytes)")
-    (n,) = struct.unpack("<Q", data[:8])
     if n > MAX_HEADER or 8 + n > len(data):
         raise CheckpointError(f"{bad}: bad header length; truncated or corrupt)")
-    try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise CheckpointError(f"{bad}: unreadable header)") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{bad}: unreadable header)")
-    return header
+    raise CheckpointError(f"{bad}: unreadable header)")
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:

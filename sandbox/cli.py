@@ -91,7 +91,9 @@ def load_bundle(preset_name: str, checkpoint: str | None = None, device: str = "
     from .presets import find_preset, load_preset
 
     preset = load_preset(find_preset(preset_name))
-    if checkpoint:
+    if checkpoint is not None:
+        if not checkpoint.strip():
+            raise UserError("--checkpoint: the file name is empty")
         from .checkpoint import load_checkpoint
 
         return load_checkpoint(checkpoint, preset=preset, device=device)
@@ -101,8 +103,15 @@ def load_bundle(preset_name: str, checkpoint: str | None = None, device: str = "
 def write_output(text: str, out: str) -> None:
     """Write ``text`` to a file atomically, or to stdout for ``-``."""
     if out == "-":
-        sys.stdout.write(text)
+        # UTF-8 whatever the terminal's locale says: the trace JSON is UTF-8 in a file too.
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # a text-only stream (tests, embedding hosts)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
         sys.stdout.flush()
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
         return
     from .fileio import atomic_write_text
 
@@ -113,10 +122,16 @@ def write_output(text: str, out: str) -> None:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
+    from .presets import MAX_SENTENCE_CHARS
     from .trace import trace
 
     if not args.source.strip():
         raise UserError("--source: the source sentence is empty")
+    for flag, text in (("--source", args.source), ("--target", args.target)):
+        # The limit a preset's sentences have; a trace's size grows with length × steps.
+        if text is not None and len(text.strip()) > MAX_SENTENCE_CHARS:
+            raise UserError(f"{flag}: the sentence is {len(text.strip())} characters long; "
+                            f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
     bundle = load_bundle(args.preset, args.checkpoint)
     tr = trace(bundle, args.source, args.target, mode=args.mode)
     write_output(tr.dumps() + "\n", args.json)

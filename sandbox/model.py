@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import os
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -36,6 +37,12 @@ def configure_torch() -> None:
 
 configure_torch()
 
+# Guards torch's process-wide random state. Seeding a model build (fork_rng + manual_seed)
+# and the trainer's swap to its private dropout stream both rewrite that global state; run
+# in two threads at once (the window builds a preset while a worker trains), each would
+# draw from the other's stream and neither would be reproducible.
+RNG_LOCK = threading.RLock()
+
 
 def build_vocabs(preset: Preset) -> tuple[Vocab, Vocab]:
     """Source and target vocabularies of every token in the preset's pairs."""
@@ -47,7 +54,7 @@ def build_vocabs(preset: Preset) -> tuple[Vocab, Vocab]:
 def build_model(preset: Preset, src_vocab: Vocab, tgt_vocab: Vocab) -> nn.Module:
     """A freshly initialised model for the preset, seeded by ``preset.training.seed``."""
     cfg = preset.model
-    with torch.random.fork_rng(devices=[]):
+    with RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(preset.training.seed)
         if cfg.kind == "seq2seq":
             return Seq2Seq(cfg, len(src_vocab), len(tgt_vocab))

@@ -133,8 +133,11 @@ class Trace:
         return json.dumps(self.to_json(), ensure_ascii=False, indent=indent, allow_nan=False)
 
 
+MAX_STEPS = 200  # free running never decodes more steps than this
+
+
 def default_max_len(n_source: int, n_target: int = 0) -> int:
-    return min(2 * max(n_source, n_target) + 2, 200)
+    return min(2 * max(n_source, n_target) + 2, MAX_STEPS)
 
 
 @torch.no_grad()
@@ -143,6 +146,8 @@ def trace(bundle: Bundle, source: str, target: str | None = None,
     """Run one pair through ``bundle.model`` and keep every tensor attention used."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")
+    if max_len is not None and not 1 <= max_len <= MAX_STEPS:
+        raise ValueError(f"max_len must be from 1 to {MAX_STEPS}, got {max_len}")
     p = bundle.preset
     src = encode_sentence(source, bundle.src_vocab, p.tokenizer.source)
     if len(src.ids) <= 1:

@@ -52,7 +52,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .model import Bundle, build_model
+from .model import RNG_LOCK, Bundle, build_model
 from .vocab import PAD_ID, SOS_ID, encode_sentence
 
 __all__ = [
@@ -236,11 +236,12 @@ class Trainer:
         self._dropout = _has_dropout(self.model)
         self._rng_cpu = self._rng_cuda = None
         if self._dropout:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
-                self._rng_cpu = torch.get_rng_state()
-            if self.device.type == "cuda":
-                self._rng_cuda = self._seeded_cuda_state()
+            with RNG_LOCK:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(self.seed)
+                    self._rng_cpu = torch.get_rng_state()
+                if self.device.type == "cuda":
+                    self._rng_cuda = self._seeded_cuda_state()
         self._snap_params: list[torch.Tensor] = []
         self._snap_state: dict = {}
         self._last_exact: float | None = None
@@ -313,23 +314,27 @@ class Trainer:
         feed = "gold" if gold or self.teacher_forcing >= 1.0 else "prediction"
         if not self.model.training:  # a trace (eval mode) restores it; checking is cheap
             self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
         if self._dropout:
-            saved_cpu = torch.get_rng_state()
-            torch.set_rng_state(self._rng_cpu)
-            if self._rng_cuda is not None:
-                saved_cuda = torch.cuda.get_rng_state(self.device)
-                torch.cuda.set_rng_state(self._rng_cuda, self.device)
-        try:
-            self.optimizer.zero_grad(set_to_none=True)
-            logits, loss = self._forward_loss(src, lens, tgt_in, tgt_out, feed)
-            loss.backward()
-        finally:
-            if self._dropout:
-                self._rng_cpu = torch.get_rng_state()
-                torch.set_rng_state(saved_cpu)
+            # Dropout draws from torch's global stream: swap ours in, under the lock that
+            # model building also takes, so another thread cannot interleave its draws.
+            with RNG_LOCK:
+                saved_cpu = torch.get_rng_state()
+                torch.set_rng_state(self._rng_cpu)
                 if self._rng_cuda is not None:
-                    self._rng_cuda = torch.cuda.get_rng_state(self.device)
-                    torch.cuda.set_rng_state(saved_cuda, self.device)
+                    saved_cuda = torch.cuda.get_rng_state(self.device)
+                    torch.cuda.set_rng_state(self._rng_cuda, self.device)
+                try:
+                    logits, loss = self._forward_loss(src, lens, tgt_in, tgt_out, feed)
+                finally:
+                    self._rng_cpu = torch.get_rng_state()
+                    torch.set_rng_state(saved_cpu)
+                    if self._rng_cuda is not None:
+                        self._rng_cuda = torch.cuda.get_rng_state(self.device)
+                        torch.cuda.set_rng_state(saved_cuda, self.device)
+        else:
+            logits, loss = self._forward_loss(src, lens, tgt_in, tgt_out, feed)
+        loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(self._params, GRAD_CLIP)
         with torch.no_grad():
             correct = ((logits.argmax(-1) == tgt_out) & (tgt_out != PAD_ID)).sum()

@@ -140,10 +140,17 @@ class Transformer(nn.Module):
             x = layer(x, mask)
         return Memory(states=self.enc_norm(x), mask=mask, final=None)
 
-    def decode(self, mem: Memory, tgt_in: torch.Tensor) -> torch.Tensor:
-        """Decoder output (B, L, D) for inputs tgt_in (B, L)."""
+    def decode(self, mem: Memory, tgt_in: torch.Tensor, padded: bool = True) -> torch.Tensor:
+        """Decoder output (B, L, D) for inputs tgt_in (B, L).
+
+        ``padded``: tgt_in is a padded training batch, so <pad> keys are masked. Decoding
+        feeds its own predictions, which are never padding even if an untrained model
+        predicts the <pad> token, so it passes False.
+        """
         L = tgt_in.shape[1]
-        self_mask = causal_mask(L, tgt_in.device) | (tgt_in == PAD_ID)[:, None, None, :]
+        self_mask = causal_mask(L, tgt_in.device)
+        if padded:
+            self_mask = self_mask | (tgt_in == PAD_ID)[:, None, None, :]
         y = self._embed(self.tgt_embed, tgt_in)
         for layer in self.dec_layers:
             y = layer(y, mem.states, self_mask, mem.mask)
@@ -153,7 +160,7 @@ class Transformer(nn.Module):
     def _greedy_inputs(self, mem: Memory, first: torch.Tensor, length: int) -> torch.Tensor:
         ys = first[:, None]
         for _ in range(length - 1):
-            nxt = self.W_o(self.decode(mem, ys)[:, -1]).argmax(-1)
+            nxt = self.W_o(self.decode(mem, ys, padded=False)[:, -1]).argmax(-1)
             ys = torch.cat([ys, nxt[:, None]], dim=1)
         return ys
 
@@ -185,7 +192,7 @@ class Transformer(nn.Module):
         if rec is not None:
             rec.min_position = t  # causal: re-running the prefix changes nothing before t
         try:
-            y = self.decode(mem, ids)[0, -1]  # (D,)
+            y = self.decode(mem, ids, padded=False)[0, -1]  # (D,)
         finally:
             if rec is not None:
                 rec.min_position = old

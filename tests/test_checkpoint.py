@@ -191,6 +191,23 @@ def test_torch_save_file_is_refused_and_never_runs(tmp_path):
         load_checkpoint(path, preset=b.preset)
 
 
+def test_header_length_that_looks_like_a_pickle_opcode_still_loads(tmp_path):
+    """A safetensors file starts with its header length; one of 128 mod 256 begins with
+    b"\\x80" (pickle's PROTO opcode). Such a genuine checkpoint must load, not be called a
+    pickle."""
+    b = trained()
+    path = tmp_path / "m.safetensors"
+    for extra in range(512):
+        p = dataclasses.replace(b.preset, description="x" * extra)
+        save_checkpoint(Bundle(p, b.src_vocab, b.tgt_vocab, b.model), path)
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    else:
+        pytest.fail("could not make a header whose length starts with 0x80")
+    loaded = load_checkpoint(path)
+    assert traces_json(loaded) == traces_json(b)
+
+
 # --------------------------------------------------------------------------- wrong preset
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,15 @@ def test_trace_to_stdout(capsys):
     assert json.loads(capsys.readouterr().out)["mode"] == "free_running"
 
 
+def test_trace_to_stdout_is_utf8_whatever_the_locale():
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    res = subprocess.run([sys.executable, "main.py", "trace", "--preset", "ko_en_cat", "--source",
+                          "나는 고양이로소이다", "--mode", "free_running", "--json", "-"], cwd=ROOT,
+                         capture_output=True, timeout=120, env=env)
+    assert res.returncode == 0, res.stderr.decode("utf-8", "replace")
+    assert json.loads(res.stdout.decode("utf-8"))["source_tokens"] == ["나는", "고양이로소이다", "<eos>"]
+
+
 def test_presets_lists_every_shipped_preset(capsys):
     assert main(["presets"]) == 0
     out = capsys.readouterr().out
@@ -68,6 +78,10 @@ BAD = {
     "corrupt_checkpoint": (["--preset", "ko_en_cat", "--source", "나는", "--checkpoint", "{corrupt}"], "corrupt.safetensors"),
     "unwritable_output": (["--preset", "ko_en_cat", "--source", "나는", "--mode", "free_running"], "missing_dir"),
     "tf_without_target": (["--preset", "ko_en_cat", "--source", "나는"], "target"),
+    # thousands of words would write a trace of gigabytes (keys × steps); refused like a preset
+    "overlong_source": (["--preset", "ko_en_cat", "--source", " ".join(["나는"] * 3000),
+                         "--mode", "free_running"], "--source"),
+    "overlong_target": (["--preset", "ko_en_cat", "--source", "나는", "--target", "cat " * 60], "--target"),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,7 +12,9 @@ import torch
 from sandbox.attention import AttentionRecord
 from sandbox.model import Bundle
 from sandbox.presets import list_presets, load_preset
+from sandbox.presets import find_preset
 from sandbox.trace import TRACE_FORMAT, trace
+from sandbox.train import encode_pairs
 from sandbox.vocab import SOS_ID, encode_sentence
 
 SHIPPED = [p for _, p, user in list_presets() if not user]
@@ -71,6 +74,7 @@ def test_free_running_can_leave_the_gold_path():
     fr = trace(bundle, pair.source, pair.target, mode="free_running")
     assert not any(s.off_gold for s in tf.steps)
     assert [s.input_token for s in fr.steps[:2]] == ["<sos>", tf.steps[0].predicted]
+    assert any(s.off_gold for s in fr.steps)
 
 
 def test_unknown_tokens_are_flagged():
@@ -106,6 +110,7 @@ def test_json_round_trip_and_contract(bundle):
     for step, s in zip(obj["steps"], tr.steps):
         assert {"t", "input_token", "input_from", "attention", "top_k", "predicted", "gold"} <= set(step)
         assert step["top_k"][0][0] == step["predicted"]
+        assert len(step["attention"]) == len(s.attention)
         for rec_obj, rec in zip(step["attention"], s.attention):
             assert set(rec_obj) == fields
             back = AttentionRecord.from_json(rec_obj)
@@ -114,3 +119,54 @@ def test_json_round_trip_and_contract(bundle):
             # -inf energies are written as null and come back as -inf
             nulls = [e is None for e in rec_obj["energies"]]
             assert nulls == list(np.isneginf(rec.energies))
+    assert len(obj["encoder"]) == len(tr.encoder)
+    for rec_obj, rec in zip(obj["encoder"], tr.encoder):
+        assert set(rec_obj) == fields and rec_obj["kind"] == "self"
+        np.testing.assert_array_equal(AttentionRecord.from_json(rec_obj).weights, rec.weights)
+
+
+SEQ2SEQ = [(cell, att) for cell in ("rnn", "gru", "lstm")
+           for att in ("none", "dot", "scaled_dot", "general", "bahdanau")]
+
+
+def seq2seq_bundle(cell: str, attention: str) -> Bundle:
+    base = load_preset(find_preset("ko_en_cat"))
+    return Bundle.from_preset(dataclasses.replace(
+        base, model=dataclasses.replace(base.model, cell=cell, attention=attention)))
+
+
+@pytest.mark.parametrize("cell,attention", SEQ2SEQ)
+def test_seq2seq_query_keys_and_values_are_the_documented_states(cell, attention):
+    """Luong: the query is s_t (this step's state); Bahdanau: s_{t-1}, the state before the
+    step (the encoder's final state at t = 0). Keys = values = the encoder states."""
+    bundle = seq2seq_bundle(cell, attention)
+    pair = bundle.preset.pairs[0]
+    for mode in ("teacher_forcing", "free_running"):
+        tr = trace(bundle, pair.source, pair.target, mode=mode)
+        for s in tr.steps:
+            if attention == "none":
+                assert s.attention == () and s.concat == ("state",)
+                continue
+            (r,) = s.attention
+            before = tr.steps[s.t - 1].state if s.t else tr.encoder_states[-1]
+            np.testing.assert_array_equal(r.query, before if attention == "bahdanau" else s.state)
+            np.testing.assert_array_equal(r.keys, tr.encoder_states)
+            np.testing.assert_array_equal(r.values, tr.encoder_states)
+            assert s.concat == ("context", "state")
+            assert s.cell_input == (("embedding", "context") if attention == "bahdanau" else ("embedding",))
+
+
+@pytest.mark.parametrize("cell,attention", SEQ2SEQ)
+def test_seq2seq_padded_batch_equals_each_sentence_alone(cell, attention):
+    """Packing, the padding mask and the final (h, c) state: a padded training batch gives
+    each pair the logits it gets on its own, fed gold or its own predictions."""
+    bundle = seq2seq_bundle(cell, attention)
+    model = bundle.model.eval()
+    d = encode_pairs(bundle)
+    assert len(set(d.src_lens_cpu)) > 1 and len(set(d.tgt_lens_cpu)) > 1  # real padding
+    with torch.no_grad():
+        for feed in ("gold", "prediction"):
+            batched = model(d.src, d.src_lens, d.tgt_in, feed=feed)
+            for i, (s, t) in enumerate(zip(d.src_lens_cpu, d.tgt_lens_cpu)):
+                alone = model(d.src[i:i + 1, :s], None, d.tgt_in[i:i + 1, :t], feed=feed)[0]
+                torch.testing.assert_close(batched[i, :t], alone, atol=1e-5, rtol=0)

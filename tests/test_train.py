@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -238,6 +239,24 @@ def test_seed_override_rebuilds_the_model_and_changes_the_run():
     assert losses(tiny(seed=7)) == losses(tiny(), seed=7)
 
 
+def test_building_a_model_while_a_dropout_trainer_runs_stays_reproducible():
+    """The window builds presets while a worker trains; both use torch's global random
+    state (seeded init; the trainer's private dropout stream), so they must not interleave."""
+    solo = losses(tiny(TINY_TRANSFORMER), n=40)
+    expected = {k: v.clone() for k, v in tiny(TINY_TRANSFORMER).model.state_dict().items()}
+    tr = Trainer(tiny(TINY_TRANSFORMER), device="cpu")
+    got: list[float] = []
+    th = threading.Thread(target=lambda: got.extend(tr.step().loss for _ in range(40)))
+    th.start()
+    differing = 0
+    while th.is_alive():
+        built = tiny(TINY_TRANSFORMER).model.state_dict()
+        differing += any(not torch.equal(expected[k], v) for k, v in built.items())
+    th.join()
+    assert differing == 0, f"{differing} model builds drew from the trainer's dropout stream"
+    assert got == solo, "the trainer's dropout stream was disturbed by model building"
+
+
 # --------------------------------------------------------------------------- stop
 
 
@@ -396,8 +415,11 @@ def test_training_on_cuda_learns_and_traces_come_back_as_cpu_numpy():
     res = tr.run()
     assert res.status == "done" and res.metrics.exact_match == 1.0
     t = trace(tr.bundle, "a b c", "x y z")
-    assert t.steps[0].probs.dtype.name == "float32"
     assert t.predicted_tokens == ["x", "y", "z", "<eos>"]
+    arrays = [t.encoder_states] + [a for s in t.steps for a in (s.probs, s.output, s.state)]
+    arrays += [getattr(r, f) for s in t.steps for r in s.attention
+               for f in ("query", "keys", "values", "energies", "weights", "output")]
+    assert all(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in arrays)
 
 
 def test_trace_works_on_the_trained_bundle():
