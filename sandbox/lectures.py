@@ -20,7 +20,7 @@ Decisions worth knowing:
   free-running traces end wherever the model emits ``<eos>``, so the length is only known
   once the model is trained. Load time only checks ``0 <= step <= MAX_STEP``.
 - ``image`` is optional and relative to the lecture file; a missing image is shown as a
-  placeholder, never an error (plots are made by other tools, e.g. Compare ▸ Bottleneck).
+  placeholder, never an error (plots are made by other tools, e.g. Experiments ▸ Bottleneck experiment…).
 
 No Qt here, and no torch at import time: :func:`ensure_trained` imports the model, trainer
 and checkpoint modules when it runs.
@@ -49,7 +49,6 @@ from .presets import (
     _Checker as _PresetChecker,
     _choices,
     _describe,
-    _join,
     find_preset,
     load_preset,
 )
@@ -80,12 +79,14 @@ __all__ = [
     "list_lectures",
     "find_lecture",
     "lecture_presets",
+    "load_lecture_preset",
     "resolve_preset",
     "slide_preset_ref",
     "slide_sentence",
     "slide_from_view",
     "image_path",
     "clamp_step",
+    "COURSE_ORDER",
     "cached_checkpoint_path",
     "ensure_trained",
 ]
