@@ -950,20 +950,21 @@ def slide_sentence(slide: Slide, preset: Preset) -> tuple[str, str | None]:
 
 
 def image_path(lecture: Lecture, slide: Slide) -> Path | None:
-    """The slide's image file: relative to the lecture file, else (for a shipped lecture
-    whose plot the user made) the same name in :func:`user_lectures_dir`. None without an
-    image; a path that may not exist when neither has it (callers draw a placeholder)."""
+    """The slide's image file: the same name in :func:`user_lectures_dir` if the user made
+    one (a fresh run of the experiment wins), else relative to the lecture file. None
+    without an image; a path that may not exist when neither has it (callers draw a
+    placeholder)."""
     if not slide.image:
         return None
     base = Path(lecture.path).parent if lecture.path is not None else Path.cwd()
-    first = base / slide.image
-    for candidate in (first, user_lectures_dir() / slide.image):
+    beside = base / slide.image
+    for candidate in (user_lectures_dir() / slide.image, beside):
         try:
             if candidate.is_file():
                 return candidate
         except (OSError, ValueError):
             pass
-    return first
+    return beside
 
 
 def clamp_step(step: int, n_steps: int) -> tuple[int, str | None]:

@@ -32,7 +32,7 @@ def _no_thread_left_running(request):
     from PySide6.QtCore import QThread
     import gc
 
-    running = [o for o in gc.get_objects() if isinstance(o, QThread) and _safe_running(o)]
+    running = [o for o in gc.get_objects() if issubclass(type(o), QThread) and _safe_running(o)]
     if running:
         for t in running:
             t.quit()

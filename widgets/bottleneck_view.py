@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .hooks import CloseStopper, window_menu
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
                                QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
@@ -550,42 +551,13 @@ class BottleneckDialog(QDialog):
 # --------------------------------------------------------------------------- window hook
 
 
-def _menu(window: QMainWindow, title: str) -> QMenu:
-    bar = window.menuBar()
-    plain = title.replace("&", "")
-    for a in bar.actions():
-        if a.menu() is not None and a.text().replace("&", "") == plain:
-            return a.menu()
-    menu = QMenu(title, window)
-    anchor = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
-    if anchor is not None:
-        bar.insertMenu(anchor, menu)
-    else:
-        bar.addMenu(menu)
-    return menu
-
-
-class _CloseStopper(QObject):
-    """Stops and joins a dialog's background work when the window closes."""
-
-    def __init__(self, window: QWidget, stop) -> None:
-        super().__init__(window)
-        self._stop = stop
-        window.installEventFilter(self)
-
-    def eventFilter(self, obj, ev) -> bool:
-        if ev.type() == QEvent.Type.Close:
-            self._stop()
-        return False
-
-
 def install_bottleneck(window: QMainWindow):
     """Add "Experiments ▸ Bottleneck experiment…"; returns the QAction.
 
     The dialog is created on first use, kept on ``window.bottleneck_dialog`` and reused;
     closing the window stops and joins a running experiment.
     """
-    menu = _menu(window, "&Experiments")
+    menu = window_menu(window, "&Experiments")
     action = menu.addAction("Bottleneck experiment…")
     action.setToolTip("train copy models with and without attention for several source lengths")
     action.setStatusTip(action.toolTip())
@@ -607,7 +579,7 @@ def install_bottleneck(window: QMainWindow):
 
     action.triggered.connect(lambda _checked=False: open_dialog())
     window.open_bottleneck = open_dialog
-    window._bottleneck_close_stopper = _CloseStopper(window, stop)
+    window._bottleneck_close_stopper = CloseStopper(window, stop)
     return action
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
+from .hooks import CloseStopper, window_menu
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
@@ -913,27 +914,6 @@ class CompareDialog(QDialog):
 # --------------------------------------------------------------------------- window hook
 
 
-def _menu(window: QMainWindow, title: str) -> QMenu:
-    bar = window.menuBar()
-    plain = title.replace("&", "")
-    for a in bar.actions():
-        if a.menu() is not None and a.text().replace("&", "") == plain:
-            return a.menu()
-    return bar.addMenu(title)
-
-
-class _CloseStopper(QObject):
-    def __init__(self, window: QWidget, stop) -> None:
-        super().__init__(window)
-        self._stop = stop
-        window.installEventFilter(self)
-
-    def eventFilter(self, obj, ev) -> bool:
-        if ev.type() == QEvent.Type.Close:
-            self._stop()
-        return False
-
-
 def install_compare(window: QMainWindow):
     """Add "View ▸ Compare models…"; returns the QAction.
 
@@ -941,7 +921,7 @@ def install_compare(window: QMainWindow):
     mode; it is created on first use and kept on ``window.compare_dialog``. Closing the
     window stops and joins a running "Train all".
     """
-    menu = _menu(window, "&View")
+    menu = window_menu(window, "&View")
     menu.addSeparator()
     action = menu.addAction("Compare models…")
     action.setToolTip("the same sentence pair through 2–4 models side by side, stepped together")
@@ -994,5 +974,5 @@ def install_compare(window: QMainWindow):
 
     action.triggered.connect(lambda _checked=False: open_dialog())
     window.open_compare = open_dialog
-    window._compare_close_stopper = _CloseStopper(window, stop)
+    window._compare_close_stopper = CloseStopper(window, stop)
     return action

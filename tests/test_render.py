@@ -1,0 +1,89 @@
+"""`main.py render`: the views at one step, offscreen, to PNG / SVG."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtGui import QImage  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _args(**kw) -> argparse.Namespace:
+    base = dict(preset="ko_en_cat", source=None, target=None, mode="teacher_forcing", checkpoint=None,
+                step=0, layer=0, head=0, out="out.png")
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_render_png_seq2seq(qapp, tmp_path, capsys):
+    from widgets.render import RENDER_SIZE, cli_render
+
+    out = tmp_path / "a.png"
+    assert cli_render(_args(step=2, out=str(out))) == 0
+    img = QImage(str(out))
+    assert not img.isNull()
+    assert img.width() > RENDER_SIZE[0] // 2 and img.height() > RENDER_SIZE[1] // 2
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_render_svg_transformer_layer_head(qapp, tmp_path):
+    from widgets.render import cli_render
+
+    out = tmp_path / "t.svg"
+    assert cli_render(_args(preset="en_ko_transformer", step=1, layer=1, head=1, out=str(out))) == 0
+    root = ET.parse(out).getroot()
+    assert root.tag.endswith("svg")
+
+
+def test_render_own_sentence_free_running(qapp, tmp_path):
+    from widgets.render import cli_render
+
+    out = tmp_path / "f.png"
+    assert cli_render(_args(source="나는 학생이다", mode="free_running", step=0, out=str(out))) == 0
+    assert not QImage(str(out)).isNull()
+
+
+@pytest.mark.parametrize("kw, words", [
+    (dict(step=5), ["--step 5", "5 decoder steps", "0–4"]),
+    (dict(step=-1), ["--step -1"]),
+    (dict(preset="en_ko_transformer", layer=2), ["--layer 2", "2 layer"]),
+    (dict(preset="en_ko_transformer", head=9), ["--head 9"]),
+    (dict(out="x.bmp"), [".bmp"]),
+])
+def test_bad_arguments_are_value_errors(qapp, tmp_path, kw, words):
+    from widgets.render import cli_render
+
+    kw.setdefault("out", str(tmp_path / "x.png"))
+    if not os.path.isabs(kw["out"]):
+        kw["out"] = str(tmp_path / kw["out"])
+    with pytest.raises(ValueError) as e:
+        cli_render(_args(**kw))
+    for w in words:
+        assert w in str(e.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_render_cli_exit_codes(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ATTENTION_SANDBOX_HOME=str(tmp_path))
+    env.pop("DISPLAY", None)
+    out = tmp_path / "r.png"
+    ok = subprocess.run([sys.executable, "main.py", "render", "--preset", "reverse", "--step", "3",
+                         "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert ok.returncode == 0, ok.stderr
+    assert not QImage(str(out)).isNull()
+    bad = subprocess.run([sys.executable, "main.py", "render", "--preset", "reverse", "--step", "99",
+                          "--out", str(tmp_path / "b.png")], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=180)
+    assert bad.returncode == 2
+    assert "--step 99 is out of range" in bad.stderr
+    assert not (tmp_path / "b.png").exists()

@@ -1,0 +1,161 @@
+"""Training inside the window: a worker thread, snapshots, pause / stop, closing mid-run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QSettings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def win(qtbot, tmp_path):
+    from widgets.mainwindow import MainWindow
+
+    w = MainWindow(settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    w.load_preset("reverse")
+    yield w
+    w.shutdown()
+    assert not w.training.is_active
+
+
+def test_training_delivers_snapshots_and_stops(win, qtbot):
+    before = win.trace
+    with qtbot.waitSignal(win.training.snapshot, timeout=20000) as sig:
+        assert win.start_training(steps=100000)
+    snap = sig.args[0]
+    assert snap.trace is not None and snap.metrics.step >= 1
+    # the GUI shows the worker's trace (traced in the worker thread), never its own
+    qtbot.waitUntil(lambda: win.trace is not before, timeout=5000)
+    assert win.trace.source_tokens == before.source_tokens
+    # while training runs the pair list and preset combo are locked
+    assert not win.pair_list.isEnabled() and not win.preset_combo.isEnabled()
+    qtbot.waitUntil(lambda: win.loss_plot is not None and len(win.loss_plot.steps) >= 3, timeout=10000)
+    assert win.progress.value() >= 1
+    qtbot.waitUntil(lambda: len(win.history) >= 1, timeout=10000)
+    thread = win.training.thread
+    t0 = time.perf_counter()
+    win.stop_training()
+    qtbot.waitUntil(lambda: not win.training.is_active, timeout=2000)
+    stop_s = time.perf_counter() - t0
+    assert thread.isFinished()
+    assert win.training.last_status == "stopped"
+    assert win.pair_list.isEnabled()
+    print(f"stop took {stop_s * 1000:.0f} ms")
+    # scrub the training history back to the first snapshot and forward to live
+    n = len(win.history)
+    win.show_history(0)
+    assert win.trace is win.history[0].trace
+    win.show_history(n)
+    assert win.trace is not win.history[0].trace
+
+
+def test_pause_and_stop_respond_within_200_ms(win, qtbot):
+    with qtbot.waitSignal(win.training.snapshot, timeout=20000):
+        win.start_training(steps=100000)
+    worker = win.training.worker
+    win.pause_training()
+    qtbot.waitUntil(lambda: win.training.is_paused, timeout=200)
+    n = worker.trainer.step_count
+    qtbot.wait(150)
+    assert worker.trainer.step_count == n  # really paused
+    win.pause_training()  # resume
+    qtbot.waitUntil(lambda: worker.trainer.step_count > n, timeout=2000)
+    win.stop_training()
+    qtbot.waitUntil(lambda: not win.training.is_active, timeout=200)
+
+
+def test_ctrl_r_starts_and_pauses(win, qtbot):
+    from PySide6.QtCore import Qt
+
+    with qtbot.waitSignal(win.training.snapshot, timeout=20000):
+        qtbot.keyClick(win, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert win.is_training
+    qtbot.keyClick(win, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: win.training.is_paused, timeout=1000)
+    win.stop_training()
+    qtbot.waitUntil(lambda: not win.training.is_active, timeout=2000)
+
+
+def test_training_to_the_end_updates_the_model(win, qtbot):
+    with qtbot.waitSignal(win.training.finished, timeout=60000) as sig:
+        win.start_training(steps=30)
+    status, _message, bundle = sig.args
+    assert status == "done"
+    assert win.bundle is bundle
+    assert "trained 30 steps" in win.model_view.toPlainText()
+    assert win.progress.value() == 30
+    assert win.history[-1].step == 30
+
+
+def test_closing_the_window_mid_training_joins_the_worker(qtbot, tmp_path):
+    from widgets.mainwindow import MainWindow
+
+    w = MainWindow(settings=QSettings(str(tmp_path / "c.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    w.load_preset("ko_en_cat")
+    with qtbot.waitSignal(w.training.snapshot, timeout=20000):
+        w.start_training(steps=100000)
+    thread = w.training.thread
+    t0 = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - t0 < 5
+    assert not w.training.is_active
+    assert thread.isFinished()
+
+
+def test_non_finite_loss_is_reported(win, qtbot, monkeypatch):
+    from sandbox import train
+
+    real = train.Trainer.step
+
+    def step(self):
+        if self.step_count >= 3:
+            raise train.NonFiniteError("training stopped at step 4: the loss became nan (learning rate 0.005); "
+                                       "the weights from step 3 are kept. Lower the learning rate.",
+                                       step=4, lr=0.005, what="the loss")
+        return real(self)
+
+    monkeypatch.setattr(train.Trainer, "step", step)
+    with qtbot.waitSignal(win.training.finished, timeout=20000) as sig:
+        win.start_training(steps=100)
+    assert sig.args[0] == "nonfinite"
+    assert "became nan" in win.banner_text and "Lower the learning rate" in win.banner_text
+    assert not win.training.is_active
+
+
+def test_unavailable_device_is_a_clear_message(win, qtbot):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    win.device_combo.addItem("cuda", "cuda")
+    win.device_combo.setCurrentIndex(win.device_combo.count() - 1)
+    with qtbot.waitSignal(win.training.finished, timeout=20000) as sig:
+        win.start_training(steps=10)
+    assert sig.args[0] == "error"
+    assert "CUDA" in win.banner_text
+    assert win.pair_list.isEnabled()
+
+
+def test_app_exits_0_when_closed_mid_training(tmp_path):
+    """`python main.py`, train, close the window while training: exit status 0, no
+    'QThread: Destroyed while thread is still running'."""
+    env = dict(os.environ, ATTENTION_SANDBOX_HOME=str(tmp_path), ATTENTION_SANDBOX_LAUNCH_PROBE="train",
+               QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, cwd=ROOT, capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert "LAUNCH training" in out.stdout
+    assert "QThread" not in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,379 @@
+"""Step anatomy: one decoder step laid out left to right as the model computed it.
+
+    query q ─┐
+    keys K   │→ energies e_j → softmax weights α_j → Σ α_j v_j = context / head output
+    values V ┘                                       → [c; s] → õ → top-k probabilities
+
+Source tokens run down the rows of every panel (K, the energy bars, the weight bars, V),
+so a row reads across as "this token's key, its score, its weight, its value". Every
+number drawn comes from one AttentionRecord and its Step.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
+
+from .plots import (BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
+                    set_plot_font, set_ticks, set_title, style_plot)
+from .traceindex import KIND_TITLES, TraceIndex
+
+SCORE_FORMULAS = {
+    "dot": "e<sub>j</sub> = s<sub>t</sub> · h<sub>j</sub>",
+    "scaled_dot": "e<sub>j</sub> = s<sub>t</sub> · h<sub>j</sub> / √d",
+    "general": "e<sub>j</sub> = s<sub>t</sub>ᵀ W h<sub>j</sub>",
+    "bahdanau": "e<sub>j</sub> = vᵀ tanh(W<sub>1</sub>h<sub>j</sub> + W<sub>2</sub>s<sub>t−1</sub>)",
+    "transformer": "e<sub>j</sub> = q · k<sub>j</sub> / √d<sub>k</sub>",
+}
+STRIP_H = 34
+
+
+def _strip(plot: pg.PlotItem, label: str) -> None:
+    set_ticks(plot.getAxis("left"), [label])
+    hide_axis(plot, "bottom")
+
+
+class StepAnatomy(QWidget):
+    """Draws (trace, step, layer, head) for one attention kind; holds no model state."""
+
+    kindChanged = Signal(str)
+    queryRowChanged = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.kind = "cross"
+        self.query_row = 0  # encoder self-attention: which source position is the query
+        self.index: TraceIndex | None = None
+        self.record = None
+        self._font = QFont()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(2)
+        top = QHBoxLayout()
+        self.header = QLabel()
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        # Ignored width: a longer text on the next step must never re-lay out the window.
+        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        top.addWidget(self.header, 1)
+        self.kind_label = QLabel("attention:")
+        self.kind_combo = QComboBox()
+        for k in ("cross", "masked_self", "self"):
+            self.kind_combo.addItem(KIND_TITLES[k], k)
+        self.kind_combo.setToolTip("which of the Transformer's three attentions to take apart")
+        self.row_label = QLabel("query position:")
+        self.row_spin = QSpinBox()
+        self.row_spin.setToolTip("encoder self-attention: the source position whose query is shown")
+        for w in (self.kind_label, self.kind_combo, self.row_label, self.row_spin):
+            top.addWidget(w)
+        lay.addLayout(top)
+        self.formula = QLabel()
+        self.formula.setTextFormat(Qt.TextFormat.RichText)
+        self.formula.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.formula.setWordWrap(True)  # the text changes with the model, not with the step
+        lay.addWidget(self.formula)
+        self.gw = pg.GraphicsLayoutWidget()
+        self.gw.setMinimumHeight(160)
+        lay.addWidget(self.gw, 1)
+        self._build_plots()
+        self.kind_combo.currentIndexChanged.connect(self._on_kind)
+        self.row_spin.valueChanged.connect(self._on_row)
+        self._set_transformer_controls(False)
+        self._args = None
+
+    # -- construction -------------------------------------------------------------------
+    def _build_plots(self) -> None:
+        gl = self.gw.ci
+        gl.setSpacing(2)
+        mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, **kw))  # noqa: E731
+        self.q_plot = mk(0, 0)
+        self.k_plot = mk(1, 0)
+        self.c_plot = mk(2, 0)
+        self.e_plot = mk(1, 1)
+        self.w_plot = mk(1, 2)
+        self.v_plot = mk(1, 3)
+        self.o_plot = mk(2, 3)
+        self.cat_plot = mk(0, 4)
+        self.topk_plot = mk(1, 4)
+        self.out_plot = mk(2, 4)
+        for p, label in ((self.q_plot, "q"), (self.c_plot, "c"), (self.o_plot, "out"),
+                         (self.cat_plot, "[c; s]"), (self.out_plot, "õ")):
+            _strip(p, label)
+        self.q_img = MatrixItem(self.q_plot, VECTOR_CMAP)
+        self.k_img = MatrixItem(self.k_plot, VECTOR_CMAP)
+        self.c_img = MatrixItem(self.c_plot, VECTOR_CMAP)
+        self.v_img = MatrixItem(self.v_plot, VECTOR_CMAP)
+        self.o_img = MatrixItem(self.o_plot, VECTOR_CMAP)
+        self.cat_img = MatrixItem(self.cat_plot, VECTOR_CMAP)
+        self.out_img = MatrixItem(self.out_plot, VECTOR_CMAP)
+        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "{:.3f}")
+        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "{:.3f}")
+        self.topk_bars = HBars(self.topk_plot, BAR_GREY, "{:.3f}")
+        for p in (self.e_plot, self.w_plot, self.v_plot):
+            p.setYLink(self.k_plot)
+            hide_axis(p, "left")
+        # Strips and matrices line up by equal left-axis widths and equal x ranges (set per
+        # shape); no setXLink, which would shift a strip whose axes differ in width.
+        set_title(self.e_plot, "energies e<sub>j</sub>")
+        set_title(self.w_plot, "weights α<sub>j</sub>")
+        set_title(self.k_plot, "keys = values h<sub>j</sub>")
+        set_title(self.v_plot, "values v<sub>j</sub>")
+        set_title(self.topk_plot, "top-k p(y<sub>t</sub>)")
+        self.head_lines: list[pg.InfiniteLine] = []
+        lay = gl.layout
+        for r in (0, 2):
+            lay.setRowFixedHeight(r, STRIP_H + 4)
+        for c, s in ((0, 3), (1, 2), (2, 2), (3, 3), (4, 2)):
+            lay.setColumnStretchFactor(c, s)
+        self._left_width = 0
+
+    def set_font(self, font: QFont) -> None:
+        self._font = QFont(font)
+        for p in (self.q_plot, self.k_plot, self.c_plot, self.e_plot, self.w_plot, self.v_plot,
+                  self.o_plot, self.cat_plot, self.topk_plot, self.out_plot):
+            set_plot_font(p, font)
+        for b in (self.energy_bars, self.weight_bars, self.topk_bars):
+            b.labels.set_font(font)
+        self.header.setFont(font)
+        self.formula.setFont(font)
+        self._left_width = 0
+        if self._args is not None:
+            self.show_step(*self._args)
+
+    def _set_transformer_controls(self, on: bool) -> None:
+        for w in (self.kind_label, self.kind_combo):
+            w.setVisible(on)
+        self.row_label.setVisible(on and self.kind == "self")
+        self.row_spin.setVisible(on and self.kind == "self")
+
+    def _layout_for(self, transformer: bool) -> None:
+        gl = self.gw.ci
+        has_v = self.v_plot in gl.items
+        if transformer and not has_v:  # separate values V and the head output
+            gl.addItem(self.v_plot, row=1, col=3)
+            gl.addItem(self.o_plot, row=2, col=3)
+        elif not transformer and has_v:  # seq2seq: keys = values, one matrix
+            gl.removeItem(self.v_plot)
+            gl.removeItem(self.o_plot)
+        self.c_plot.setVisible(not transformer)
+        gl.layout.setColumnStretchFactor(3, 3 if transformer else 0)
+        if transformer:
+            set_title(self.k_plot, "keys k<sub>j</sub> (head)")
+            _strip(self.cat_plot, "heads")
+            _strip(self.out_plot, "y")
+        else:
+            set_title(self.k_plot, "keys = values h<sub>j</sub>")
+            _strip(self.cat_plot, "[c; s]")
+            _strip(self.out_plot, "õ")
+
+    def _fix_left_widths(self, idx: TraceIndex) -> None:
+        """Same left-axis width down each column so strips line up with the matrices."""
+        fm = QFontMetrics(self._font)
+        toks = list(idx.trace.source_tokens) + [s.input_token for s in idx.trace.steps]
+        w = max([fm.horizontalAdvance(t) for t in toks] + [fm.horizontalAdvance("heads")]) + 14
+        vocab = {tok for s in idx.trace.steps for tok, _ in s.top_k}
+        wk = max([fm.horizontalAdvance(t) for t in vocab] + [fm.horizontalAdvance("[c; s]")]) + 14
+        key = (w, wk)
+        if key == self._left_width:
+            return
+        self._left_width = key
+        for p in (self.q_plot, self.k_plot, self.c_plot):
+            p.getAxis("left").setWidth(w)
+        for p in (self.v_plot, self.o_plot):
+            p.getAxis("left").setWidth(fm.horizontalAdvance("out") + 14)
+        for p in (self.cat_plot, self.topk_plot, self.out_plot):
+            p.getAxis("left").setWidth(wk)
+
+    # -- user choices -------------------------------------------------------------------
+    def set_kind(self, kind: str) -> None:
+        i = self.kind_combo.findData(kind)
+        if i >= 0 and self.kind_combo.currentIndex() != i:
+            self.kind_combo.setCurrentIndex(i)  # -> _on_kind
+        elif kind != self.kind:
+            self.kind = kind
+
+    def _on_kind(self, i: int) -> None:
+        kind = self.kind_combo.itemData(i)
+        if kind and kind != self.kind:
+            self.kind = kind
+            self._set_transformer_controls(self.index is not None and self.index.is_transformer)
+            self.kindChanged.emit(kind)
+            if self._args is not None:
+                self.show_step(*self._args)
+
+    def set_query_row(self, row: int) -> None:
+        if row != self.query_row:
+            self.query_row = row
+            self.row_spin.blockSignals(True)
+            self.row_spin.setValue(row)
+            self.row_spin.blockSignals(False)
+            if self._args is not None:
+                self.show_step(*self._args)
+
+    def _on_row(self, v: int) -> None:
+        if v != self.query_row:
+            self.query_row = v
+            self.queryRowChanged.emit(v)
+            if self._args is not None:
+                self.show_step(*self._args)
+
+    # -- drawing ------------------------------------------------------------------------
+    def show_step(self, idx: TraceIndex, t: int, layer: int, head: int) -> None:
+        self._args = (idx, t, layer, head)
+        if idx is not self.index:
+            self.index = idx
+            self._layout_for(idx.is_transformer)
+            self._set_transformer_controls(idx.is_transformer)
+            self._fix_left_widths(idx)
+            n = len(idx.trace.source_tokens)
+            self.row_spin.blockSignals(True)
+            self.row_spin.setRange(0, max(n - 1, 0))
+            self.query_row = min(self.query_row, max(n - 1, 0))
+            self.row_spin.setValue(self.query_row)
+            self.row_spin.blockSignals(False)
+        kind = self.kind if idx.is_transformer else "cross"
+        step = idx.step(t)
+        position = self.query_row if kind == "self" else t
+        rec = idx.record(kind, layer, head, position)
+        self.record = rec
+        self._header(idx, step, kind, layer, head, position)
+        if rec is None:
+            self.formula.setText("<i>no attention here: the decoder sees only the encoder's final state "
+                                 "(the fixed-length bottleneck)</i>" if not idx.has_attention else "")
+            for m in (self.q_img, self.c_img, self.v_img, self.o_img):
+                m.set(np.zeros((0, 0), np.float32))
+            states = idx.trace.encoder_states
+            self.k_img.set(states, levels=_sym(states))  # what attention would have looked at
+            set_ticks(self.k_plot.getAxis("left"), list(idx.trace.source_tokens))
+            set_title(self.k_plot, "encoder states h<sub>j</sub> (unused)")
+            n = states.shape[0]
+            self.energy_bars.set(np.zeros(0), xrange=(0.0, 1.0), nrows=n)
+            self.weight_bars.set(np.zeros(0), xrange=(0.0, 1.35), nrows=n)
+        else:
+            self._draw_record(idx, rec, kind, layer, head, position, step)
+        self._draw_output(idx, step, rec, kind, layer, position)
+
+    def _header(self, idx, step, kind, layer, head, position) -> None:
+        tf = idx.trace.mode == "teacher_forcing"
+        src = "gold" if step.input_from == "gold" else "prediction"
+        colour = "#1a7f37" if step.input_from == "gold" else "#8250df"
+        parts = [f"<b>t = {step.t}</b>",
+                 f"input: <b>{html.escape(step.input_token)}</b> "
+                 f"<span style='color:{colour}'>({src})</span>"]
+        if step.gold is not None:
+            ok = step.predicted == step.gold
+            c = GOOD.name() if ok else BAD.name()
+            parts.append(f"predicted: <b style='color:{c}'>{html.escape(step.predicted)}</b> "
+                         f"{'✓' if ok else '✗'} gold: <b>{html.escape(step.gold)}</b>")
+        else:
+            parts.append(f"predicted: <b>{html.escape(step.predicted)}</b> (no gold)")
+        if idx.has_gold and step.off_gold:
+            parts.append(f"<span style='color:{BAD.name()}'>off the gold path"
+                         f"{f' from step {idx.first_offgold}' if idx.first_offgold is not None else ''}</span>")
+        if idx.is_transformer:
+            where = f"layer {layer}, head {head}"
+            if kind == "self":
+                tok = idx.trace.source_tokens[position]
+                where += f", query “{html.escape(tok)}” ({position})"
+            parts.append(where)
+        parts.append("teacher forcing" if tf else "free running")
+        self.header.setText(" &nbsp;·&nbsp; ".join(parts))
+
+    def _draw_record(self, idx, rec, kind, layer, head, position, step) -> None:
+        keys = idx.key_tokens(kind, position)
+        lv = idx.vector_levels(kind, layer)
+        K, V, E, W = rec.keys, rec.values, rec.energies, rec.weights
+        future = None
+        if kind == "masked_self":
+            # Every decoder position gets a row; the ones after t are the causal mask
+            # (no key, e = −∞, weight 0). Same shapes on every step: no re-layout.
+            n, m = idx.n_steps, K.shape[0]
+            keys = idx.col_labels(kind)
+            future = np.arange(n) >= m
+            K = np.vstack([K, np.full((n - m, K.shape[1]), np.nan, np.float32)])
+            V = np.vstack([V, np.full((n - m, V.shape[1]), np.nan, np.float32)])
+            E = np.concatenate([E, np.full(n - m, -np.inf, np.float32)])
+            W = np.concatenate([W, np.zeros(n - m, np.float32)])
+        score = "transformer" if idx.is_transformer else rec.score
+        formula = SCORE_FORMULAS[score]
+        if idx.is_transformer:
+            dk = rec.query.shape[0]
+            self.formula.setText(f"<b>{KIND_TITLES[kind]}</b> · score: {formula} (d<sub>k</sub> = {dk}) · "
+                                 f"weights α = softmax(e) · output: Σ<sub>j</sub> α<sub>j</sub> v<sub>j</sub>")
+        else:
+            q = "s<sub>t−1</sub> (state before this step)" if rec.score == "bahdanau" else "s<sub>t</sub>"
+            concat = " ; ".join("c<sub>t</sub>" if c == "context" else "s<sub>t</sub>" for c in step.concat)
+            self.formula.setText(f"score <b>{rec.score}</b>: {formula} · weights α = softmax(e) · query = {q} · "
+                                 f"c<sub>t</sub> = Σ<sub>j</sub> α<sub>j</sub> h<sub>j</sub> · "
+                                 f"õ<sub>t</sub> = tanh(W<sub>c</sub>[{concat}]) → softmax(W<sub>o</sub>õ<sub>t</sub>)")
+        set_title(self.e_plot, "energies e<sub>j</sub>")
+        set_title(self.k_plot, "keys k<sub>j</sub> (head)" if idx.is_transformer else "keys = values h<sub>j</sub>")
+        self.q_img.set(rec.query[None, :], levels=lv)
+        self.k_img.set(K, levels=lv)
+        set_ticks(self.k_plot.getAxis("left"), keys)
+        _strip(self.q_plot, "q" if idx.is_transformer else ("sₜ₋₁" if rec.score == "bahdanau" else "sₜ"))
+        n = len(keys)
+        self.energy_bars.set(E, xrange=idx.energy_range(kind, layer, head), nrows=n)
+        brushes = [BAR_BLUE] * n
+        if n:
+            brushes[int(np.argmax(W))] = QColor("#2f4b7c")
+        self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=future,
+                             masked_label="0 (masked)")
+        if idx.is_transformer:
+            self.v_img.set(V, levels=lv)
+            self.o_img.set(rec.output[None, :], levels=lv)
+        else:
+            self.c_img.set(rec.output[None, :], levels=lv)
+
+    def _draw_output(self, idx, step, rec, kind, layer, position) -> None:
+        if idx.is_transformer:
+            recs = idx.head_records(kind, layer, position)
+            if recs:
+                cat = np.concatenate([r.output for r in recs])[None, :]
+                self.cat_img.set(cat, levels=idx.vector_levels(kind, layer))
+                self._head_boundaries([r.output.shape[0] for r in recs])
+            out = step.output
+        else:
+            parts = []
+            for name in step.concat:
+                parts.append(rec.output if (name == "context" and rec is not None) else step.state)
+            cat = np.concatenate(parts) if parts else step.state
+            self.cat_img.set(cat[None, :], levels=_sym(cat, step.output))
+            self._head_boundaries([p.shape[0] for p in parts] if len(parts) > 1 else [])
+            out = step.output
+        self.out_img.set(out[None, :], levels=_sym(out))
+        toks = [tok for tok, _ in step.top_k]
+        probs = np.array([p for _, p in step.top_k], np.float32)
+        colours = []
+        for i, tok in enumerate(toks):
+            if step.gold is not None and tok == step.gold:
+                colours.append(GOOD)
+            elif i == 0:
+                colours.append(BAD if step.gold is not None else BAR_BLUE)
+            else:
+                colours.append(BAR_GREY)
+        self.topk_bars.set(probs, xrange=(0.0, 1.5), brushes=colours, nrows=len(toks))
+        self.topk_tokens = toks
+        set_ticks(self.topk_plot.getAxis("left"), toks)
+
+    def _head_boundaries(self, sizes: list[int]) -> None:
+        pos = np.cumsum(sizes)[:-1] - 0.5 if len(sizes) > 1 else []
+        while len(self.head_lines) < len(pos):
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#000000", width=2))
+            self.cat_plot.addItem(line)
+            self.head_lines.append(line)
+        for i, line in enumerate(self.head_lines):
+            if i < len(pos):
+                line.setPos(pos[i])
+                line.setVisible(True)
+            else:
+                line.setVisible(False)
+
+
+def _sym(*arrays: np.ndarray) -> tuple[float, float]:
+    m = max((float(np.abs(a).max()) for a in arrays if a is not None and a.size), default=1.0) or 1.0
+    return (-m, m)

@@ -1,0 +1,90 @@
+"""``python main.py``: show the window first, then load torch behind it.
+
+Nothing heavy is imported before ``show()``: PySide6 and the window shell only. The
+window opens in a "loading…" state; torch, the preset and the first trace load on a
+background thread while pyqtgraph and the views are built (DESIGN.md: launch to window
+visible ≤ 1 s on two cores).
+
+``ATTENTION_SANDBOX_LAUNCH_PROBE=shown`` prints ``LAUNCH shown <unix time>`` when the
+window first paints and quits; ``=ready`` waits for the first trace (bench/bench_launch.py);
+``=train`` starts training and closes the window mid-training (tests: exit status 0).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+PROBE_ENV = "ATTENTION_SANDBOX_LAUNCH_PROBE"
+
+
+def install_extras(win) -> None:
+    """Add the preset editor, lectures, compare view and bottleneck experiment (once)."""
+    if getattr(win, "_extras_installed", False):
+        return
+    win._extras_installed = True
+    from .bottleneck_view import install_bottleneck
+    from .compare import install_compare
+    from .editor import install_editor
+    from .presenter import install_lectures
+
+    win.editor = install_editor(win)
+    win.lectures = install_lectures(win)
+    install_compare(win)
+    install_bottleneck(win)
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .settings import APPLICATION, ORGANIZATION
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QApplication.instance() or QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("Attention Sandbox")
+
+    from .mainwindow import MainWindow
+
+    win = MainWindow(deferred=True)
+    probe = os.environ.get(PROBE_ENV, "")
+    if probe:
+        reported: list[str] = []
+
+        def report(what: str) -> None:
+            if reported:
+                return
+            reported.append(what)
+            print(f"LAUNCH {what} {time.time():.6f}", flush=True)
+            win.close()
+
+        if probe == "ready":
+            win.ready.connect(lambda: report("ready"))
+        elif probe == "train":  # start training, close the window mid-training (tests)
+            win.ready.connect(lambda: win.start_training(steps=100000))
+            win.training.snapshot.connect(lambda _s: report("training"))
+        else:
+            win.firstShown.connect(lambda: report("shown"))
+    # Load only once the "loading…" window is on screen: torch's import on the loader
+    # thread would otherwise compete with the first paint for the GIL.
+    win.firstShown.connect(win.start_loading)
+    # The editor, lectures, compare view and bottleneck experiment plug in through their
+    # install_* hooks once the first trace is on screen (they cost ~0.2 s to build).
+    win.ready.connect(lambda: install_extras(win))
+    win.show()
+    QTimer.singleShot(3000, win.start_loading)  # in case no paint ever arrives
+    app.aboutToQuit.connect(win.shutdown)
+    rc = app.exec()
+    win.shutdown()
+    # Tear the window down while the QApplication still exists (avoids a crash at exit).
+    win.deleteLater()
+    app.processEvents()
+    del win
+    import gc
+
+    gc.collect()
+    return int(rc)

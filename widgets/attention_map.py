@@ -1,0 +1,162 @@
+"""An attention map: weights as a heat map, rows filled up to the current step.
+
+Works for every kind of record: ``cross`` (decoder steps × source tokens), ``masked_self``
+(decoder steps × decoder inputs; the causal mask drawn hatched, distinct from a weight of
+0) and ``self`` (source × source). Hover reports the exact weight; a click asks for that
+cell's arithmetic (``cellClicked``).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtGui import QFont
+
+from .plots import (WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
+                    style_plot)
+
+
+class AttentionMap(pg.GraphicsLayoutWidget):
+    """A labelled weight matrix. Draws what it is given; holds no model state."""
+
+    cellClicked = Signal(int, int)  # row, col
+    cellHovered = Signal(str)
+
+    def __init__(self, kind: str, parent=None) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.setMinimumSize(200, 150)
+        self.plot = style_plot(self.addPlot(row=0, col=0))
+        self.plot.showAxis("top")
+        hide_bottom = self.plot.getAxis("bottom")
+        hide_bottom.setStyle(showValues=True)
+        self.matrix = MatrixItem(self.plot, WEIGHTS_CMAP, (0.0, 1.0))
+        self.image = self.matrix.image
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=WEIGHTS_CMAP, interactive=False,
+                                        width=14, label="weight", colorMapMenu=False)
+        self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        self.overlay = OverlayItem()
+        self.plot.addItem(self.overlay)
+        self.highlight = RowHighlight()
+        self.plot.addItem(self.highlight)
+        self.selected = RowHighlight(color=pg.mkColor("#ffffff"), width=2.0)
+        self.plot.addItem(self.selected)
+        self.note = pg.TextItem("", color="#555555", anchor=(0.5, 0.5))
+        self.note.setZValue(20)
+        self.plot.addItem(self.note)
+        self.note.setVisible(False)
+        # what is on screen, for hover texts and tests
+        self.full: np.ndarray | None = None  # every row, as the trace has it
+        self.shown: np.ndarray | None = None  # rows after the current step blanked (NaN)
+        self.masked: np.ndarray | None = None
+        self.row_labels: tuple[str, ...] = ()
+        self.col_labels: tuple[str, ...] = ()
+        self.current_row: int | None = None
+        self._labels_key = None
+        self._title = None
+        self.scene().sigMouseMoved.connect(self._on_move)
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    # -- drawing ------------------------------------------------------------------------
+    def set_font(self, font: QFont) -> None:
+        set_plot_font(self.plot, font)
+        fit_left_axis(self.plot.getAxis("left"), self.row_labels)
+        self.colorbar.axis.setStyle(tickFont=font)
+        self.overlay.set_font(font)
+        self.note.setFont(font)
+
+    def set_title(self, html: str) -> None:
+        if html != self._title:
+            self._title = html
+            self.plot.setTitle(html)
+
+    def show_matrix(self, full: np.ndarray | None, upto: int | None, current: int | None,
+                    row_labels: Sequence[str], col_labels: Sequence[str],
+                    masked: np.ndarray | None = None, flag_rows: Sequence[int] = (),
+                    note: str | None = None) -> None:
+        """Draw ``full`` (rows, cols) with rows after ``upto`` blank; outline ``current``.
+
+        ``masked``: cells that may not attend (drawn hatched grey, never as a weight).
+        ``flag_rows``: rows marked red (free running left the gold path).
+        """
+        self.full = full
+        key = (tuple(row_labels), tuple(col_labels))
+        if key != self._labels_key:
+            self._labels_key = key
+            self.row_labels, self.col_labels = key
+            set_ticks(self.plot.getAxis("left"), row_labels)
+            fit_left_axis(self.plot.getAxis("left"), row_labels)
+            set_ticks(self.plot.getAxis("top"), col_labels)
+            set_ticks(self.plot.getAxis("bottom"), col_labels)
+        if full is None or full.size == 0:
+            self.shown = None
+            self.matrix.set(np.full((max(len(row_labels), 1), max(len(col_labels), 1)), np.nan, np.float32))
+            self.overlay.set_data(None)
+            self.highlight.set_row(None, 0)
+        else:
+            shown = np.array(full, dtype=np.float32, copy=True)
+            if upto is not None:
+                shown[upto + 1:] = np.nan
+            m = None
+            if masked is not None:
+                m = masked.copy()
+                if upto is not None:
+                    m[upto + 1:] = False
+                shown[m] = np.nan
+            self.shown, self.masked = shown, m
+            self.matrix.set(shown)
+            self.overlay.set_data(shown, m, [r for r in flag_rows if upto is None or r <= upto])
+            self.highlight.set_row(current, shown.shape[1])
+        self.current_row = current
+        if note:
+            rows, cols = max(len(row_labels), 1), max(len(col_labels), 1)
+            self.note.setText(note)
+            self.note.setPos(QPointF((cols - 1) / 2, (rows - 1) / 2))
+            self.note.setVisible(True)
+        else:
+            self.note.setVisible(False)
+
+    def select_cell(self, row: int | None, col: int | None) -> None:
+        self.selected.set_cell(row, col)
+
+    # -- mouse --------------------------------------------------------------------------
+    def _cell_at(self, scene_pos) -> tuple[int, int] | None:
+        if self.shown is None and self.full is None:
+            return None
+        vb = self.plot.getViewBox()
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = vb.mapSceneToView(scene_pos)
+        r, c = int(round(p.y())), int(round(p.x()))
+        rows, cols = (self.full if self.full is not None else self.shown).shape
+        if 0 <= r < rows and 0 <= c < cols:
+            return r, c
+        return None
+
+    def describe_cell(self, r: int, c: int) -> str:
+        rl = self.row_labels[r] if r < len(self.row_labels) else str(r)
+        cl = self.col_labels[c] if c < len(self.col_labels) else str(c)
+        if self.masked is not None and self.masked[r, c]:
+            return f"{rl} → {cl}: masked (may not attend; weight exactly 0)"
+        v = self.shown[r, c] if self.shown is not None else np.nan
+        if v != v:
+            return f"{rl} → {cl}: not computed yet (step forward, or click to jump there)"
+        return f"{rl} → {cl}: weight {float(v):.6f}"
+
+    def _on_move(self, pos) -> None:
+        cell = self._cell_at(pos)
+        if cell is None:
+            self.setToolTip("")
+            return
+        text = self.describe_cell(*cell)
+        self.setToolTip(text)
+        self.cellHovered.emit(text)
+
+    def _on_click(self, ev) -> None:
+        cell = self._cell_at(ev.scenePos())
+        if cell is not None:
+            ev.accept()
+            self.cellClicked.emit(*cell)

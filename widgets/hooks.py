@@ -1,0 +1,39 @@
+"""Small helpers for the ``install_*`` functions that plug features into the main window
+without editing it: find-or-create a menu, and stop background work when it closes."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QMainWindow, QMenu, QWidget
+
+
+def window_menu(window: QMainWindow, title: str) -> QMenu:
+    """The menu bar's menu called ``title`` (ignoring '&'), created before Help if absent."""
+    bar = window.menuBar()
+    plain = title.replace("&", "")
+    for a in bar.actions():
+        if a.menu() is not None and a.text().replace("&", "") == plain:
+            return a.menu()
+    menu = QMenu(title, window)
+    anchor = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+    if anchor is not None:
+        bar.insertMenu(anchor, menu)
+    else:
+        bar.addMenu(menu)
+    return menu
+
+
+class CloseStopper(QObject):
+    """Calls ``stop`` when ``window`` closes, so a dialog's worker thread is joined."""
+
+    def __init__(self, window: QWidget, stop: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._stop = stop
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj, ev) -> bool:
+        if ev.type() == QEvent.Type.Close:
+            self._stop()
+        return False

@@ -1,0 +1,94 @@
+"""Live loss (left axis) and accuracy / exact match (right axis, 0–1) while training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFont
+
+from .plots import set_plot_font
+
+
+class LossPlot(pg.PlotWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(90)
+        p = self.getPlotItem()
+        p.hideButtons()
+        p.setMenuEnabled(False)
+        p.getViewBox().setMouseEnabled(False, False)
+        p.showGrid(x=False, y=True, alpha=0.2)
+        p.setLabel("left", "loss")
+        p.setLabel("bottom", "training step")
+        for name in ("left", "bottom", "right"):
+            p.getAxis(name).enableAutoSIPrefix(False)  # a changing prefix re-lays out the plot
+        self.legend = p.addLegend(offset=(-4, 2), labelTextSize="7pt", colCount=3)
+        self.loss_curve = p.plot([], [], pen=pg.mkPen("#dd8452", width=2), name="loss")
+        self.acc_vb = pg.ViewBox(enableMouse=False)
+        p.showAxis("right")
+        p.scene().addItem(self.acc_vb)
+        p.getAxis("right").linkToView(self.acc_vb)
+        p.getAxis("right").setLabel("accuracy")
+        self.acc_vb.setXLink(p)
+        self.acc_vb.setYRange(0, 1.02, padding=0)
+        self.acc_curve = pg.PlotDataItem([], [], pen=pg.mkPen("#4c72b0", width=2), name="token accuracy")
+        self.exact_curve = pg.PlotDataItem([], [], pen=pg.mkPen("#1a7f37", width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
+                                           symbol="o", symbolSize=4, symbolBrush="#1a7f37",
+                                           name="exact match")
+        self.acc_vb.addItem(self.acc_curve)
+        self.acc_vb.addItem(self.exact_curve)
+        self.legend.addItem(self.acc_curve, "token accuracy")
+        self.legend.addItem(self.exact_curve, "exact match (free running)")
+        self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#888888", width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
+        p.addItem(self.marker)
+        self.marker.setVisible(False)
+        p.getViewBox().sigResized.connect(self._sync)
+        self.clear_data()
+
+    def _sync(self) -> None:
+        self.acc_vb.setGeometry(self.getPlotItem().getViewBox().sceneBoundingRect())
+        self.acc_vb.linkedViewChanged(self.getPlotItem().getViewBox(), self.acc_vb.XAxis)
+
+    def set_font(self, font: QFont) -> None:
+        set_plot_font(self.getPlotItem(), font)
+
+    def clear_data(self) -> None:
+        self.steps: list[int] = []
+        self.loss: list[float] = []
+        self.acc: list[float] = []
+        self.exact_steps: list[int] = []
+        self.exact: list[float] = []
+        self.loss_curve.setData([], [])
+        self.acc_curve.setData([], [])
+        self.exact_curve.setData([], [])
+        self.marker.setVisible(False)
+
+    def add(self, metrics: list) -> None:
+        last_exact = self.exact[-1] if self.exact else None
+        for m in metrics:
+            self.steps.append(m.step)
+            self.loss.append(m.loss if np.isfinite(m.loss) else np.nan)
+            self.acc.append(m.token_accuracy)
+            if m.exact_match is not None and (m.exact_match != last_exact or m.step % 25 == 0
+                                              or m.step == m.steps):
+                self.exact_steps.append(m.step)
+                self.exact.append(m.exact_match)
+                last_exact = m.exact_match
+        if not self.steps:
+            return
+        x = np.asarray(self.steps, dtype=np.float64)
+        self.loss_curve.setData(x, np.asarray(self.loss, dtype=np.float64))
+        self.acc_curve.setData(x, np.asarray(self.acc, dtype=np.float64))
+        self.exact_curve.setData(np.asarray(self.exact_steps, np.float64), np.asarray(self.exact, np.float64))
+        total = metrics[-1].steps if metrics else x[-1]
+        p = self.getPlotItem()
+        p.setXRange(0, max(float(total), 1.0), padding=0.02)
+        finite = [v for v in self.loss if v == v]
+        p.setYRange(0, max(finite) * 1.05 if finite else 1.0, padding=0)
+
+    def set_marker(self, step: int | None) -> None:
+        if step is None:
+            self.marker.setVisible(False)
+        else:
+            self.marker.setPos(step)
+            self.marker.setVisible(True)

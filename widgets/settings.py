@@ -1,0 +1,49 @@
+"""QSettings for the window: geometry, splitters, last preset, font scale.
+
+With ``ATTENTION_SANDBOX_HOME`` set (tests, portable installs) the settings live in an INI
+file under it instead of the platform's per-user store, so a test never sees a user's
+real settings and never leaves any behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+ORGANIZATION = "AttentionSandbox"
+APPLICATION = "attention-sandbox"
+HOME_ENV = "ATTENTION_SANDBOX_HOME"
+
+
+def settings_path() -> Path | None:
+    """The INI file used when ``ATTENTION_SANDBOX_HOME`` is set, else None."""
+    home = os.environ.get(HOME_ENV)
+    if not home:
+        return None
+    return Path(home).expanduser() / "settings" / f"{APPLICATION}.ini"
+
+
+def make_settings() -> QSettings:
+    path = settings_path()
+    if path is None:
+        return QSettings(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
+                         ORGANIZATION, APPLICATION)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # QSettings reports status(); the app runs on with defaults
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+def read_float(s: QSettings, key: str, default: float) -> float:
+    try:
+        return float(s.value(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def read_str(s: QSettings, key: str, default: str = "") -> str:
+    v = s.value(key, default)
+    return v if isinstance(v, str) else default
