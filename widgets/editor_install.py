@@ -24,6 +24,7 @@ import html
 from pathlib import Path
 
 import shiboken6
+from .hooks import window_menu
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu
@@ -33,22 +34,6 @@ from sandbox.presets import PresetError, find_preset, load_preset
 from .editor import EditorDialogs, PresetEditor
 
 __all__ = ["install_editor"]
-
-
-def _menu(window: QMainWindow, title: str, before: str | None = None) -> QMenu:
-    """The window's menu called ``title`` ("&File"), created (before ``before``) if missing."""
-    bar = window.menuBar()
-    plain = title.replace("&", "")
-    for a in bar.actions():
-        if a.menu() is not None and a.text().replace("&", "") == plain:
-            return a.menu()
-    menu = QMenu(title, window)
-    anchor = next((a for a in bar.actions() if before and a.text().replace("&", "") == before), None)
-    if anchor is not None:
-        bar.insertMenu(anchor, menu)
-    else:
-        bar.addMenu(menu)
-    return menu
 
 
 def _taken_shortcuts(window: QMainWindow) -> set[str]:
@@ -96,7 +81,7 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
     window.preset_editor_dock = dock
 
     # ---------------------------------------------------------------- menus
-    file_menu = _menu(window, "&File")
+    file_menu = window_menu(window, "&File")
     act_save = _action(window, "Save preset", editor.save, QKeySequence(QKeySequence.StandardKey.Save),
                        "save the edited preset (a shipped one is saved as your own copy)")
     act_save_as = _action(window, "Save preset as…", editor.save_as, QKeySequence("Ctrl+Shift+S"),
@@ -115,10 +100,19 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
         file_menu.insertAction(anchor, a)
     file_menu.insertSeparator(anchor) if anchor is not None else file_menu.addSeparator()
 
-    edit_menu = _menu(window, "&Edit", before="View")
+    edit_menu = window_menu(window, "&Edit", before="View")
     edit_menu.addAction(editor.undo_action)
     edit_menu.addAction(editor.redo_action)
-    _menu(window, "&View").addAction(dock.toggleViewAction())
+    toggle = dock.toggleViewAction()
+    toggle.setText("Preset editor")
+    if "Ctrl+Shift+E" not in _taken_shortcuts(window):
+        toggle.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        toggle.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    toggle.setStatusTip("show or hide the preset editor: edit pairs and settings, undo, save as")
+    window.addAction(toggle)
+    window_menu(window, "&View").addAction(toggle)
+    edit_menu.addSeparator()
+    edit_menu.addAction(toggle)
     window.act_save_preset, window.act_save_preset_as, window.act_revert_preset = act_save, act_save_as, act_revert
 
     def update_actions() -> None:

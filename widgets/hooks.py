@@ -9,15 +9,16 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QMainWindow, QMenu, QWidget
 
 
-def window_menu(window: QMainWindow, title: str) -> QMenu:
-    """The menu bar's menu called ``title`` (ignoring '&'), created before Help if absent."""
+def window_menu(window: QMainWindow, title: str, before: str = "Help") -> QMenu:
+    """The menu bar's menu called ``title`` (ignoring '&'); if absent it is created in
+    front of the menu called ``before`` (or last when there is none)."""
     bar = window.menuBar()
     plain = title.replace("&", "")
     for a in bar.actions():
         if a.menu() is not None and a.text().replace("&", "") == plain:
             return a.menu()
     menu = QMenu(title, window)
-    anchor = next((a for a in bar.actions() if a.text().replace("&", "") == "Help"), None)
+    anchor = next((a for a in bar.actions() if a.text().replace("&", "") == before), None)
     if anchor is not None:
         bar.insertMenu(anchor, menu)
     else:
