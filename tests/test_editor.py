@@ -620,3 +620,35 @@ def test_install_editor_in_the_main_window(qtbot, window):
     editor.dialogs.unsaved = "discard"
     assert window.close()
     assert find_draft("cats_from_window") is None
+
+
+def test_the_app_starts_with_the_editor_dock_closed_and_remembers_it(qtbot, tmp_path):
+    """Open by default, the dock took a third of the window from the map and the step
+    anatomy (titles overlapped, numbers were cut off). View ▸ Preset editor opens it and
+    the next launch remembers."""
+    from PySide6.QtCore import QSettings
+
+    from widgets.app import install_extras
+    from widgets.mainwindow import MainWindow
+
+    ini = str(tmp_path / "window.ini")
+    shown = []
+    for round_ in range(2):
+        win = MainWindow(settings=QSettings(ini, QSettings.Format.IniFormat))
+        qtbot.addWidget(win)
+        win.load_preset("ko_en_cat")
+        win.show()
+        install_extras(win)
+        dock = win.preset_editor_dock
+        shown.append(dock.isVisible())
+        toggle = dock.toggleViewAction()
+        menus = {a.text().replace("&", ""): a.menu() for a in win.menuBar().actions() if a.menu()}
+        assert toggle in menus["View"].actions() and toggle.text() == "Preset editor"
+        if round_ == 0:
+            toggle.trigger()
+            assert dock.isVisible()
+        win.close()
+        for ctl in (getattr(win, "lectures", None),):
+            if ctl is not None:
+                ctl.shutdown()
+    assert shown == [False, True]

@@ -299,3 +299,19 @@ def test_new_lecture_from_view_and_bad_edit(qtbot, window):
     path = editor.save()
     assert path == user_lectures_dir() / "new_lecture.toml"
     assert load_lecture(path).slides[0].layer == 1
+
+
+def test_presenting_hides_the_preset_editor_dock_and_esc_brings_it_back(qtbot, window):
+    """The slides get the whole window: an open preset editor dock is hidden while
+    presenting (it took a third of the projector) and shown again on Esc."""
+    from widgets.editor import install_editor
+
+    install_editor(window)
+    dock = window.preset_editor_dock
+    dock.show()
+    qtbot.waitUntil(dock.isVisible)
+    p = _start(qtbot, window, _quick("dot_product"), lang="en")
+    assert not dock.isVisible() and p.dock.isVisible()
+    with qtbot.waitSignal(p.finished, timeout=5000):
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert dock.isVisible() and not p.dock.isVisible()

@@ -440,3 +440,63 @@ def test_app_installs_editor_lectures_compare_and_bottleneck(qtbot, tmp_path):
     assert any("Bottleneck experiment" in t for t in texts), texts
     assert win.editor.preset().key == "ko_en_cat"
     win.close()
+
+
+def test_a_long_map_title_wraps_and_never_pushes_the_map_out_of_its_widget(qtbot):
+    """A title wider than the map (free running adds "off the gold path …") used to set
+    the plot's minimum width: the last source columns and the colour bar were cut off."""
+    from widgets.attention_map import AttentionMap
+
+    m = AttentionMap("cross")
+    qtbot.addWidget(m)
+    m.resize(420, 300)
+    m.show()
+    qtbot.waitExposed(m)
+    m.show_matrix(np.full((3, 3), 1 / 3, np.float32), 1, 1, ["a", "b", "c"], ["x", "y", "<eos>"])
+    m.set_title("<b>cross attention</b> · layer 0, head 0 · rows: decoder step (output token), "
+                "columns: source token · <b>off the gold path from step 0</b>")
+    qtbot.wait(50)
+    vb = m.plot.getViewBox().sceneBoundingRect()
+    bar = m.colorbar.sceneBoundingRect()
+    assert vb.right() <= m.width() and bar.right() <= m.width() + 1, (vb, bar, m.width())
+    label = m.plot.titleLabel
+    assert label.itemRect().width() <= label.rect().width() + 1  # wrapped, not overflowing
+    assert label.itemRect().height() > 1.5 * label.item.document().defaultFont().pointSizeF()
+
+
+def test_explain_tables_never_break_a_number_across_lines(window, qtbot):
+    """In a narrow explain panel the Bahdanau table wrapped "−0.1453" into "−0.1" / "453";
+    the tables keep each number on one line (the panel scrolls sideways instead)."""
+    from PySide6.QtGui import QTextDocument
+
+    window.load_preset("ko_en_cat")
+    window.set_mode("teacher_forcing")
+    window.views.explain_cell("cross", 1, 1)
+    doc = QTextDocument()
+    doc.setHtml(window.views.explain.explanation.html)
+    doc.setTextWidth(220)  # the panel's minimum width
+    doc.documentLayout()
+    cells = 0
+    block = doc.begin()
+    while block.isValid():
+        if block.layout() is not None and block.layout().lineCount() > 1 and \
+                re.fullmatch(r"[−\d.]+", block.text().strip() or "x"):
+            pytest.fail(f"number broken across lines: {block.text()!r}")
+        cells += 1
+        block = block.next()
+    assert cells > 20
+
+
+def test_another_preset_or_sentence_drops_the_old_explanation(window, qtbot):
+    """The clicked cell belonged to the old sentence: after switching preset the panel said
+    "no attention record for that cell"; now it goes back to the hint."""
+    window.load_preset("ko_en_cat")
+    window.set_mode("teacher_forcing")
+    window.views.explain_cell("cross", 2, 1)
+    assert window.views.explain.explanation is not None
+    window.set_mode("free_running")  # same sentence: the explanation stays
+    assert window.views.explain.explanation is not None
+    window.load_preset("en_ko_transformer")
+    assert window.views.explain.explanation is None
+    assert "Click any cell" in window.views.explain.toPlainText()
+    assert not window.views.cross_map.selected.isVisible()

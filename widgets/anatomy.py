@@ -54,12 +54,11 @@ class StepAnatomy(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.setSpacing(2)
-        top = QHBoxLayout()
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.RichText)
         # Ignored width: a longer text on the next step must never re-lay out the window.
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        top.addWidget(self.header, 1)
+        lay.addWidget(self.header)  # a row of its own: the Transformer's pickers never squeeze it
         self.kind_label = QLabel("attention:")
         self.kind_combo = QComboBox()
         for k in ("cross", "masked_self", "self"):
@@ -68,14 +67,15 @@ class StepAnatomy(QWidget):
         self.row_label = QLabel("query position:")
         self.row_spin = QSpinBox()
         self.row_spin.setToolTip("encoder self-attention: the source position whose query is shown")
-        for w in (self.kind_label, self.kind_combo, self.row_label, self.row_spin):
-            top.addWidget(w)
-        lay.addLayout(top)
         self.formula = QLabel()
         self.formula.setTextFormat(Qt.TextFormat.RichText)
         self.formula.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.formula.setWordWrap(True)  # the text changes with the model, not with the step
-        lay.addWidget(self.formula)
+        row = QHBoxLayout()
+        row.addWidget(self.formula, 1)
+        for w in (self.kind_label, self.kind_combo, self.row_label, self.row_spin):
+            row.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
+        lay.addLayout(row)
         self.gw = pg.GraphicsLayoutWidget()
         self.gw.setMinimumHeight(160)
         lay.addWidget(self.gw, 1)
@@ -249,7 +249,9 @@ class StepAnatomy(QWidget):
             states = idx.trace.encoder_states
             self.k_img.set(states, levels=_sym(states))  # what attention would have looked at
             set_ticks(self.k_plot.getAxis("left"), list(idx.trace.source_tokens))
-            set_title(self.k_plot, "encoder states h<sub>j</sub> (unused)")
+            set_title(self.k_plot, "states h<sub>j</sub> (unused)")
+            set_title(self.e_plot, "no energies")
+            set_title(self.w_plot, "no weights")
             n = states.shape[0]
             self.energy_bars.set(np.zeros(0), xrange=(0.0, 1.0), nrows=n)
             self.weight_bars.set(np.zeros(0), xrange=(0.0, 1.35), nrows=n)
@@ -311,6 +313,7 @@ class StepAnatomy(QWidget):
                                  f"c<sub>t</sub> = Σ<sub>j</sub> α<sub>j</sub> h<sub>j</sub> · "
                                  f"õ<sub>t</sub> = tanh(W<sub>c</sub>[{concat}]) → softmax(W<sub>o</sub>õ<sub>t</sub>)")
         set_title(self.e_plot, "energies e<sub>j</sub>")
+        set_title(self.w_plot, "weights α<sub>j</sub>")
         set_title(self.k_plot, "keys k<sub>j</sub> (head)" if idx.is_transformer else "keys = values h<sub>j</sub>")
         self.q_img.set(rec.query[None, :], levels=lv)
         self.k_img.set(K, levels=lv)

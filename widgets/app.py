@@ -17,6 +17,7 @@ import sys
 import time
 
 PROBE_ENV = "ATTENTION_SANDBOX_LAUNCH_PROBE"
+EDITOR_VISIBLE_KEY = "editor/visible"
 
 
 def install_extras(win) -> None:
@@ -30,6 +31,13 @@ def install_extras(win) -> None:
     from .presenter import install_lectures
 
     win.editor = install_editor(win)
+    # The editor dock starts closed (View ▸ Preset editor, Ctrl+Shift+E): open, it takes a
+    # third of the window from the map and the step anatomy. The choice is remembered.
+    from .settings import read_str
+
+    settings = getattr(win, "settings", None)
+    shown = settings is not None and read_str(settings, EDITOR_VISIBLE_KEY, "false").lower() == "true"
+    win.preset_editor_dock.setVisible(shown)
     win.lectures = install_lectures(win)
     install_compare(win)
     install_bottleneck(win)

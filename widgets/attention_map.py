@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QFont
 
 from .plots import (WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
-                    style_plot)
+                    set_title, style_plot)
 
 
 class AttentionMap(pg.GraphicsLayoutWidget):
@@ -71,7 +71,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
     def set_title(self, html: str) -> None:
         if html != self._title:
             self._title = html
-            self.plot.setTitle(html)
+            set_title(self.plot, html, wrap=True)  # a long title wraps; it never widens the plot
 
     def show_matrix(self, full: np.ndarray | None, upto: int | None, current: int | None,
                     row_labels: Sequence[str], col_labels: Sequence[str],

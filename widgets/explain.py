@@ -137,7 +137,7 @@ def explain(rec: "AttentionRecord", j: int, key_tokens: Sequence[str], query_lab
                         f"<td>{_f(v[a] * th[a])}</td></tr>")
         more = (f"<tr><td colspan=7>… {w1h.shape[0] - MAX_TERMS} more components</td></tr>"
                 if w1h.shape[0] > MAX_TERMS else "")
-        h.append("<table border=0 cellspacing=0 cellpadding=2>"
+        h.append("<table border=0 cellspacing=0 cellpadding=2 style='white-space:nowrap'>"
                  "<tr><th>a</th><th>(W₁h<sub>j</sub>)<sub>a</sub></th><th>(W₂s)<sub>a</sub></th>"
                  "<th>sum</th><th>tanh</th><th>v<sub>a</sub></th><th>v<sub>a</sub>·tanh</th></tr>"
                  + "".join(rows) + more + "</table>")
@@ -147,7 +147,7 @@ def explain(rec: "AttentionRecord", j: int, key_tokens: Sequence[str], query_lab
              f"(subtract the largest score, max = {_f(ex.max_energy)}, so exp never overflows)</p>")
     head = "q·k<sub>i</sub>" if rec.score in ("dot", "scaled_dot") else (
         "q·(Wk)<sub>i</sub>" if rec.score == "general" else "vᵀtanh(…)")
-    h.append("<table border=1 cellspacing=0 cellpadding=3 style='border-collapse:collapse'>"
+    h.append("<table border=1 cellspacing=0 cellpadding=3 style='border-collapse:collapse; white-space:nowrap'>"
              f"<tr><th>i</th><th>token</th><th>{head}</th><th>e<sub>i</sub></th>"
              "<th>recorded e<sub>i</sub></th><th>exp(e<sub>i</sub> − max)</th></tr>")
     for i in range(T):

@@ -1340,6 +1340,9 @@ class MainWindow(QMainWindow):
             for name in ("splitter", "lower"):
                 s.setValue(f"splitters/views_{name}", getattr(self.views, name).saveState())
         s.setValue("font_scale", self._font_scale)
+        dock = getattr(self, "preset_editor_dock", None)
+        if dock is not None:
+            s.setValue("editor/visible", "true" if dock.isVisible() else "false")
         s.setValue("mode", self._mode)
         s.sync()
 

@@ -92,24 +92,48 @@ def hide_axis(plot: pg.PlotItem, name: str) -> None:
     set_ticks(ax, [])
 
 
-def set_title(plot: pg.PlotItem, html: str) -> None:
+def set_title(plot: pg.PlotItem, html: str, *, wrap: bool = False) -> None:
     """Set a plot title only when it changes (a new title re-lays out the plot).
 
     The title never dictates the plot's minimum width (pyqtgraph makes a title label as
-    wide as its text), so a row of plots can share a narrow window.
+    wide as its text, which pushes the plot — colour bar, last columns — out of a narrow
+    window), so a row of plots can share a narrow window. ``wrap``: a title wider than its
+    plot breaks onto more lines instead of running past the edges (a plot that fills its
+    widget; not for a row of plots whose views must stay level).
     """
-    if getattr(plot, "_sandbox_title", None) == html:
-        return
-    plot._sandbox_title = html
     label = plot.titleLabel
     if not getattr(label, "_sandbox_shrinks", False):
         label._sandbox_shrinks = True
         label.updateMin = lambda label=label: _title_min(label)  # LabelItem calls it on resize
+    if getattr(label, "_sandbox_wrap", False) != wrap:
+        label._sandbox_wrap = wrap
+        if wrap:
+            resize = label.resizeEvent
+
+            def resize_event(ev, label=label, resize=resize):
+                _wrap_title(label)
+                resize(ev)
+
+            label.resizeEvent = resize_event
+    if getattr(plot, "_sandbox_title", None) == html:
+        return
+    plot._sandbox_title = html
     plot.setTitle(html)
+
+
+def _wrap_title(label: pg.LabelItem) -> None:
+    """Give a wrapping title its label's width (or its natural width when that fits)."""
+    item = label.item
+    item.setTextWidth(-1)
+    width = label.rect().width()
+    if width > 40 and item.boundingRect().width() > width:
+        item.setTextWidth(width)
 
 
 def _title_min(label: pg.LabelItem) -> None:
     """LabelItem.updateMin, but only the height: the width may shrink below the text."""
+    if getattr(label, "_sandbox_wrap", False):
+        _wrap_title(label)
     h = label.itemRect().height()
     label.setMinimumWidth(0)
     label.setMinimumHeight(h)

@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
 
-from .plots import VECTOR_CMAP, MatrixItem, fit_left_axis, set_plot_font, set_ticks, style_plot
+from .plots import VECTOR_CMAP, MatrixItem, fit_left_axis, set_plot_font, set_ticks, set_title, style_plot
 from .traceindex import TraceIndex
 
 
@@ -19,7 +19,7 @@ class PositionsView(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.plot = style_plot(self.addPlot(row=0, col=0))
-        self.plot.setTitle("positional encoding PE[pos, i] = sin / cos(pos / 10000<sup>2i/d</sup>)")
+        set_title(self.plot, wrap=True, html="positional encoding PE[pos, i] = sin / cos(pos / 10000<sup>2i/d</sup>)")
         self.plot.setLabel("bottom", "dimension i")
         self.matrix = MatrixItem(self.plot, VECTOR_CMAP, (-1.0, 1.0))
         self.colorbar = pg.ColorBarItem(values=(-1.0, 1.0), colorMap=VECTOR_CMAP, interactive=False,
@@ -42,7 +42,7 @@ class PositionsView(pg.GraphicsLayoutWidget):
         if not d:
             self.data = None
             self.matrix.set(np.zeros((0, 0), np.float32))
-            self.plot.setTitle("positional encoding: only the Transformer adds positions "
+            set_title(self.plot, wrap=True, html="positional encoding: only the Transformer adds positions "
                                "(an RNN reads the words in order)")
             return
         from sandbox.transformer import sinusoidal_positions
@@ -52,5 +52,5 @@ class PositionsView(pg.GraphicsLayoutWidget):
         labels = [f"{i} {t}" for i, t in enumerate(tokens)]
         set_ticks(self.plot.getAxis("left"), labels)
         fit_left_axis(self.plot.getAxis("left"), labels)
-        self.plot.setTitle(f"positional encoding of the source (d_model = {d}): "
+        set_title(self.plot, wrap=True, html=f"positional encoding of the source (d_model = {d}): "
                            "PE[pos, 2i] = sin(pos/10000<sup>2i/d</sup>), PE[pos, 2i+1] = cos(…)")

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QPixmap
 from PySide6.QtWidgets import (
@@ -662,6 +663,9 @@ def hide_chrome(window: QMainWindow) -> dict[str, Any]:
     for tb in w.findChildren(QToolBar):
         saved["toolbars"].append((tb, tb.isVisible() or not shown))
         tb.hide()
+    for dock in w.findChildren(QDockWidget):  # the preset editor: the slides need the room
+        saved.setdefault("docks", []).append((dock, dock.isVisible()))
+        dock.hide()
     saved["menubar"] = w.menuBar().isVisible() or not shown
     w.menuBar().hide()
     saved["statusbar"] = w.statusBar().isVisible() or not shown
@@ -676,6 +680,9 @@ def restore_chrome(window: QMainWindow, saved: dict[str, Any]) -> None:
             widget.show()
     for tb, vis in saved.get("toolbars", []):
         tb.setVisible(vis)
+    for dock, vis in saved.get("docks", []):
+        if vis and shiboken6.isValid(dock):
+            dock.show()
     w.menuBar().setVisible(saved.get("menubar", True))
     w.statusBar().setVisible(saved.get("statusbar", True))
 

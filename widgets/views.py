@@ -107,6 +107,8 @@ class Views(QWidget):
             self._drawn.clear()
             if old is None or old.is_transformer != idx.is_transformer:
                 self._set_model_tabs(idx.is_transformer)
+        if new and self._explain_cell is not None and not _same_sentence(old, idx):
+            self.clear_explanation()  # another sentence or model: the clicked cell means nothing now
         if self._explain_cell is not None:  # the explanation follows the layer and head shown
             kind, _l, _h, row, col = self._explain_cell
             self._explain_cell = (kind, self.layer, self.head, row, col)
@@ -166,6 +168,14 @@ class Views(QWidget):
         else:
             self._apply_tab_visibility()
         self._redraw()
+
+    def clear_explanation(self) -> None:
+        """Back to the "click a cell" hint; no cell selected."""
+        self._explain_cell = None
+        self._explained_key = None
+        for m in (self.cross_map, self.masked_map, self.self_map):
+            m.select_cell(None, None)
+        self.explain.show_explanation(None)
 
     def explain_cell(self, kind: str, row: int, col: int) -> None:
         """Show the arithmetic of one weight (as a click on a map does)."""
@@ -322,3 +332,11 @@ class Views(QWidget):
         where = f"{KIND_TITLES[kind]}, layer {layer}, head {head} · " if idx.is_transformer else ""
         self.explain.show_explanation(explain(rec, col, keys, qlabel, title=where))
 
+
+def _same_sentence(old: TraceIndex | None, new: TraceIndex) -> bool:
+    """Whether a clicked cell still names the same tokens (live training, a mode switch)."""
+    if old is None:
+        return False
+    a, b = old.trace, new.trace
+    return (a.source_tokens == b.source_tokens and a.target_tokens == b.target_tokens
+            and old.is_transformer == new.is_transformer and old.has_attention == new.has_attention)
