@@ -39,19 +39,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import tomlkit
-from tomlkit.items import AoT, Comment, Table, Whitespace
+from tomlkit.items import AoT, Table
 
 from . import presets as _presets
-from .presets import (
-    MAX_SENTENCE_CHARS,
-    Preset,
-    PresetError,
-    _Checker as _PresetChecker,
-    _choices,
-    _describe,
-    find_preset,
-    load_preset,
-)
+from .presets import MAX_SENTENCE_CHARS, Preset, PresetError, find_preset, load_preset
+from .tomlfile import USER_HOME_ENV
+from .tomlfile import (SavedFile, atomic_write, find_file, is_within, parse_toml, pop_trivia, read_file,
+                       refuse_shipped, toml_files, user_data_dir)
+from .tomlfile import plain as _plain
+from .validation import MISSING as _MISSING
+from .validation import Checker, FileError
+from .validation import choices as _choices
+from .validation import describe as _describe
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Bundle
@@ -108,38 +107,29 @@ MAX_TRAIN_STEPS = 100_000
 CACHE_VERSION = 1  # bump when the meaning of a cached checkpoint changes
 
 SHIPPED_LECTURES_DIR: Path = _presets.SHIPPED_DIR / "lectures"
-USER_HOME_ENV = _presets.USER_HOME_ENV
 
 _TOP_KEYS = ("title", "description", "preset", "train", "slides")
 _TRAIN_KEYS = ("steps", "seed", "required")
 _SLIDE_KEYS = ("title", "preset", "pair", "source", "target", "mode", "step", "layer", "head",
                "panel", "hidden", "image", "narration")
-_MISSING = object()
 
 
 # --------------------------------------------------------------------------- errors
 
 
-class LectureError(ValueError):
+class LectureError(FileError):
     """One problem with a lecture: which file, which field, what is allowed.
 
     ``slide`` is the 0-based index of the slide at fault (None for lecture-wide problems),
     so an editor can jump to it."""
 
+    what = "lecture"
+
     def __init__(self, path: str | os.PathLike[str] | None, field: str | None, message: str,
                  slide: int | None = None):
-        self.path: str | None = None if path is None else os.fspath(path)
-        self.field: str | None = field
-        self.message: str = message
+        super().__init__(path, field, message)
         self.slide: int | None = slide
-        super().__init__(self.path, field, message, slide)  # picklable
-
-    def __str__(self) -> str:
-        parts = [self.path if self.path is not None else "<lecture>"]
-        if self.field is not None:
-            parts.append(self.field)
-        parts.append(self.message)
-        return ": ".join(parts)
+        self.args = (*self.args, slide)  # picklable
 
 
 class TrainingStopped(RuntimeError):
@@ -217,7 +207,7 @@ class _FrozenDict(dict):
 
 
 @dataclass(frozen=True)
-class Lecture:
+class Lecture(SavedFile):
     """A whole lecture. ``path`` and ``source_text`` do not take part in equality."""
 
     title: str
@@ -228,29 +218,18 @@ class Lecture:
     path: Path | None = field(default=None, compare=False)
     source_text: str | None = field(default=None, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        if isinstance(self.slides, list):
-            object.__setattr__(self, "slides", tuple(self.slides))
-        if isinstance(self.path, str):
-            object.__setattr__(self, "path", Path(self.path))
-
-    @property
-    def key(self) -> str:
-        if self.path is not None:
-            return Path(self.path).stem
-        slug = re.sub(r"[^\w]+", "_", str(self.title).casefold()).strip("_")
-        return slug or "lecture"
+    _items, _title, _fallback = "slides", "title", "lecture"  # see SavedFile
 
     @property
     def is_shipped(self) -> bool:
-        return self.path is not None and _is_within(Path(self.path), SHIPPED_LECTURES_DIR)
+        return self.path is not None and is_within(Path(self.path), SHIPPED_LECTURES_DIR)
 
 
 # --------------------------------------------------------------------------- validation
 
 
-class _Checker(_PresetChecker):
-    """The preset checker's helpers, raising LectureError (with the slide index)."""
+class _Checker(Checker):
+    """The shared checks, raising LectureError (with the slide index)."""
 
     def __init__(self, path: str | None):
         super().__init__(path)
@@ -411,11 +390,7 @@ def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | No
         raise c.error(None, "the top level must be a table")
     c.no_unknown(data, "", _TOP_KEYS)
     title = c.text(c.get(data, "", "title", "must be a non-empty string"), "title", MAX_TITLE_CHARS)
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise c.error("description", f"must be a string, got {_describe(description)}")
-    description = (c.text(description, "description", MAX_DESCRIPTION_CHARS, multiline=True)
-                   if description.strip() else "")
+    description = c.description(data, MAX_DESCRIPTION_CHARS)
     ref = c.text(c.get(data, "", "preset", 'must name a preset, e.g. preset = "ko_en_cat"'), "preset",
                  MAX_REF_CHARS)
     presets = _Presets(c, path)
@@ -506,43 +481,13 @@ def loads_lecture(text: str, path: str | os.PathLike[str] | None = None) -> Lect
     """Parse and validate lecture TOML. ``path`` labels errors, sets ``Lecture.path`` and is
     where relative preset paths and images are looked up."""
     label = None if path is None else os.fspath(path)
-    if not isinstance(text, str):
-        raise LectureError(label, None, f"lecture text must be a string, got {_describe(text)}")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.strip():
-        raise LectureError(label, None, "the file is empty; a lecture needs title, preset and [[slides]]")
-    if len(text) > MAX_FILE_BYTES:
-        raise LectureError(label, None, f"too large ({len(text)} characters); a lecture is at most {MAX_FILE_BYTES}")
-    try:
-        data = tomlkit.parse(text).unwrap()
-    except RecursionError:
-        raise LectureError(label, None, "not valid TOML: nested too deeply") from None
-    except Exception as e:  # tomlkit's ParseError and friends
-        detail = " ".join(str(e).split()) or type(e).__name__
-        raise LectureError(label, None, f"not valid TOML: {detail}") from None
+    data, text = parse_toml(text, label, LectureError, MAX_FILE_BYTES, "title, preset and [[slides]]")
     return _build(data, path, text)
 
 
 def load_lecture(path: str | os.PathLike[str]) -> Lecture:
     """Read and validate a lecture file. Every failure, I/O included, is a LectureError."""
-    try:
-        label = os.fspath(path)
-    except TypeError:
-        raise LectureError(None, None, f"not a file path: {_describe(path)}") from None
-    try:
-        with open(label, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise LectureError(label, None, "no such file") from None
-    except IsADirectoryError:
-        raise LectureError(label, None, "is a directory, not a lecture file") from None
-    except PermissionError:
-        raise LectureError(label, None, "permission denied; cannot read this file") from None
-    except (OSError, ValueError) as e:
-        raise LectureError(label, None, f"cannot read: {getattr(e, 'strerror', None) or e}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise LectureError(label, None, f"file is larger than {MAX_FILE_BYTES} bytes; a lecture is far smaller")
+    label, data = read_file(path, LectureError, MAX_FILE_BYTES)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -596,10 +541,6 @@ def _same(old: Any, new: Any) -> bool:
     return False
 
 
-def _plain(item: Any) -> Any:
-    return item.unwrap() if hasattr(item, "unwrap") else item
-
-
 def _new_slide_table(d: Mapping[str, Any]) -> Table:
     t = tomlkit.table()
     for key, value in d.items():
@@ -649,12 +590,7 @@ def _last_body(table: Table) -> list:
 def _pop_trailing_trivia(table: Table) -> list[Any]:
     """Remove and return the comments/blank lines at the end of a table (in tomlkit they
     sit there although they belong to the header that follows)."""
-    body = _last_body(table)
-    out = []
-    while body and body[-1][0] is None and isinstance(body[-1][1], (Comment, Whitespace)):
-        out.append(body.pop()[1])
-    out.reverse()
-    return out
+    return pop_trivia(_last_body(table))
 
 
 def _append_trivia(table: Table, items: Sequence[Any]) -> None:
@@ -675,14 +611,6 @@ def _before_aot(doc: Any) -> list | None:
                 return _last_body(body[i - 1][1])
             return None
     raise ValueError("no slides in the document")
-
-
-def _pop_trivia_at_end(body: list) -> list[Any]:
-    out = []
-    while body and body[-1][0] is None and isinstance(body[-1][1], (Comment, Whitespace)):
-        out.append(body.pop()[1])
-    out.reverse()
-    return out
 
 
 def _match_slides(old: Sequence[Slide], new: Sequence[Slide]) -> list[int | None]:
@@ -732,7 +660,7 @@ def _dumps_in_place(lec: Lecture, source: str) -> str:
     # it; collect them as that slide's "lead" so they move with the slide.
     before = _before_aot(doc)
     lead: list[list[Any]] = [[] for _ in tables]
-    lead[0] = (_pop_trivia_at_end(before) if before is not None else []) or [tomlkit.nl()]
+    lead[0] = (pop_trivia(before) if before is not None else []) or [tomlkit.nl()]
     for j in range(1, len(tables)):
         lead[j] = _pop_trailing_trivia(tables[j - 1]) or [tomlkit.nl()]
     tail = _pop_trailing_trivia(tables[-1])
@@ -803,64 +731,29 @@ def dumps_lecture(lecture: Lecture) -> str:
 # --------------------------------------------------------------------------- saving
 
 
-def _is_within(path: Path, folder: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(folder.resolve())
-    except (OSError, RuntimeError, ValueError):
-        return False
-
-
-def _atomic_write(target: Path, data: bytes, label: str) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:
-        raise LectureError(label, None, f"could not save: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise LectureError(label, None, f"could not save: {e.strerror or e}") from None
-        raise
-
-
 def save_lecture(lecture: Lecture, path: str | os.PathLike[str], *, allow_shipped: bool = False) -> Lecture:
     """Validate, then write atomically. Returns the lecture as saved (``path`` and
     ``source_text`` set, so the next save keeps the comments). Shipped lectures are
     read-only: saving into ``presets/lectures`` raises unless ``allow_shipped``."""
     target = Path(path)
-    label = os.fspath(target)
-    if not allow_shipped and _is_within(target, SHIPPED_LECTURES_DIR):
-        raise LectureError(label, None, f"shipped lectures are read-only; save a copy in {user_lectures_dir()} instead")
+    if not allow_shipped:
+        refuse_shipped(target, SHIPPED_LECTURES_DIR, user_lectures_dir, LectureError)
     if target.suffix != ".toml":
-        raise LectureError(label, None, "a lecture file name must end in .toml")
+        raise LectureError(target, None, "a lecture file name must end in .toml")
     norm = _normalize(lecture, target)
     # A copy saved elsewhere must still find a preset named by a path relative to the old file.
     text = dumps_lecture(norm)
-    _atomic_write(target, text.encode("utf-8"), label)
+    atomic_write(target, text.encode("utf-8"), LectureError)
     return replace(norm, path=target, source_text=text)
 
 
 # --------------------------------------------------------------------------- finding lectures
 
 
-def _user_base() -> Path:
-    home = os.environ.get(USER_HOME_ENV)
-    return Path(home).expanduser() if home else Path.home() / ".local" / "share" / "attention-sandbox"
-
-
 def user_lectures_dir() -> Path:
     """Where the user's lectures are saved: $ATTENTION_SANDBOX_HOME/lectures, else
     ~/.local/share/attention-sandbox/lectures. Not created here."""
-    return _user_base() / "lectures"
+    return user_data_dir() / "lectures"
 
 
 def user_cache_dir() -> Path:
@@ -874,46 +767,22 @@ def user_cache_dir() -> Path:
     return base / "attention-sandbox"
 
 
-def _toml_files(folder: Path) -> list[Path]:
-    try:
-        return sorted((p for p in folder.glob("*.toml") if p.is_file()), key=lambda p: p.stem)
-    except OSError:
-        return []
-
-
 # The order a course takes; other shipped lectures follow alphabetically.
 COURSE_ORDER = ("why_attention", "dot_product", "bahdanau", "teacher_forcing", "transformer")
 
 
 def list_lectures() -> list[tuple[str, Path, bool]]:
     """(key, path, is_user): shipped lectures in course order, then the user's by key."""
-    shipped = _toml_files(SHIPPED_LECTURES_DIR)
+    shipped = toml_files(SHIPPED_LECTURES_DIR)
     rank = {k: i for i, k in enumerate(COURSE_ORDER)}
     shipped.sort(key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
-    return [(p.stem, p, False) for p in shipped] + [(p.stem, p, True) for p in _toml_files(user_lectures_dir())]
+    return [(p.stem, p, False) for p in shipped] + [(p.stem, p, True) for p in toml_files(user_lectures_dir())]
 
 
 def find_lecture(name_or_path: str | os.PathLike[str]) -> Path:
     """An existing lecture file, or a shipped/user key ("dot_product"). A user lecture with
     the key of a shipped one wins (a Save As of a shipped lecture lands there)."""
-    label = os.fspath(name_or_path)
-    candidate = Path(label).expanduser()
-    try:
-        is_file, is_dir = candidate.is_file(), candidate.is_dir()
-    except (OSError, ValueError):
-        is_file = is_dir = False
-    if label and is_file:
-        return candidate
-    if label and is_dir:
-        raise LectureError(label, None, "is a directory, not a lecture file")
-    by_key: dict[str, Path] = {}
-    for key, path, _is_user in list_lectures():
-        by_key[key] = path
-    key = label[:-5] if label.endswith(".toml") and "/" not in label and os.sep not in label else label
-    if key in by_key:
-        return by_key[key]
-    names = ", ".join(sorted(by_key)) or "(none found)"
-    raise LectureError(label or None, None, f"no such lecture file or lecture name; available lectures: {names}")
+    return find_file(name_or_path, list_lectures, LectureError)
 
 
 # --------------------------------------------------------------------------- slide helpers

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
-import math
 import os
-import re
-import stat
-import tempfile
-import tomllib
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import AoT, Comment, Table, Whitespace
+from tomlkit.items import AoT, Table
+
+from .tomlfile import USER_HOME_ENV  # noqa: F401 - still importable from here
+from .tomlfile import (SavedFile, atomic_write, find_file, parse_toml, pop_trivia, read_file, refuse_shipped,
+                       toml_files, user_data_dir)
+from .tomlfile import plain as _plain
+from .validation import MISSING as _MISSING
+from .validation import Checker, FileError
+from .validation import choices as _choices
+from .validation import describe as _describe
+from .validation import join as _join
 
 __all__ = [
     "MAX_SENTENCE_CHARS",
@@ -69,27 +71,15 @@ ATTENTIONS = ("none", "dot", "scaled_dot", "general", "bahdanau")
 TOKENIZERS = ("word", "char")
 
 SHIPPED_DIR: Path = Path(__file__).resolve().parent.parent / "presets"
-USER_HOME_ENV = "ATTENTION_SANDBOX_HOME"
 
 
 # --------------------------------------------------------------------------- errors
 
 
-class PresetError(ValueError):
+class PresetError(FileError):
     """One problem with a preset: which file, which field, and what is allowed."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, field: str | None, message: str):
-        self.path: str | None = None if path is None else os.fspath(path)
-        self.field: str | None = field
-        self.message: str = message
-        super().__init__(self.path, field, message)  # keeps the error picklable
-
-    def __str__(self) -> str:
-        parts = [self.path if self.path is not None else "<preset>"]
-        if self.field is not None:
-            parts.append(self.field)
-        parts.append(self.message)
-        return ": ".join(parts)
+    what = "preset"
 
 
 # --------------------------------------------------------------------------- dataclasses
@@ -139,7 +129,7 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
-class Preset:
+class Preset(SavedFile):
     """A whole preset. ``path`` and ``source_text`` do not take part in equality."""
 
     name: str
@@ -152,20 +142,7 @@ class Preset:
     # the original TOML text; dumps_preset edits it in place so comments survive a save
     source_text: str | None = field(default=None, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        # Editors build presets from lists; keep the dataclass hashable and immutable.
-        if isinstance(self.pairs, list):
-            object.__setattr__(self, "pairs", tuple(self.pairs))
-        if isinstance(self.path, str):
-            object.__setattr__(self, "path", Path(self.path))
-
-    @property
-    def key(self) -> str:
-        """File stem of ``path`` ("ko_en_cat"), or a slug of the name for an unsaved preset."""
-        if self.path is not None:
-            return Path(self.path).stem
-        slug = re.sub(r"[^\w]+", "_", str(self.name).casefold()).strip("_")
-        return slug or "preset"
+    _items, _title, _fallback = "pairs", "name", "preset"  # see SavedFile
 
 
 # --------------------------------------------------------------------------- schema
@@ -190,93 +167,14 @@ _INT_RANGES = {
     "training.seed": (0, 2**32 - 1),
 }
 
-# Categories never allowed inside a sentence or a name: controls (tab, newline, NUL, DEL,
-# C1), lone surrogates, and the Unicode line/paragraph separators.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
-
-_MISSING = object()
-
-
-# --------------------------------------------------------------------------- describing values
-
-
-def _safe_text(s: str, limit: int = 40) -> str:
-    """A short, printable, quoted rendering of a user string for an error message."""
-    short = s[:limit]
-    out = json.dumps(short, ensure_ascii=False)
-    # json leaves lone surrogates as they are; they cannot be printed or encoded.
-    out = "".join(f"\\u{ord(c):04x}" if 0xD800 <= ord(c) <= 0xDFFF else c for c in out)
-    if len(s) > limit:
-        out = out[:-1] + '…"'
-    return out
-
-
-def _describe(value: Any) -> str:
-    """What a value is, for "got ..." in a message. Never recurses into containers."""
-    if isinstance(value, bool):
-        return f"{'true' if value else 'false'} (a boolean)"
-    if isinstance(value, int):
-        return str(value) if -(10**30) < value < 10**30 else f"an integer with {len(str(abs(value)))} digits"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return f"{_safe_text(value)} (a string)"
-    if isinstance(value, (datetime, date, time)):
-        return f"{value.isoformat()} (a date/time)"
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, (list, tuple)):
-        return "an array"
-    return f"a {type(value).__name__}"
-
-
-def _key_label(key: Any) -> str:
-    key = str(key)
-    if re.fullmatch(r"[A-Za-z0-9_-]{1,40}", key):
-        return key
-    return json.dumps(key[:40])  # ASCII-escaped, quoted like a TOML key
-
-
-def _join(prefix: str, key: Any) -> str:
-    return f"{prefix}.{_key_label(key)}" if prefix else _key_label(key)
-
-
-def _choices(options: Iterable[str]) -> str:
-    return ", ".join(f'"{o}"' for o in options)
-
 
 # --------------------------------------------------------------------------- validation
 
 
-class _Checker:
-    """Validation helpers bound to one file label. Each check raises one PresetError."""
+class _Checker(Checker):
+    """The shared checks raising PresetError, plus integers checked against _INT_RANGES."""
 
-    def __init__(self, path: str | None):
-        self.path = path
-
-    def error(self, field_name: str | None, message: str) -> PresetError:
-        return PresetError(self.path, field_name, message)
-
-    def table(self, value: Any, name: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.error(name, f"must be a table ([{name}] section), got {_describe(value)}")
-        return value
-
-    def no_unknown(self, table: Mapping[str, Any], prefix: str, allowed: Sequence[str], what: str = "") -> None:
-        for key in table:
-            if key not in allowed:
-                where = f" {what}" if what else ""
-                raise self.error(_join(prefix, key), f"unknown key; allowed keys{where}: {', '.join(allowed)}")
-
-    def get(self, table: Mapping[str, Any], prefix: str, key: str, allowed: str) -> Any:
-        value = table.get(key, _MISSING)
-        if value is _MISSING:
-            raise self.error(_join(prefix, key), f"missing; {allowed}")
-        return value
+    Error = PresetError
 
     def integer(self, table: Mapping[str, Any], prefix: str, key: str) -> int:
         lo, hi = _INT_RANGES[f"{prefix}.{key}"]
@@ -288,43 +186,6 @@ class _Checker:
                 got += f" (a float; write {int(value)})"
             raise self.error(f"{prefix}.{key}", f"{allowed}, got {got}")
         return int(value)
-
-    def number(self, table: Mapping[str, Any], prefix: str, key: str, allowed: str, ok) -> float:
-        value = self.get(table, prefix, key, allowed)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or not ok(value)
-        ):
-            raise self.error(f"{prefix}.{key}", f"{allowed}, got {_describe(value)}")
-        return float(value)
-
-    def choice(self, value: Any, name: str, options: Sequence[str]) -> str:
-        if not isinstance(value, str) or value not in options:
-            raise self.error(name, f"must be one of {_choices(options)}, got {_describe(value)}")
-        return value
-
-    def text(self, value: Any, name: str, limit: int, *, multiline: bool = False) -> str:
-        """A string that is non-blank after strip, short enough and free of control chars."""
-        if not isinstance(value, str):
-            raise self.error(name, f"must be a string, got {_describe(value)}")
-        if multiline:
-            value = value.replace("\r\n", "\n")
-        text = value.strip()
-        if not text:
-            raise self.error(name, "must not be empty or blank")
-        if len(text) > limit:
-            raise self.error(name, f"must be at most {limit} characters, got {len(text)}")
-        for i, ch in enumerate(text):
-            if multiline and ch in "\n\t":
-                continue
-            if unicodedata.category(ch) in _FORBIDDEN_CATEGORIES:
-                extra = " other than newline and tab" if multiline else ""
-                raise self.error(
-                    name, f"must not contain control characters{extra}; found U+{ord(ch):04X} at position {i}"
-                )
-        return text
 
 
 def _check_model(c: _Checker, data: Mapping[str, Any]) -> ModelConfig:
@@ -434,10 +295,7 @@ def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | No
         raise c.error(None, "the top level must be a table")
     c.no_unknown(data, "", _TOP_KEYS)
     name = c.text(c.get(data, "", "name", "must be a non-empty string"), "name", MAX_NAME_CHARS)
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise c.error("description", f"must be a string, got {_describe(description)}")
-    description = c.text(description, "description", MAX_DESCRIPTION_CHARS, multiline=True) if description.strip() else ""
+    description = c.description(data, MAX_DESCRIPTION_CHARS)
     model = _check_model(c, data)
     tokenizer = _check_tokenizer(c, data)
     training = _check_training(c, data)
@@ -515,58 +373,14 @@ def _label(path: str | os.PathLike[str] | None) -> str | None:
 
 def loads_preset(text: str, path: str | os.PathLike[str] | None = None) -> Preset:
     """Parse and validate preset TOML. ``path`` only labels errors and sets ``Preset.path``."""
-    label = _label(path)
-    if not isinstance(text, str):
-        raise PresetError(label, None, f"preset text must be a string, got {_describe(text)}")
-    if text.startswith("\ufeff"):  # a byte order mark some editors add
-        text = text[1:]
-    if not text.strip():
-        raise PresetError(label, None, "the file is empty; a preset needs name, [model], [training] and [[pairs]]")
-    if len(text) > MAX_FILE_BYTES:
-        raise PresetError(label, None, f"too large ({len(text)} characters); a preset is at most {MAX_FILE_BYTES}")
-    try:
-        data = tomlkit.parse(text).unwrap()
-    except RecursionError:
-        raise PresetError(label, None, "not valid TOML: nested too deeply") from None
-    except Exception as e:  # tomlkit raises ParseError and a few others (e.g. key conflicts)
-        detail = " ".join(str(e).split()) or type(e).__name__
-        if " line " not in detail:  # e.g. a duplicate key in a table: ask tomllib where
-            detail += _tomllib_location(text)
-        raise PresetError(label, None, f"not valid TOML: {detail}") from None
+    data, text = parse_toml(text, _label(path), PresetError, MAX_FILE_BYTES,
+                            "name, [model], [training] and [[pairs]]", locate=True)
     return _build(data, path, text)
-
-
-def _tomllib_location(text: str) -> str:
-    try:
-        tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"line (\d+), column (\d+)", str(e))
-        if m:
-            return f" at line {m.group(1)} col {m.group(2)}"
-    except Exception:
-        pass
-    return ""
 
 
 def load_preset(path: str | os.PathLike[str]) -> Preset:
     """Read and validate a preset file. Every failure, I/O included, is a PresetError."""
-    try:
-        label = os.fspath(path)
-    except TypeError:
-        raise PresetError(None, None, f"not a file path: {_describe(path)}") from None
-    try:
-        with open(label, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise PresetError(label, None, "no such file") from None
-    except IsADirectoryError:
-        raise PresetError(label, None, "is a directory, not a preset file") from None
-    except PermissionError:
-        raise PresetError(label, None, "permission denied; cannot read this file") from None
-    except (OSError, ValueError) as e:  # ValueError: e.g. an embedded NUL in the path
-        raise PresetError(label, None, f"cannot read: {getattr(e, 'strerror', None) or e}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise PresetError(label, None, f"file is larger than {MAX_FILE_BYTES} bytes; a preset is far smaller")
+    label, data = read_file(path, PresetError, MAX_FILE_BYTES)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -660,10 +474,6 @@ def _same(old: Any, new: Any) -> bool:
     return False
 
 
-def _plain(item: Any) -> Any:
-    return item.unwrap() if hasattr(item, "unwrap") else item
-
-
 def _sync_table(table: Any, values: Mapping[str, Any], *, prune: bool = True) -> None:
     """Set each value whose meaning changed; with ``prune``, drop keys not in ``values``."""
     if prune:
@@ -679,12 +489,7 @@ def _pop_trailing_trivia(table: Table) -> list[Any]:
 
     In tomlkit, the comments just above a ``[[pairs]]`` header live at the end of the
     previous table; they belong with whatever follows, so they move rather than vanish."""
-    body = table.value.body
-    out = []
-    while body and body[-1][0] is None and isinstance(body[-1][1], (Comment, Whitespace)):
-        out.append(body.pop()[1])
-    out.reverse()
-    return out
+    return pop_trivia(table.value.body)
 
 
 def _append_trivia(table: Table, items: Iterable[Any]) -> None:
@@ -794,59 +599,17 @@ def dumps_preset(preset: Preset) -> str:
 # --------------------------------------------------------------------------- saving
 
 
-def _is_within(path: Path, folder: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(folder.resolve())
-    except (OSError, RuntimeError, ValueError):
-        return False
-
-
 def save_preset(preset: Preset, path: str | os.PathLike[str], *, allow_shipped: bool = False) -> Path:
     """Validate, then write atomically (temp file in the same folder, fsync, os.replace).
 
     On any failure the old file is untouched, the temp file is removed and a PresetError
     says why. Shipped presets are read-only unless ``allow_shipped`` (for maintainers)."""
     target = Path(path)
-    label = os.fspath(target)
-    if not allow_shipped and _is_within(target, SHIPPED_DIR):
-        raise PresetError(
-            label, None, f"shipped presets are read-only; save a copy in {user_presets_dir()} instead"
-        )
+    if not allow_shipped:
+        refuse_shipped(target, SHIPPED_DIR, user_presets_dir, PresetError)
     # Validation errors name the file being written; norm keeps preset.source_text.
     text = dumps_preset(_normalize(preset, target))
-    data = text.encode("utf-8")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:
-        raise PresetError(label, None, f"could not save: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            mode = stat.S_IMODE(os.stat(target).st_mode)
-        except OSError:
-            mode = 0o644
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-    except BaseException as e:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise PresetError(label, None, f"could not save: {e.strerror or e}") from None
-        raise
-    try:  # make the rename itself durable; best effort (not every platform allows it)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
+    atomic_write(target, text.encode("utf-8"), PresetError)
     return target
 
 
@@ -856,43 +619,17 @@ def save_preset(preset: Preset, path: str | os.PathLike[str], *, allow_shipped: 
 def user_presets_dir() -> Path:
     """Where edited presets are saved: $ATTENTION_SANDBOX_HOME/presets, else
     ~/.local/share/attention-sandbox/presets. Not created here."""
-    home = os.environ.get(USER_HOME_ENV)
-    base = Path(home).expanduser() if home else Path.home() / ".local" / "share" / "attention-sandbox"
-    return base / "presets"
-
-
-def _toml_files(folder: Path) -> list[Path]:
-    try:
-        return sorted((p for p in folder.glob("*.toml") if p.is_file()), key=lambda p: p.stem)
-    except OSError:
-        return []
+    return user_data_dir() / "presets"
 
 
 def list_presets() -> list[tuple[str, Path, bool]]:
     """(key, path, is_user): shipped presets first, then the user's, each sorted by key."""
-    return [(p.stem, p, False) for p in _toml_files(SHIPPED_DIR)] + [
-        (p.stem, p, True) for p in _toml_files(user_presets_dir())
+    return [(p.stem, p, False) for p in toml_files(SHIPPED_DIR)] + [
+        (p.stem, p, True) for p in toml_files(user_presets_dir())
     ]
 
 
 def find_preset(name_or_path: str | os.PathLike[str]) -> Path:
     """An existing preset file, or a shipped/user key ("ko_en_cat"). A user preset with
     the same key as a shipped one wins (edits of shipped presets are saved there)."""
-    label = os.fspath(name_or_path)
-    candidate = Path(label).expanduser()
-    try:
-        is_file, is_dir = candidate.is_file(), candidate.is_dir()
-    except (OSError, ValueError):  # e.g. a NUL byte or an over-long name
-        is_file = is_dir = False
-    if label and is_file:
-        return candidate
-    if label and is_dir:
-        raise PresetError(label, None, "is a directory, not a preset file")
-    by_key: dict[str, Path] = {}
-    for key, path, _is_user in list_presets():
-        by_key[key] = path  # user entries come last and override
-    key = label[:-5] if label.endswith(".toml") and os.sep not in label and "/" not in label else label
-    if key in by_key:
-        return by_key[key]
-    names = ", ".join(sorted(by_key)) or "(none found)"
-    raise PresetError(label or None, None, f"no such preset file or preset name; available presets: {names}")
+    return find_file(name_or_path, list_presets, PresetError)

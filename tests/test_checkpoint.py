@@ -21,64 +21,16 @@ from sandbox.presets import loads_preset
 from sandbox.trace import trace
 from sandbox.train import Trainer
 
+from helpers import tiny_preset
+
 ROOT = Path(__file__).resolve().parent.parent
 
-TINY = """
-name = "tiny ckpt"
+TINY = tiny_preset("tiny ckpt", dict(kind="seq2seq", cell="lstm", attention="bahdanau", embed=8, hidden=12),
+                   dict(steps=30, batch_size=8, lr=0.03, teacher_forcing=1.0, seed=0), pairs=3)
 
-[model]
-kind = "seq2seq"
-cell = "lstm"
-attention = "bahdanau"
-embed = 8
-hidden = 12
-
-[training]
-steps = 30
-batch_size = 8
-lr = 0.03
-teacher_forcing = 1.0
-seed = 0
-
-[[pairs]]
-source = "a b c"
-target = "x y z"
-
-[[pairs]]
-source = "b c"
-target = "y z w"
-
-[[pairs]]
-source = "c a"
-target = "z x"
-"""
-
-TINY_TRANSFORMER = """
-name = "tiny ckpt transformer"
-
-[model]
-kind = "transformer"
-d_model = 16
-heads = 4
-layers = 2
-d_ff = 24
-dropout = 0.0
-
-[training]
-steps = 30
-batch_size = 8
-lr = 0.01
-teacher_forcing = 1.0
-seed = 3
-
-[[pairs]]
-source = "a b c"
-target = "x y z"
-
-[[pairs]]
-source = "b c"
-target = "y z w"
-"""
+TINY_TRANSFORMER = tiny_preset(
+    "tiny ckpt transformer", dict(kind="transformer", d_model=16, heads=4, layers=2, d_ff=24, dropout=0.0),
+    dict(steps=30, batch_size=8, lr=0.01, teacher_forcing=1.0, seed=3), pairs=2)
 
 
 def trained(text: str = TINY, steps: int = 30) -> Bundle:

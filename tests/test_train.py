@@ -22,81 +22,18 @@ from sandbox.train import (DeviceError, Metrics, NonFiniteError, Trainer, TrainR
                            available_devices, encode_pairs, resolve_device)
 from sandbox.vocab import EOS_ID, PAD_ID, SOS_ID
 
+from helpers import tiny_preset
+
 ROOT = Path(__file__).resolve().parent.parent
 
-TINY = """
-name = "tiny test"
-description = "four pairs, a small GRU with dot attention"
+TINY = tiny_preset("tiny test", dict(kind="seq2seq", cell="gru", attention="dot", embed=8, hidden=16),
+                   dict(steps=150, batch_size=8, lr=0.03, teacher_forcing=1.0, seed=0),
+                   description="four pairs, a small GRU with dot attention",
+                   tokenizer=dict(source="word", target="word"))
 
-[model]
-kind = "seq2seq"
-cell = "gru"
-attention = "dot"
-embed = 8
-hidden = 16
-
-[tokenizer]
-source = "word"
-target = "word"
-
-[training]
-steps = 150
-batch_size = 8
-lr = 0.03
-teacher_forcing = 1.0
-seed = 0
-
-[[pairs]]
-source = "a b c"
-target = "x y z"
-
-[[pairs]]
-source = "b c"
-target = "y z w"
-
-[[pairs]]
-source = "c a"
-target = "z x"
-
-[[pairs]]
-source = "a a b"
-target = "x x"
-"""
-
-TINY_TRANSFORMER = """
-name = "tiny transformer"
-
-[model]
-kind = "transformer"
-d_model = 16
-heads = 2
-layers = 1
-d_ff = 32
-dropout = 0.1
-
-[training]
-steps = 150
-batch_size = 3
-lr = 0.01
-teacher_forcing = 0.5
-seed = 0
-
-[[pairs]]
-source = "a b c"
-target = "x y z"
-
-[[pairs]]
-source = "b c"
-target = "y z w"
-
-[[pairs]]
-source = "c a"
-target = "z x"
-
-[[pairs]]
-source = "a a b"
-target = "x x"
-"""
+TINY_TRANSFORMER = tiny_preset("tiny transformer", dict(kind="transformer", d_model=16, heads=2, layers=1, d_ff=32,
+                                                        dropout=0.1),
+                               dict(steps=150, batch_size=3, lr=0.01, teacher_forcing=0.5, seed=0))
 
 
 def tiny(text: str = TINY, **training) -> Bundle:

@@ -1,0 +1,26 @@
+"""Tiny presets as TOML text, shared by the trainer and checkpoint tests."""
+
+from __future__ import annotations
+
+import json
+
+PAIRS = (("a b c", "x y z"), ("b c", "y z w"), ("c a", "z x"), ("a a b", "x x"))
+
+
+def _table(header: str, values: dict) -> list[str]:
+    return ["", f"[{header}]", *(f"{k} = {json.dumps(v)}" for k, v in values.items())]
+
+
+def tiny_preset(name: str, model: dict, training: dict, *, pairs: int = 4, description: str | None = None,
+                tokenizer: dict | None = None) -> str:
+    """A preset file with the first ``pairs`` of :data:`PAIRS`."""
+    lines = [f"name = {json.dumps(name)}"]
+    if description is not None:
+        lines.append(f"description = {json.dumps(description)}")
+    lines += _table("model", model)
+    if tokenizer is not None:
+        lines += _table("tokenizer", tokenizer)
+    lines += _table("training", training)
+    for source, target in PAIRS[:pairs]:
+        lines += ["", "[[pairs]]", f"source = {json.dumps(source)}", f"target = {json.dumps(target)}"]
+    return "\n".join(lines) + "\n"
