@@ -67,7 +67,10 @@ def model_summary(preset: Preset) -> dict:
     """The trace JSON's ``model`` object."""
     cfg = preset.model
     if cfg.kind == "seq2seq":
-        return {"kind": "seq2seq", "cell": cfg.cell, "attention": cfg.attention}
+        out = {"kind": "seq2seq", "cell": cfg.cell, "attention": cfg.attention}
+        if cfg.encoder != "uni":
+            out["encoder"] = cfg.encoder
+        return out
     return {"kind": "transformer", "d_model": cfg.d_model, "heads": cfg.heads,
             "layers": cfg.layers, "d_ff": cfg.d_ff}
 

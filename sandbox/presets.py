@@ -40,6 +40,7 @@ __all__ = [
     "KINDS",
     "CELLS",
     "ATTENTIONS",
+    "ENCODERS",
     "TOKENIZERS",
     "PresetError",
     "Pair",
@@ -68,6 +69,7 @@ MAX_FILE_BYTES = 1_000_000  # a full preset of MAX_PAIRS long pairs is well unde
 KINDS = ("seq2seq", "transformer")
 CELLS = ("rnn", "gru", "lstm")
 ATTENTIONS = ("none", "dot", "scaled_dot", "general", "bahdanau")
+ENCODERS = ("uni", "bi")
 TOKENIZERS = ("word", "char")
 
 SHIPPED_DIR: Path = Path(__file__).resolve().parent.parent / "presets"
@@ -102,6 +104,7 @@ class ModelConfig:
     attention: str = "bahdanau"  # seq2seq: none | dot | scaled_dot | general | bahdanau
     embed: int = 16  # seq2seq embedding size
     hidden: int = 32  # seq2seq hidden size
+    encoder: str = "uni"  # seq2seq: uni | bi (bidirectional: h_j = forward_j + backward_j)
     d_model: int = 32  # transformer width
     heads: int = 2  # transformer heads; must divide d_model
     layers: int = 1  # transformer layers (encoder and decoder each)
@@ -148,7 +151,7 @@ class Preset(SavedFile):
 # --------------------------------------------------------------------------- schema
 
 _TOP_KEYS = ("name", "description", "model", "tokenizer", "training", "pairs")
-_SEQ2SEQ_KEYS = ("kind", "cell", "attention", "embed", "hidden")
+_SEQ2SEQ_KEYS = ("kind", "cell", "attention", "embed", "hidden", "encoder")  # encoder optional
 _TRANSFORMER_KEYS = ("kind", "d_model", "heads", "layers", "d_ff", "dropout")
 _MODEL_KEYS = {"seq2seq": _SEQ2SEQ_KEYS, "transformer": _TRANSFORMER_KEYS}
 _TOKENIZER_KEYS = ("source", "target")
@@ -204,12 +207,14 @@ def _check_model(c: _Checker, data: Mapping[str, Any]) -> ModelConfig:
         attention = c.choice(
             c.get(model, "model", "attention", f"must be one of {_choices(ATTENTIONS)}"), "model.attention", ATTENTIONS
         )
+        encoder = c.choice(model.get("encoder", "uni"), "model.encoder", ENCODERS)
         return ModelConfig(
             kind=kind,
             cell=cell,
             attention=attention,
             embed=c.integer(model, "model", "embed"),
             hidden=c.integer(model, "model", "hidden"),
+            encoder=encoder,
         )
     d_model = c.integer(model, "model", "d_model")
     heads = c.integer(model, "model", "heads")
@@ -320,6 +325,8 @@ def _model_dict(m: Any) -> dict[str, Any]:
     keys = _MODEL_KEYS.get(kind, ("kind",)) if isinstance(kind, str) else ("kind",)
     for key in keys:
         value = getattr(m, key, _MISSING)
+        if key == "encoder" and value == "uni":
+            continue  # the default; files that never mention it stay as they are
         if value is not _MISSING:
             out[key] = value
     return out
@@ -437,6 +444,8 @@ def _dumps_fresh(p: Preset) -> str:
             _kv("embed", m.embed),
             _kv("hidden", m.hidden),
         ]
+        if m.encoder != "uni":
+            lines.append(_kv("encoder", m.encoder, "uni | bi"))
     else:
         lines += [
             _kv("d_model", m.d_model),

@@ -2,7 +2,10 @@
 
 cell ∈ {rnn, gru, lstm} × attention ∈ {none, dot, scaled_dot, general, bahdanau}.
 
-Encoder: embedding -> unidirectional RNN; its states h_1..h_T are the keys and the values.
+Encoder: embedding -> RNN; its states h_1..h_T are the keys and the values. With
+``encoder = "bi"`` (as in Bahdanau et al.) the RNN reads both ways and h_j is the sum of the
+forward and backward states at j, so each key describes its own word and its neighbours
+on both sides instead of everything to its left.
 Decoder, per step t (s = the decoder's hidden state; for an LSTM its h, not its cell):
 
 - ``dot`` / ``scaled_dot`` / ``general`` (Luong): s_t = cell(emb(y_{t-1}), s_{t-1});
@@ -29,6 +32,7 @@ from .vocab import PAD_ID, SOS_ID
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 ATTENTIONS = ("none", "dot", "scaled_dot", "general", "bahdanau")
+ENCODERS = ("uni", "bi")
 
 
 @dataclass
@@ -68,11 +72,14 @@ class Seq2Seq(nn.Module):
         if cfg.attention not in ATTENTIONS:
             raise ValueError(f"unknown attention {cfg.attention!r}; allowed: {', '.join(ATTENTIONS)}")
         self.cell, self.attention = cfg.cell, cfg.attention
+        if cfg.encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {cfg.encoder!r}; allowed: {', '.join(ENCODERS)}")
+        self.bidirectional = cfg.encoder == "bi"
         E, H = cfg.embed, cfg.hidden
         rnn = CELLS[cfg.cell]
         self.src_embed = nn.Embedding(src_vocab, E, padding_idx=PAD_ID)
         self.tgt_embed = nn.Embedding(tgt_vocab, E, padding_idx=PAD_ID)
-        self.encoder = rnn(E, H, batch_first=True)
+        self.encoder = rnn(E, H, batch_first=True, bidirectional=self.bidirectional)
         dec_in = E + (H if cfg.attention == "bahdanau" else 0)
         self.decoder = rnn(dec_in, H, batch_first=True)
         self.scorer: nn.Module | None = None
@@ -93,6 +100,14 @@ class Seq2Seq(nn.Module):
             packed = pack_padded_sequence(emb, src_lens.cpu(), batch_first=True, enforce_sorted=False)
             states, final = self.encoder(packed)
             states, _ = pad_packed_sequence(states, batch_first=True, total_length=src.shape[1])
+        if self.bidirectional:
+            # h_j = forward_j + backward_j (keeps d = H, so every score function still
+            # compares vectors of one size); the decoder starts from the sum of both
+            # directions' final states.
+            H = states.shape[-1] // 2
+            states = states[..., :H] + states[..., H:]  # (B, S, H)
+            final = (tuple(f.sum(0, keepdim=True) for f in final) if isinstance(final, tuple)
+                     else final.sum(0, keepdim=True))  # (1, B, H)
         mask = (src == PAD_ID)[:, None, None, :]  # (B, 1, 1, S)
         return Memory(states=states, mask=mask, final=final)
 

@@ -764,3 +764,19 @@ def test_fuzz_valid_documents_are_accepted(case):
     assert preset == expected
     assert loads_preset(dumps_preset(preset)) == expected
     assert loads_preset(dumps_preset(dataclasses.replace(preset, source_text=None))) == expected
+
+
+def test_encoder_key_is_optional_validated_and_seq2seq_only(tmp_path):
+    base = (SHIPPED_DIR / "ko_en_cat.toml").read_text(encoding="utf-8")
+    assert load_preset(SHIPPED_DIR / "ko_en_cat.toml").model.encoder == "uni"
+    assert not re.search(r"(?m)^encoder\s*=", dumps_preset(load_preset(SHIPPED_DIR / "ko_en_cat.toml")))
+    bi = base.replace('hidden = 32', 'hidden = 32\nencoder = "bi"', 1)
+    p = loads_preset(bi, "bi.toml")
+    assert p.model.encoder == "bi"
+    assert loads_preset(dumps_preset(p), "again.toml") == p
+    assert loads_preset(dumps_preset(dataclasses.replace(p, source_text=None)), "fresh.toml") == p
+    with pytest.raises(PresetError, match=r"bad\.toml: model\.encoder: .*uni.*bi"):
+        loads_preset(base.replace('hidden = 32', 'hidden = 32\nencoder = "both"', 1), "bad.toml")
+    tr = (SHIPPED_DIR / "en_ko_transformer.toml").read_text(encoding="utf-8")
+    with pytest.raises(PresetError, match=r"model\.encoder: only allowed when kind = \"seq2seq\""):
+        loads_preset(tr.replace("[model]", '[model]\nencoder = "bi"', 1), "t.toml")

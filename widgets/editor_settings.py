@@ -23,14 +23,14 @@ from PySide6.QtWidgets import (
 )
 
 from sandbox import presets as _presets
-from sandbox.presets import ATTENTIONS, CELLS, KINDS, TOKENIZERS, Preset, PresetError
+from sandbox.presets import ATTENTIONS, CELLS, ENCODERS, KINDS, TOKENIZERS, Preset, PresetError
 
 __all__ = ["SettingsForm", "INT_RANGES", "SEQ2SEQ_FIELDS", "TRANSFORMER_FIELDS", "field_value", "with_field"]
 
 # The validator's limits, so a spin box can never offer a value the file check refuses.
 INT_RANGES: dict[str, tuple[int, int]] = dict(getattr(_presets, "INT_RANGES", None) or _presets._INT_RANGES)
 
-SEQ2SEQ_FIELDS = ("model.cell", "model.attention", "model.embed", "model.hidden")
+SEQ2SEQ_FIELDS = ("model.cell", "model.attention", "model.encoder", "model.embed", "model.hidden")
 TRANSFORMER_FIELDS = ("model.d_model", "model.heads", "model.layers", "model.d_ff", "model.dropout")
 
 _LABELS = {
@@ -39,6 +39,7 @@ _LABELS = {
     "model.kind": "Model",
     "model.cell": "Cell",
     "model.attention": "Score function",
+    "model.encoder": "Encoder",
     "model.embed": "Embedding size",
     "model.hidden": "Hidden size",
     "model.d_model": "d_model",
@@ -57,6 +58,7 @@ _LABELS = {
 
 _HELP = {
     "model.attention": "How a decoder state scores each encoder state; 'none' is the no-attention baseline.",
+    "model.encoder": "uni reads left to right; bi reads both ways and sums the two states.",
     "model.heads": "Must divide d_model: each head gets d_model / heads dimensions.",
     "model.dropout": "From 0 up to but not including 1; traces always run without dropout.",
     "training.lr": "Greater than 0 and at most 1.",
@@ -117,6 +119,7 @@ class SettingsForm(QWidget):
         self._add_combo("model.kind", KINDS)
         self._add_combo("model.cell", CELLS)
         self._add_combo("model.attention", ATTENTIONS)
+        self._add_combo("model.encoder", ENCODERS)
         self._add_int("model.embed")
         self._add_int("model.hidden")
         self._add_int("model.d_model")
