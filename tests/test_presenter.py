@@ -315,3 +315,16 @@ def test_presenting_hides_the_preset_editor_dock_and_esc_brings_it_back(qtbot, w
     with qtbot.waitSignal(p.finished, timeout=5000):
         qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert dock.isVisible() and not p.dock.isVisible()
+
+
+def test_after_esc_the_model_box_says_the_lecture_model_is_trained(qtbot, window):
+    """After Esc the Model box said "untrained (seeded weights)" under the lecture's trained
+    model; it now says how far that model was trained and where it came from."""
+    lec = _quick("dot_product", steps=3)
+    p = _start(qtbot, window, lec, lang="en")
+    with qtbot.waitSignal(p.finished, timeout=5000):
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    text = window.model_view.toPlainText()
+    assert "trained 3 steps (lecture cache)" in text
+    assert "untrained" not in text
+    assert window.progress.format() == "trained 3 steps"

@@ -159,3 +159,23 @@ def test_app_exits_0_when_closed_mid_training(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "LAUNCH training" in out.stdout
     assert "QThread" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_train_again_continues_the_same_model(win, qtbot):
+    """Ctrl+R after a finished run: another run of steps on the same model, counted on from
+    where it stopped; the loss curve and the training history go on (not a restart)."""
+    with qtbot.waitSignal(win.training.finished, timeout=60000):
+        win.start_training(steps=20)
+    assert "trained 20 steps" in win.model_view.toPlainText()
+    first = win.bundle
+    n_hist = len(win.history)
+    with qtbot.waitSignal(win.training.finished, timeout=60000) as sig:
+        assert win.start_training(steps=20)  # what Ctrl+R does, with a shorter run
+    status, message, bundle = sig.args
+    assert status == "done" and message == "trained 40 steps"
+    assert bundle.model is first.model  # the same weights trained on, not a fresh model
+    assert "trained 40 steps" in win.model_view.toPlainText()
+    assert win.loss_plot.steps == list(range(1, 41))  # the curve continues from step 21
+    assert win.progress.value() == 40 and win.progress.maximum() == 40
+    assert len(win.history) > n_hist and win.history[-1].step == 40 and win.history[-1].total == 40
+    assert [h.step for h in win.history] == sorted(h.step for h in win.history)

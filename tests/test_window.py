@@ -8,6 +8,7 @@ One window is reused for the whole module to keep it fast.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -500,3 +501,117 @@ def test_another_preset_or_sentence_drops_the_old_explanation(window, qtbot):
     assert window.views.explain.explanation is None
     assert "Click any cell" in window.views.explain.toPlainText()
     assert not window.views.cross_map.selected.isVisible()
+
+
+def test_set_bundle_describes_the_models_training_state(window, qtbot):
+    """set_bundle used to keep the old "trained N steps" for any model of the same preset
+    (and said "untrained" for a trained model of another one)."""
+    from sandbox.model import Bundle
+
+    window.load_preset("ko_en_cat")
+    preset = window.bundle.preset
+    window.set_bundle(Bundle.from_preset(preset), trained_steps=7)
+    assert "trained 7 steps" in window.model_view.toPlainText()
+    window.set_bundle(Bundle.from_preset(preset))  # another, fresh model
+    assert "untrained (seeded weights)" in window.model_view.toPlainText()
+    assert window.progress.format() == "untrained"
+    b = Bundle.from_preset(preset)
+    window.set_bundle(b, trained_steps=400, origin="lecture cache")
+    assert "trained 400 steps (lecture cache)" in window.model_view.toPlainText()
+    assert window.progress.format() == "trained 400 steps"
+    window.set_bundle(b)  # the same model again: its state stays
+    assert "trained 400 steps (lecture cache)" in window.model_view.toPlainText()
+
+
+def _shorter(tr, n):
+    import dataclasses
+
+    return dataclasses.replace(tr, steps=tr.steps[:n])
+
+
+def test_a_shorter_live_trace_does_not_lose_the_users_step(window, qtbot):
+    """Live snapshots in free running vary in length; a short one clamped the step shown and
+    the user's step was lost (the slider went back towards 0 when training started)."""
+    window.load_preset("ko_en_cat")
+    window.set_mode("teacher_forcing")
+    full = window.trace
+    assert len(full.steps) >= 4
+    window.set_step(3)
+    window._set_trace(_shorter(full, 2), keep_step=True)  # as _on_snapshot does
+    assert window.step == 1 and window.step_slider.value() == 1
+    window._set_trace(full, keep_step=True)
+    assert window.step == 3 and window.step_slider.value() == 3
+    window.set_step(0)
+    window._set_trace(full, keep_step=True)
+    assert window.step == 0
+
+
+def test_explanation_follows_new_traces_and_shows_the_hint_meanwhile(window, qtbot):
+    """A snapshot too short for the clicked cell showed "no attention record for that cell";
+    now the hint, and the cell is explained again from the next trace that has it."""
+    window.load_preset("ko_en_cat")
+    window.set_mode("teacher_forcing")
+    full = window.trace
+    window.views.explain_cell("cross", 3, 1)
+    assert window.views.explain.explanation is not None
+    window._set_trace(_shorter(full, 2), keep_step=True)
+    assert window.views.explain.explanation is None
+    text = window.views.explain.toPlainText()
+    assert "Click any cell" in text and "no attention record" not in text
+    window._set_trace(full, keep_step=True)
+    ex = window.views.explain.explanation
+    assert ex is not None
+    rec = full.steps[3].attention[0]
+    np.testing.assert_allclose(ex.weight, rec.weights[1], rtol=1e-6)
+
+
+def test_masked_labels_do_not_overlap(window, qtbot):
+    """"−∞ masked" (energies) ran past its plot into "0 (masked)" (weights)."""
+    window.load_preset("en_ko_transformer")
+    window.set_mode("teacher_forcing")
+    window.focus_panel("anatomy")
+    an = window.views.anatomy
+    an.set_kind("masked_self")
+    window.set_step(0)
+    an.gw.grab()  # paint
+    e = [r for r, text in an.energy_bars.labels.painted if "∞" in text]
+    w = [r for r, text in an.weight_bars.labels.painted if "masked" in text]
+    assert e and w
+    for a in e:
+        for b in w:
+            assert not a.intersects(b), (a, b)
+    an.set_kind("cross")
+
+
+def test_step_header_wraps_and_has_the_full_text_as_tooltip(window, qtbot):
+    window.load_preset("en_ko_transformer")
+    window.set_mode("free_running")
+    window.set_step(len(window.trace.steps) - 1)
+    h = window.views.anatomy.header
+    assert h.wordWrap()
+    tip = h.toolTip()
+    assert tip.startswith(f"t = {window.step}") and tip.endswith("free running")
+    assert "predicted:" in tip and "layer 0, head 0" in tip
+    window.set_mode("teacher_forcing")
+
+
+def test_offscreen_size_hint_warning_is_filtered_and_others_kept(tmp_path):
+    code = (
+        "import os; os.environ['QT_QPA_PLATFORM'] = 'offscreen'\n"
+        "from widgets.qtcompat import quiet_harmless_qt_warnings\n"
+        "quiet_harmless_qt_warnings()\n"
+        "from PySide6.QtCore import qWarning\n"
+        "from PySide6.QtWidgets import QApplication, QMainWindow\n"
+        "app = QApplication([])\n"
+        "w = QMainWindow(); w.show(); app.processEvents()\n"
+        "qWarning('keep this warning')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "keep this warning" in out.stderr
+    assert "propagateSizeHints" not in out.stderr
+    out = subprocess.run([sys.executable, "main.py", "render", "--preset", "reverse", "--step", "0",
+                          "--out", str(tmp_path / "r.png")], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120, env={k: v for k, v in os.environ.items() if k != "DISPLAY"})
+    assert out.returncode == 0, out.stderr
+    assert "propagateSizeHints" not in out.stderr

@@ -16,7 +16,7 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
 from .plots import (BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
@@ -57,7 +57,12 @@ class StepAnatomy(QWidget):
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.RichText)
         # Ignored width: a longer text on the next step must never re-lay out the window.
+        # It wraps into a fixed two-line height (set with the font), and its tooltip holds
+        # the whole text in case even two lines are too few.
         self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.header.setWordWrap(True)
+        self.header.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._fit_header_height()
         lay.addWidget(self.header)  # a row of its own: the Transformer's pickers never squeeze it
         self.kind_label = QLabel("attention:")
         self.kind_combo = QComboBox()
@@ -139,10 +144,15 @@ class StepAnatomy(QWidget):
         for b in (self.energy_bars, self.weight_bars, self.topk_bars):
             b.labels.set_font(font)
         self.header.setFont(font)
+        self._fit_header_height()
         self.formula.setFont(font)
         self._left_width = 0
         if self._args is not None:
             self.show_step(*self._args)
+
+    def _fit_header_height(self) -> None:
+        fm = QFontMetrics(self.header.font())
+        self.header.setFixedHeight(2 * fm.lineSpacing() + 2)
 
     def _set_transformer_controls(self, on: bool) -> None:
         for w in (self.kind_label, self.kind_combo):
@@ -283,7 +293,12 @@ class StepAnatomy(QWidget):
                 where += f", query “{html.escape(tok)}” ({position})"
             parts.append(where)
         parts.append("teacher forcing" if tf else "free running")
-        self.header.setText(" &nbsp;·&nbsp; ".join(parts))
+        # " · " with ordinary spaces (not &nbsp;) so the header can wrap between its parts.
+        text = " · ".join(f"<span style='white-space:nowrap'>{p}</span>" for p in parts)
+        self.header.setText(text)
+        doc = QTextDocument()
+        doc.setHtml(text)
+        self.header.setToolTip(doc.toPlainText())
 
     def _draw_record(self, idx, rec, kind, layer, head, position, step) -> None:
         keys = idx.key_tokens(kind, position)

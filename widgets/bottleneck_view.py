@@ -633,6 +633,9 @@ def cli_bottleneck(args) -> int:
     atomic_write_text(Path(out), text)
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from .qtcompat import quiet_harmless_qt_warnings
+
+    quiet_harmless_qt_warnings()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "attention-sandbox"])
     _ = app
     atomic_write_bytes(png, render_png(data))

@@ -290,19 +290,9 @@ def cli_lecture(args) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from PySide6.QtCore import qInstallMessageHandler
+    from .qtcompat import quiet_harmless_qt_warnings
 
-    previous = None
-
-    def quiet(kind, context, message):  # the offscreen platform's harmless chatter
-        if "propagateSizeHints" in message:
-            return
-        if previous is not None:
-            previous(kind, context, message)
-        else:
-            print(message, file=sys.stderr)
-
-    previous = qInstallMessageHandler(quiet)
+    quiet_harmless_qt_warnings()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "attention-sandbox"])
     del app
 

@@ -120,9 +120,11 @@ class MainWindow(QMainWindow):
         self._target: str | None = None
         self._mode = "teacher_forcing"
         self._step = 0
+        self._wanted_step = 0  # the step the user chose; a shorter live trace only clamps what is shown
         self._layer = 0
         self._head = 0
         self._trained_steps = 0
+        self._trained_origin: str | None = None  # e.g. "lecture cache", shown in the Model box
         self._history: list = []
         self._first_shown = False
         self._defer_details = False
@@ -174,7 +176,8 @@ class MainWindow(QMainWindow):
             return a
 
         self.act_train = act("▶ Train", self.toggle_training, "Ctrl+R",
-                             "start training (Ctrl+R); Ctrl+R again pauses and resumes", False)
+                             "train (Ctrl+R): continues the model on screen for another run of steps; "
+                             "Ctrl+R again pauses and resumes", False)
         self.act_pause = act("❚❚ Pause", self.pause_training, None, "pause after the current step", False)
         self.act_stop = act("■ Stop", self.stop_training, None, "stop after the current step; the weights stay", False)
         self.act_quit = act("Quit", self.close, "Ctrl+Q", "close the window (stops training first)")
@@ -561,15 +564,25 @@ class MainWindow(QMainWindow):
         self.set_pair(0)
         self.presetLoaded.emit(preset.key)
 
-    def set_bundle(self, bundle: "Bundle", trained_steps: int | None = None) -> None:
-        """Show another model (e.g. a trained one) with the current sentence."""
+    def set_bundle(self, bundle: "Bundle", trained_steps: int | None = None,
+                   origin: str | None = None) -> None:
+        """Show another model (e.g. a trained one) with the current sentence.
+
+        ``trained_steps`` says how far ``bundle`` was trained (0: seeded weights) and
+        ``origin`` where it came from (e.g. "lecture cache"); both go into the Model box.
+        None: the training state shown is kept if ``bundle`` is the model already shown,
+        else the model is described as untrained."""
         if self.training.is_active:
             self.training.shutdown()
+        same_model = bundle is self.bundle
         same_preset = self.bundle is not None and self.bundle.preset == bundle.preset
+        if trained_steps is None:
+            trained_steps, origin = ((self._trained_steps, self._trained_origin) if same_model
+                                     else (0, None))
+        if not same_model and self.loss_plot is not None:
+            self.loss_plot.clear_data()  # the curve belongs to the model that was shown
         self._install_bundle(bundle, keep_pairs=same_preset)
-        if trained_steps is not None:
-            self._trained_steps = trained_steps
-            self._update_model_view()
+        self._set_trained(int(trained_steps), origin)
         if same_preset and self._source is not None:
             self._retrace(keep_step=True)
         else:
@@ -628,6 +641,12 @@ class MainWindow(QMainWindow):
     def set_step(self, t: int) -> None:
         n = len(self.trace.steps) if self.trace is not None else 1
         t = max(0, min(int(t), n - 1))
+        self._wanted_step = t
+        self._show_step(t)
+
+    def _show_step(self, t: int) -> None:
+        """Draw step ``t`` (already clamped) without changing the step the user chose."""
+        n = len(self.trace.steps) if self.trace is not None else 1
         self._step = t
         if self.step_slider.value() != t:
             self.step_slider.blockSignals(True)
@@ -771,14 +790,19 @@ class MainWindow(QMainWindow):
             self.training.resume()
             return True
         device = self.device_combo.currentData() or "auto"
-        self._clear_history_for_new_request()
-        if self.loss_plot is not None:
-            self.loss_plot.clear_data()
+        # Train always continues the model on screen: a trained model gets another run of
+        # steps, counted on from where it stopped (the loss curve and history go on too).
+        offset = self._trained_steps
+        if offset == 0:
+            self._clear_history_for_new_request()
+            if self.loss_plot is not None:
+                self.loss_plot.clear_data()
         self.hide_banner()
-        self.training.start(self.bundle, self._request(), device=device, steps=steps)
+        self.training.start(self.bundle, self._request(), device=device, steps=steps, step_offset=offset)
         self._set_training_ui(True)
         self._update_model_view()
-        self.status.showMessage(f"training on {device}…")
+        more = f" (continuing from step {offset})" if offset else ""
+        self.status.showMessage(f"training on {device}…{more}")
         return True
 
     def pause_training(self) -> None:
@@ -857,7 +881,11 @@ class MainWindow(QMainWindow):
         self._set_training_ui(False)
         self.act_pause.setText("❚❚ Pause")
         self.bundle = bundle
+        if self.training.last_step is not None:
+            self._trained_steps = self.training.last_step
+        self._trained_origin = None
         self._update_model_view()
+        self._update_history_label()
         if not self._closing:
             self._retrace(keep_step=True, keep_history=True)
         if status == "nonfinite":
@@ -953,11 +981,14 @@ class MainWindow(QMainWindow):
     def _set_trace(self, tr: "Trace", keep_step: bool) -> None:
         self.trace = tr
         n = len(tr.steps)
+        self.step_slider.blockSignals(True)  # a shorter range must not become the user's step
         self.step_slider.setRange(0, max(n - 1, 0))
-        step = min(self._step, n - 1) if keep_step else 0
+        self.step_slider.blockSignals(False)
+        if not keep_step:
+            self._wanted_step = 0
+        step = max(0, min(self._wanted_step, n - 1))
         self._update_unknown_banner(tr)
-        self._step = step
-        self.set_step(step)
+        self._show_step(step)
         self.traceChanged.emit(tr)
 
     def _update_unknown_banner(self, tr: "Trace") -> None:
@@ -987,7 +1018,8 @@ class MainWindow(QMainWindow):
         self._preset_key = p.key
         if p.path is not None:
             self._preset_path = str(p.path)
-        self._trained_steps = 0 if not keep_pairs else self._trained_steps
+        if not keep_pairs:
+            self._trained_steps, self._trained_origin = 0, None
         if not keep_pairs:
             self.pair_list.blockSignals(True)
             self.pair_list.clear()
@@ -1016,6 +1048,21 @@ class MainWindow(QMainWindow):
             self.progress.setFormat("untrained")
         self.setWindowTitle(f"Attention Sandbox — {p.name}")
         self._update_model_view()
+
+    def _set_trained(self, steps: int, origin: str | None = None) -> None:
+        """Describe the model on screen as trained ``steps`` steps (0: seeded weights)."""
+        self._trained_steps = max(0, int(steps))
+        self._trained_origin = origin if self._trained_steps else None
+        if self._trained_steps:
+            self.progress.setRange(0, self._trained_steps)
+            self.progress.setValue(self._trained_steps)
+            self.progress.setFormat(f"trained {self._trained_steps} steps")
+        else:
+            self.progress.setRange(0, max(self.bundle.preset.training.steps, 1) if self.bundle else 100)
+            self.progress.setValue(0)
+            self.progress.setFormat("untrained")
+        self._update_model_view()
+        self._update_history_label()
 
     def _layers_heads(self) -> tuple[int, int]:
         if self.bundle is None or self.bundle.preset.model.kind != "transformer":
@@ -1061,7 +1108,8 @@ class MainWindow(QMainWindow):
         if self.training.is_active:
             state = "<span style='color:#0969da'>training… (the views follow it live)</span>"
         elif self._trained_steps:
-            state = f"<span style='color:#1a7f37'>trained {self._trained_steps} steps</span>"
+            origin = f" ({esc(self._trained_origin)})" if self._trained_origin else ""
+            state = f"<span style='color:#1a7f37'>trained {self._trained_steps} steps{origin}</span>"
         else:
             state = "<span style='color:#8250df'>untrained (seeded weights)</span>"
         rows.append(state)

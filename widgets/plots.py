@@ -316,6 +316,7 @@ class LabelsItem(pg.GraphicsObject):
         self._labels: list[tuple[float, float, str, QColor, bool]] = []
         self._rect = QRectF()
         self._font = QFont()
+        self.painted: list[tuple[QRectF, str]] = []
         self.setZValue(6)
 
     def set_font(self, font: QFont) -> None:
@@ -337,19 +338,33 @@ class LabelsItem(pg.GraphicsObject):
         if not self._labels:
             return
         tr = p.transform()
+        # Labels stay inside this plot's data area (shifted in, elided if still too long):
+        # a label running past the edge would write over the next plot's labels.
+        area = tr.mapRect(self._rect).normalized()
         p.save()
         p.resetTransform()
         p.setFont(self._font)
         fm = p.fontMetrics()
         h = fm.height()
+        painted = []
         for x, y, text, color, right in self._labels:
             pt = tr.map(QPointF(x, y))
             w = fm.horizontalAdvance(text) + 4
+            if area.width() > 0 and w > area.width():
+                text = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(int(area.width()) - 4, 0))
+                w = fm.horizontalAdvance(text) + 4
             r = QRectF(pt.x() + 3, pt.y() - h / 2, w, h) if right else QRectF(pt.x() - 3 - w, pt.y() - h / 2, w, h)
+            if area.width() > 0:
+                if r.right() > area.right():
+                    r.moveRight(area.right())
+                if r.left() < area.left():
+                    r.moveLeft(area.left())
             p.setPen(color)
             p.drawText(r, (Qt.AlignmentFlag.AlignLeft if right else Qt.AlignmentFlag.AlignRight)
                        | Qt.AlignmentFlag.AlignVCenter, text)
+            painted.append((QRectF(r), text))
         p.restore()
+        self.painted = painted  # (device rect, text) of the last paint, for tests
 
 
 class HBars:

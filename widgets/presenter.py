@@ -78,15 +78,26 @@ def untrained_bundles(lecture: Lecture) -> dict[str, "Bundle"]:
     return {ref: Bundle.from_preset(load_lecture_preset(lecture, ref)) for ref in lecture_presets(lecture)}
 
 
+def lecture_trained_steps(lecture: Lecture, bundles: dict[str, "Bundle"]) -> dict[str, int]:
+    """How many steps :func:`ensure_trained` trains (or trained, for a cached model) each
+    preset of the lecture: the lecture's ``train.steps``, else the preset's own."""
+    steps = lecture.train.steps
+    return {ref: int(steps if steps is not None else b.preset.training.steps) for ref, b in bundles.items()}
+
+
 def apply_slide(window: "MainWindow", lecture: Lecture, slide: Slide, bundles: dict[str, "Bundle"], *,
-                reveal: bool = False) -> SlideState:
+                reveal: bool = False, trained_steps: dict[str, int] | None = None) -> SlideState:
     """Put ``window`` into the slide's state: model, sentence, mode, layer/head, step, focused
     panel, strongest cell explained, hidden panels hidden (unless ``reveal``).
 
+    ``trained_steps``: for trained ``bundles``, the steps each was trained (the window's
+    Model box says so); None: the bundles are untrained (seeded) models.
     A step past the end of the trace is clamped to its last step; the returned note says so."""
-    bundle = bundles[slide_preset_ref(lecture, slide)]
+    ref = slide_preset_ref(lecture, slide)
+    bundle = bundles[ref]
     if window.bundle is not bundle:
-        window.set_bundle(bundle)
+        steps = (trained_steps or {}).get(ref, 0)
+        window.set_bundle(bundle, trained_steps=steps, origin="lecture cache" if steps else None)
     source, target = slide_sentence(slide, bundle.preset)
     if slide.source is None:
         window.set_pair(slide.pair or 0)
@@ -529,7 +540,8 @@ class Presenter(QObject):
         self.index = max(0, min(int(index), self.count - 1))
         self.revealed = False
         if self.bundles is not None:
-            self.state = apply_slide(self.window, self.lecture, self.slide, self.bundles)
+            trained = lecture_trained_steps(self.lecture, self.bundles) if self.trained else None
+            self.state = apply_slide(self.window, self.lecture, self.slide, self.bundles, trained_steps=trained)
         self._update_panel()
         self.slideChanged.emit(self.index)
 

@@ -54,6 +54,9 @@ def cli_render(args) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from .qtcompat import quiet_harmless_qt_warnings
+
+    quiet_harmless_qt_warnings()
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "attention-sandbox"])
     from .export import export_widget
     from .fonts import ensure_korean_font

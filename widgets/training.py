@@ -68,9 +68,12 @@ class TrainingWorker(QObject):
 
     def __init__(self, bundle: "Bundle", request: TraceRequest, *, device: str = "auto",
                  steps: int | None = None, interval: float = 0.05, history_points: int = 60,
-                 single_thread: bool = True) -> None:
+                 single_thread: bool = True, step_offset: int = 0) -> None:
         super().__init__()
         self.bundle = bundle
+        # Steps the model was trained before this run: every step number the GUI sees
+        # (metrics, snapshots, messages) counts on from here, so a second run continues.
+        self.step_offset = max(0, int(step_offset))
         self.trainer: Any = None
         self._device, self._steps = device, steps
         self._interval = interval
@@ -130,7 +133,19 @@ class TrainingWorker(QObject):
             mets, self._metrics = self._metrics, []
         return latest, hist, mets
 
+    @property
+    def steps_done(self) -> int:
+        """Steps the model has been trained in all, this run's included."""
+        return self.step_offset + (self.trainer.step_count if self.trainer is not None else 0)
+
     # -- the training thread ------------------------------------------------------------
+    def _shifted(self, m: "Metrics") -> "Metrics":
+        if not self.step_offset:
+            return m
+        import dataclasses
+
+        return dataclasses.replace(m, step=m.step + self.step_offset, steps=m.steps + self.step_offset)
+
     def _snapshot(self, metrics, history: bool) -> None:
         from sandbox.trace import trace
 
@@ -179,29 +194,31 @@ class TrainingWorker(QObject):
                         with self._lock:
                             changed = self._request_changed
                         if changed and m is not None:
-                            self._snapshot(m, False)
+                            self._snapshot(self._shifted(m), False)
                         time.sleep(0.01)
                     self._paused.clear()
                     self.pausedChanged.emit(False)
                     continue
                 if self.trainer.done:
-                    status, message = "done", f"trained {self.trainer.step_count} steps"
+                    status, message = "done", f"trained {self.steps_done} steps"
                     break
                 try:
                     m = self.trainer.step()
                 except NonFiniteError as e:
                     status, message = "nonfinite", str(e)
                     break
+                shown = self._shifted(m)
                 with self._lock:
-                    self._metrics.append(m)
+                    self._metrics.append(shown)
                     changed = self._request_changed
                 now = time.perf_counter()
                 history = m.step % every == 0 or m.step == 1 or self.trainer.done
                 if history or changed or now - last >= self._interval:
-                    self._snapshot(m, history)
+                    self._snapshot(shown, history)
                     last = time.perf_counter()
             if status == "stopped":
-                message = f"stopped after {self.trainer.step_count} of {self.trainer.total_steps} steps"
+                message = (f"stopped after {self.steps_done} of "
+                           f"{self.step_offset + self.trainer.total_steps} steps")
         except ValueError as e:  # DeviceError, a bad step count
             status, message = "error", str(e)
         except Exception as e:  # noqa: BLE001 - reported in the window, never a crash
@@ -245,6 +262,7 @@ class TrainingSession(QObject):
         self._polls = 0
         self.last_status = ""
         self.last_message = ""
+        self.last_step: int | None = None  # steps trained in all when the last run ended
 
     @property
     def is_active(self) -> bool:
@@ -255,10 +273,12 @@ class TrainingSession(QObject):
         return self.worker is not None and self.worker.is_paused
 
     def start(self, bundle: "Bundle", request: TraceRequest, *, device: str = "auto",
-              steps: int | None = None, interval: float = 0.05) -> None:
+              steps: int | None = None, interval: float = 0.05, step_offset: int = 0) -> None:
+        """``step_offset``: steps ``bundle`` was already trained; this run counts on from it."""
         if self.thread is not None:
             raise RuntimeError("training is already running")
-        self.worker = TrainingWorker(bundle, request, device=device, steps=steps, interval=interval)
+        self.worker = TrainingWorker(bundle, request, device=device, steps=steps, interval=interval,
+                                     step_offset=step_offset)
         pause_automatic_gc()  # collect only on this thread while the worker runs (qtcompat)
         self._gc_paused = True
         self._polls = 0
@@ -396,5 +416,6 @@ class TrainingSession(QObject):
             self.snapshot.emit(latest)
         bundle = worker.trainer.bundle if worker.trainer is not None else worker.bundle
         self.last_status, self.last_message = status, message
+        self.last_step = worker.steps_done
         self.stateChanged.emit("idle")
         self.finished.emit(status, message, bundle)

@@ -318,6 +318,13 @@ class Views(QWidget):
             return
         self._explained_key = key
         rec = idx.record(kind, layer, head, row)
+        if rec is None and idx.has_attention and row >= (idx.n_steps if kind != "self"
+                                                          else len(idx.trace.source_tokens)):
+            # Live training (free running): this trace is shorter than the one the cell was
+            # clicked on. Show the hint; the cell is kept and explained again from the first
+            # trace that has it.
+            self.explain.show_explanation(None)
+            return
         if rec is None or col >= rec.weights.shape[0]:
             msg = ("that cell is masked: a decoder step may not look at later positions, so its "
                    "weight is exactly 0" if kind == "masked_self" and rec is not None else
