@@ -472,13 +472,7 @@ class Presenter(QObject):
     def _stop_training(self) -> None:
         if self._worker is not None:
             self._worker.stop()
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread.deleteLater()
-        self._thread = None
-        self._worker = None
-        self.panel.progress_box.hide()
+        self._join()
 
     def _join(self) -> None:
         if self._thread is not None:
