@@ -191,3 +191,23 @@ def test_install_compare_on_the_real_window_opens_on_its_preset_and_pair(qtbot, 
     qtbot.keyClick(v, Qt.Key.Key_Right)
     assert v.step == 1 and win.step == win_step
     win.close()
+
+
+def test_a_user_preset_deleted_after_the_dialog_opened_is_a_message_not_a_crash(qtbot, _user_home):
+    from sandbox.presets import find_preset, user_presets_dir
+    from widgets.compare import CompareView
+
+    path = user_presets_dir() / "my_cat.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(find_preset("ko_en_cat_dot").read_bytes())  # a user copy: key my_cat
+    v = CompareView(preset="ko_en_cat")
+    qtbot.addWidget(v)
+    assert any(m.key == "my_cat" for m in v.members)
+    path.unlink()
+    keys = [c.key for c in v.columns]
+    v.set_column_preset(0, "my_cat")  # the column's picker → a slot: must not raise
+    assert [c.key for c in v.columns] == keys and v.columns[0].combo.currentData() == keys[0]
+    assert "my_cat" in v.info.text()
+    assert v.add_column("my_cat") is False and len(v.columns) == len(keys)
+    v.columns[0].key = "my_cat"  # as if the column had been built from it before
+    assert v.train_all(steps=5) is False and not v.is_training

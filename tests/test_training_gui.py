@@ -179,3 +179,42 @@ def test_train_again_continues_the_same_model(win, qtbot):
     assert win.progress.value() == 40 and win.progress.maximum() == 40
     assert len(win.history) > n_hist and win.history[-1].step == 40 and win.history[-1].total == 40
     assert [h.step for h in win.history] == sorted(h.step for h in win.history)
+
+
+def test_the_gui_thread_never_touches_the_model_while_it_trains(win, qtbot, monkeypatch):
+    """DESIGN "Threads and devices": only the worker touches the model while it trains —
+    not trace(), not model.parameters() (Bundle.device and the Model box read them)."""
+    import threading
+
+    import sandbox.trace
+
+    touched = []
+    model = win.bundle.model
+    real_params, real_trace = model.parameters, sandbox.trace.trace
+
+    def on_gui(what):
+        if threading.current_thread() is threading.main_thread() and win.training.is_active:
+            touched.append(what)
+
+    def parameters(*a, **k):
+        on_gui("model.parameters")
+        return real_params(*a, **k)
+
+    def trace(*a, **k):
+        on_gui("trace")
+        return real_trace(*a, **k)
+
+    monkeypatch.setattr(model, "parameters", parameters)
+    monkeypatch.setattr(sandbox.trace, "trace", trace)
+    with qtbot.waitSignal(win.training.snapshot, timeout=20000):
+        assert win.start_training(steps=100000)
+    win.set_mode("free_running")
+    win.set_step(2)
+    win.next_pair(1)
+    win.set_sentence("a b c", None)
+    win._on_trace_clicked()
+    win.zoom_in()
+    qtbot.wait(200)
+    win.stop_training()
+    qtbot.waitUntil(lambda: not win.training.is_active, timeout=5000)
+    assert touched == []

@@ -374,6 +374,21 @@ def test_settings_remember_preset_font_and_geometry(qtbot, _user_home):
     assert w2.size().height() == 700  # restored (the offscreen screen may clamp the width)
 
 
+@pytest.mark.parametrize("key,value", [("font_scale", "nan"), ("font_scale", "abc"),
+                                       ("geometry", "garbage"), ("geometry", "@ByteArray(xyz)"),
+                                       ("splitters/main_split", "xx"), ("splitters/views_lower", "zz")])
+def test_corrupt_settings_value_does_not_stop_the_window_opening(qtbot, tmp_path, key, value):
+    from widgets.mainwindow import MainWindow
+
+    ini = tmp_path / "corrupt.ini"
+    ini.write_text(f"[General]\n{key}={value}\n", encoding="utf-8")
+    w = MainWindow(settings=QSettings(str(ini), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    assert w.font_scale == pytest.approx(1.0) and w.zoom_label.text() == "100%"
+    assert w.width() > 0 and w.height() > 0
+
+
 def test_bundled_font_is_loaded_only_without_a_hangul_font(qapp, monkeypatch):
     from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics
 

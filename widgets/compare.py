@@ -612,10 +612,13 @@ class CompareView(QWidget):
         self._update_buttons()
         self._retrace(keep_step=False)
 
-    def _append_column(self, key: str) -> CompareColumn:
+    def _append_column(self, key: str) -> CompareColumn | None:
+        bundle = self._try_build(key)
+        if bundle is None:
+            return None
         col = CompareColumn(len(self.columns), self.members, key)
         col.presetChosen.connect(self.set_column_preset)
-        col.set_bundle(self._build(key), key)
+        col.set_bundle(bundle, key)
         self.columns.append(col)
         self.splitter.addWidget(col)
         return col
@@ -627,13 +630,24 @@ class CompareView(QWidget):
         info = next(m for m in self.members if m.key == key)
         return Bundle.from_preset(load_preset(info.path))
 
+    def _try_build(self, key: str) -> "Bundle | None":
+        """``_build``, or None and a message when the preset file has gone or broken since
+        the dialog listed it (a user preset deleted or edited behind the app's back)."""
+        try:
+            return self._build(key)
+        except (ValueError, OSError) as e:  # PresetError is a ValueError
+            self.info.setText(f"<span style='color:{BAD.name()}'>cannot open {html.escape(key)}: "
+                              f"{html.escape(str(e))}</span>")
+            return None
+
     def add_column(self, key: str | None = None) -> bool:
         if len(self.columns) >= MAX_COLUMNS or self.is_training:
             return False
         if key is None:
             used = {c.key for c in self.columns}
             key = next((m.key for m in self.members if m.key not in used), self.members[0].key)
-        self._append_column(key)
+        if self._append_column(key) is None:
+            return False
         self._update_buttons()
         self._retrace_column(self.columns[-1])
         self._sync_slider(keep_step=True)
@@ -656,7 +670,11 @@ class CompareView(QWidget):
         if self.is_training or not 0 <= number < len(self.columns):
             return
         col = self.columns[number]
-        col.set_bundle(self._build(key), key)
+        bundle = self._try_build(key)
+        if bundle is None:
+            col.set_members(self.members, col.key)  # the picker shows the model kept
+            return
+        col.set_bundle(bundle, key)
         self._retrace_column(col)
         self._sync_slider(keep_step=True)
 
@@ -762,12 +780,12 @@ class CompareView(QWidget):
         """Train fresh copies of every column's model, one after another (False if running)."""
         if self._thread is not None or not self.columns:
             return False
-        bundles = []
-        for col in self.columns:
-            b = self._build(col.key)  # fresh, seeded weights: reproducible per preset
+        bundles = [self._try_build(col.key) for col in self.columns]  # fresh, seeded weights
+        if any(b is None for b in bundles):
+            return False
+        for col, b in zip(self.columns, bundles):
             col.set_bundle(b, col.key)
             col.set_status("waiting to train")
-            bundles.append(b)
             self._retrace_column(col)
         self._sync_slider(keep_step=True)
         self._worker = _TrainAllWorker(bundles, self._request(), device=self.device, steps=steps)

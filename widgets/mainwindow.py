@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QTextBrowser, QTextEdit, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
 
-from .settings import make_settings, read_float, read_str
+from .settings import make_settings, read_bytes, read_float, read_str
 from .training import TraceRequest, TrainingSession
 
 if TYPE_CHECKING:
@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self._loader: _StartupLoader | None = None
         self._load_started = False
         self._closing = False
+        self._model_facts: tuple | None = None  # (bundle, parameter count, device) for the Model box
         self.views = None
         self.loss_plot = None
         app = QApplication.instance()
@@ -1080,7 +1081,12 @@ class MainWindow(QMainWindow):
             return
         b = self.bundle
         p, m, t = b.preset, b.preset.model, b.preset.training
-        params = sum(x.numel() for x in b.model.parameters())
+        # Only the worker touches a model while it trains (Bundle.device reads its
+        # parameters too): read them while no worker runs and keep them for the run.
+        if not self.training.is_active:
+            self._model_facts = (b, sum(x.numel() for x in b.model.parameters()), str(b.device))
+        facts = self._model_facts
+        params, device = (facts[1], facts[2]) if facts is not None and facts[0] is b else (0, "—")
         esc = html.escape
         rows = [f"<b>{esc(p.name)}</b>", f"<i>{esc(p.description)}</i>" if p.description else ""]
         if m.kind == "seq2seq":
@@ -1104,7 +1110,7 @@ class MainWindow(QMainWindow):
                     f"{len(p.pairs)} pairs")
         rows.append(f"training: {t.steps} steps · batch {t.batch_size} · lr {t.lr} · "
                     f"teacher forcing {t.teacher_forcing:g} · seed {t.seed}")
-        rows.append(f"device: {b.device}")
+        rows.append(f"device: {device}")
         if self.training.is_active:
             state = "<span style='color:#0969da'>training… (the views follow it live)</span>"
         elif self._trained_steps:
@@ -1355,10 +1361,8 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         s = self.settings
-        geo = s.value("geometry")
-        if geo is not None:
-            self.restoreGeometry(geo)
-        else:
+        geo = read_bytes(s, "geometry")
+        if geo is None or not self.restoreGeometry(geo):
             screen = QApplication.primaryScreen()
             avail = screen.availableGeometry() if screen is not None else None
             w, h = 1480, 940
@@ -1366,14 +1370,14 @@ class MainWindow(QMainWindow):
                 w, h = min(w, int(avail.width() * 0.95)), min(h, int(avail.height() * 0.92))
             self.resize(w, h)
         for name in ("main_split", "left_split", "outer_split"):
-            st = s.value(f"splitters/{name}")
+            st = read_bytes(s, f"splitters/{name}")
             if st is not None:
-                getattr(self, name).restoreState(st)
+                getattr(self, name).restoreState(st)  # False (ignored) for a bad state
 
     def _restore_view_state(self) -> None:
         s = self.settings
         for name in ("splitter", "lower"):
-            st = s.value(f"splitters/views_{name}")
+            st = read_bytes(s, f"splitters/views_{name}")
             if st is not None:
                 getattr(self.views, name).restoreState(st)
 

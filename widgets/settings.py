@@ -7,10 +7,11 @@ real settings and never leaves any behind.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QByteArray, QSettings
 
 ORGANIZATION = "AttentionSandbox"
 APPLICATION = "attention-sandbox"
@@ -38,10 +39,23 @@ def make_settings() -> QSettings:
 
 
 def read_float(s: QSettings, key: str, default: float) -> float:
+    """A finite float, else ``default`` (a hand-edited "abc" or "nan" must not crash)."""
     try:
-        return float(s.value(key, default))
+        v = float(s.value(key, default))
     except (TypeError, ValueError):
         return default
+    return v if math.isfinite(v) else default
+
+
+def read_bytes(s: QSettings, key: str) -> QByteArray | None:
+    """A saved geometry or splitter state, or None when missing or not bytes (a corrupt
+    INI value reads back as a string, which ``restoreGeometry`` would reject)."""
+    v = s.value(key)
+    if isinstance(v, QByteArray):
+        return v
+    if isinstance(v, (bytes, bytearray)):
+        return QByteArray(bytes(v))
+    return None
 
 
 def read_str(s: QSettings, key: str, default: str = "") -> str:
