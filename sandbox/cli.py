@@ -1,7 +1,10 @@
 """Command line: ``python main.py [trace|train|render|lecture|presets|bottleneck] ...``.
 
-With no subcommand the window opens. Heavy imports (torch, Qt) happen inside the handlers,
-so ``python main.py`` can show its window before torch has loaded.
+This module knows the Qt-free commands. The ones that draw (``render``, ``lecture``,
+``bottleneck``, and the window itself when no subcommand is given) live in ``widgets/``;
+``main.py`` passes them in as ``"module:function"`` names, so the core never imports the
+Qt side. Heavy imports (torch, Qt) happen inside the handlers, so ``python main.py`` can
+show its window before torch has loaded.
 
 Every bad input (a broken preset, an unknown name, an empty sentence, a corrupt checkpoint,
 an unwritable output path) is reported as one line on stderr with exit status 2.
@@ -13,7 +16,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 EXIT_BAD_INPUT = 2
 
@@ -48,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--seed", type=int, help="override the preset's seed")
     p.add_argument("--out", required=True, help="checkpoint file to write")
-    p.set_defaults(handler=_lazy("sandbox.train", "cli_train"))
+    p.set_defaults(handler=_lazy("sandbox.train:cli_train"))
 
     p = sub.add_parser("render", help="render the window's views at one step to a PNG, offscreen")
     p.add_argument("--preset", required=True)
@@ -60,29 +63,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", type=int, default=0)
     p.add_argument("--head", type=int, default=0)
     p.add_argument("--out", required=True, help="output .png (or .svg)")
-    p.set_defaults(handler=_lazy("widgets.render", "cli_render"))
+    p.set_defaults(handler=_from_caller("render"))
 
     p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout")
     p.add_argument("lecture", help="a shipped lecture name or a .toml path")
     p.add_argument("--export", required=True, metavar="DIR")
     p.add_argument("--lang", choices=["ko", "en"], default="en")
-    p.set_defaults(handler=_lazy("widgets.lecture_export", "cli_lecture"))
+    p.set_defaults(handler=_from_caller("lecture"))
 
     p = sub.add_parser("bottleneck", help="run the fixed-context bottleneck experiment")
     p.add_argument("--json", required=True, metavar="OUT")
     p.add_argument("--quick", action="store_true", help="a smaller, faster run")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(handler=_lazy("widgets.bottleneck_view", "cli_bottleneck"))
+    p.set_defaults(handler=_from_caller("bottleneck"))
     return ap
 
 
-def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
+def _lazy(target: str) -> Callable[..., int]:
+    """A handler that imports ``"module:function"`` only when it runs."""
+
+    def handler(*args: Any) -> int:
         import importlib
 
-        return getattr(importlib.import_module(module), name)(args)
+        module, name = target.split(":")
+        return getattr(importlib.import_module(module), name)(*args)
 
     return handler
+
+
+def _from_caller(command: str) -> str:
+    """Placeholder for a command whose handler the caller of :func:`main` supplies."""
+    return command
 
 
 def load_bundle(preset_name: str, checkpoint: str | None = None, device: str = "cpu"):
@@ -157,16 +168,24 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, commands: Mapping[str | None, str] | None = None) -> int:
+    """Run the command line. ``commands`` maps the drawing commands (``render``, ``lecture``,
+    ``bottleneck``, and ``None`` for the window) to ``"module:function"`` names."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    commands = dict(commands or {})
     ap = _parser()
     args = ap.parse_args(argv)
     if args.command is None:
-        from widgets.app import run_app
-
-        return run_app()
+        if None not in commands:
+            ap.error("no window is available here; run `python main.py` or give a command")
+        return int(_lazy(commands[None])() or 0)
+    handler = args.handler
+    if isinstance(handler, str):  # a drawing command: its handler comes from the caller
+        if handler not in commands:
+            ap.error(f"`{handler}` needs the window package; run it as `python main.py {handler} ...`")
+        handler = _lazy(commands[handler])
     try:
-        return int(args.handler(args) or 0)
+        return int(handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

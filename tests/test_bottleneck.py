@@ -198,19 +198,12 @@ def test_cli_refuses_a_missing_folder_before_running(tmp_path):
 
 
 def test_main_bottleneck_subcommand(qapp, tmp_path, monkeypatch):
-    """Through ``main.py bottleneck`` once sandbox/cli.py points at widgets.bottleneck_view."""
-    from sandbox import cli
+    """Through ``main.py bottleneck``: the JSON and the PNG beside it."""
+    from main import main
 
-    ap = cli._parser()
-    args = ap.parse_args(["bottleneck", "--json", str(tmp_path / "r.json"), "--quick"])
-    bound = [c.cell_contents for c in (getattr(args.handler, "__closure__", None) or ())]
-    if "widgets.bottleneck_view" not in bound:
-        pytest.skip("sandbox/cli.py still points `bottleneck` at sandbox.bottleneck; re-point it to "
-                    "widgets.bottleneck_view (sandbox never imports widgets)")
     _fast_cli(monkeypatch)
-    assert cli.main(["bottleneck", "--json", str(tmp_path / "r.json"), "--quick"]) == 0
+    assert main(["bottleneck", "--json", str(tmp_path / "r.json"), "--quick"]) == 0
     assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
-
 
 # --------------------------------------------------------------------------- the view
 

@@ -31,3 +31,14 @@ def test_cli_module_does_not_import_torch():
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_no_core_source_line_imports_the_qt_side():
+    """Lazy imports count too: no `import`/`from` of PySide6, pyqtgraph or widgets in sandbox/."""
+    import re
+
+    pattern = re.compile(r"^\s*(from|import)\s+(PySide6|PyQt\d|pyqtgraph|widgets)\b")
+    offenders = [f"{p.name}:{i}" for p in sorted((ROOT / "sandbox").glob("*.py"))
+                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if pattern.match(line)]
+    assert offenders == []

@@ -531,7 +531,7 @@ def test_every_shipped_slide_exports(qapp, tmp_path, key, lang):
 
 
 def test_cli_lecture_bad_file_is_one_line_exit_2(tmp_path, capsys):
-    from sandbox.cli import main
+    from main import main
 
     path = tmp_path / "broken.toml"
     path.write_text(BROKEN["bad_mode"][0], encoding="utf-8")
@@ -546,7 +546,7 @@ def test_cli_lecture_bad_file_is_one_line_exit_2(tmp_path, capsys):
 
 def test_cli_lecture_exports(tmp_path, capsys, qapp):
     """The command line end to end on a small user lecture (a few training steps)."""
-    from sandbox.cli import main
+    from main import main
 
     path = tmp_path / "mini.toml"
     path.write_text(MINIMAL.replace("steps = 3", "steps = 2"), encoding="utf-8")
