@@ -44,7 +44,7 @@ class Step:
     predicted: str
     gold: str | None  # gold token at this step (None past the end of the target)
     gold_input: str | None  # the gold token that teacher forcing would have fed here
-    cell_input: tuple[str, ...] = ("embedding",)  # seq2seq: what the decoder cell read
+    cell_input: tuple[str, ...] = ("embedding",)  # seq2seq: what the decoder cell read; () for the Transformer
 
     @property
     def off_gold(self) -> bool:

@@ -196,4 +196,4 @@ class Transformer(nn.Module):
         finally:
             if rec is not None:
                 rec.min_position = old
-        return StepOut(logits=self.W_o(y), output=y, state=y, carry=prefix, concat=())
+        return StepOut(logits=self.W_o(y), output=y, state=y, carry=prefix, concat=(), cell_input=())
