@@ -38,6 +38,9 @@ def _no_thread_left_running(request):
             t.quit()
             t.wait(2000)
         pytest.fail(f"{request.node.nodeid} left {len(running)} QThread(s) running")
+    if not gc.isenabled():  # a worker's pause_automatic_gc() without its resume
+        gc.enable()
+        pytest.fail(f"{request.node.nodeid} left Python's garbage collector switched off")
 
 
 def _safe_running(t) -> bool:

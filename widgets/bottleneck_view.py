@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .qtcompat import collect_in_gui_thread, pause_automatic_gc, resume_automatic_gc
 from .hooks import CloseStopper, window_menu
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
@@ -391,6 +392,7 @@ class BottleneckView(QWidget):
         self.progress.setFormat("starting… %p%")
         self.status.setText("building the data sets…")
         self._set_running(True)
+        pause_automatic_gc()  # no cyclic GC on the worker thread while it runs (qtcompat)
         self._thread.start()
         self._timer.start()
         return True
@@ -414,6 +416,7 @@ class BottleneckView(QWidget):
         w = self._worker
         if w is None:
             return
+        collect_in_gui_thread(0)  # young objects only, here rather than on the worker
         ev = w.take()
         if ev is not None:
             self._show_event(ev)
@@ -456,6 +459,7 @@ class BottleneckView(QWidget):
         worker = self._worker
         self._thread = None
         self._worker = None
+        resume_automatic_gc()
         ev = worker.take()
         if ev is not None:
             self._show_event(ev)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
+from .qtcompat import collect_in_gui_thread, pause_automatic_gc, resume_automatic_gc
 from .hooks import CloseStopper, window_menu
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QColor
@@ -795,6 +796,7 @@ class CompareView(QWidget):
         self._thread.started.connect(self._worker.run)
         self._worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._worker.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        pause_automatic_gc()  # no cyclic GC on the worker thread while it runs (qtcompat)
         self._thread.start()
         self._timer.start()
         self._update_buttons()
@@ -822,6 +824,7 @@ class CompareView(QWidget):
         w = self._worker
         if w is None or self._polling:
             return
+        collect_in_gui_thread(0)  # young objects only, here rather than on the worker
         snaps = w.take()
         if not snaps:
             return
@@ -865,6 +868,7 @@ class CompareView(QWidget):
         worker = self._worker
         self._thread = None
         self._worker = None
+        resume_automatic_gc()
         snaps = worker.take()
         if snaps:
             self._apply(snaps)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import shiboken6
+from .qtcompat import pause_automatic_gc, resume_automatic_gc
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QPixmap
 from PySide6.QtWidgets import (
@@ -467,6 +468,7 @@ class Presenter(QObject):
         p.progress.setRange(0, 0)
         p.progress_label.setText("")
         p.progress_box.show()
+        pause_automatic_gc()  # no cyclic GC on the worker thread while it runs (qtcompat)
         self._thread.start()
 
     def _stop_training(self) -> None:
@@ -479,6 +481,7 @@ class Presenter(QObject):
             self._thread.quit()
             self._thread.wait()
             self._thread.deleteLater()
+            resume_automatic_gc()
         self._thread = None
         self._worker = None
         self.panel.progress_box.hide()
