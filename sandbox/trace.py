@@ -22,7 +22,7 @@ import torch
 
 from .attention import AttentionRecord, jsonable, recording
 from .model import Bundle, model_summary
-from .vocab import EOS, EOS_ID, SOS, SOS_ID, encode_sentence
+from .vocab import EOS_ID, SOS, SOS_ID, encode_sentence
 
 TRACE_FORMAT = "attention-sandbox/trace@1"
 MODES = ("teacher_forcing", "free_running")

@@ -14,7 +14,6 @@ into one and compared.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np

@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
-from .plots import (BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
+from .plots import (show_top_k, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
                     set_plot_font, set_ticks, set_title, style_plot)
 from .traceindex import KIND_TITLES, TraceIndex
 
@@ -364,19 +364,7 @@ class StepAnatomy(QWidget):
             self._head_boundaries([p.shape[0] for p in parts] if len(parts) > 1 else [])
             out = step.output
         self.out_img.set(out[None, :], levels=_sym(out))
-        toks = [tok for tok, _ in step.top_k]
-        probs = np.array([p for _, p in step.top_k], np.float32)
-        colours = []
-        for i, tok in enumerate(toks):
-            if step.gold is not None and tok == step.gold:
-                colours.append(GOOD)
-            elif i == 0:
-                colours.append(BAD if step.gold is not None else BAR_BLUE)
-            else:
-                colours.append(BAR_GREY)
-        self.topk_bars.set(probs, xrange=(0.0, 1.5), brushes=colours, nrows=len(toks))
-        self.topk_tokens = toks
-        set_ticks(self.topk_plot.getAxis("left"), toks)
+        self.topk_tokens = show_top_k(self.topk_bars, self.topk_plot.getAxis("left"), step, 1.5)
 
     def _head_boundaries(self, sizes: list[int]) -> None:
         pos = np.cumsum(sizes)[:-1] - 0.5 if len(sizes) > 1 else []

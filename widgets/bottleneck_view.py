@@ -30,8 +30,8 @@ from typing import Any
 
 from .qtcompat import collect_in_gui_thread, pause_automatic_gc, resume_automatic_gc
 from .hooks import CloseStopper, window_menu
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 __all__ = ["BottleneckPlot", "BottleneckView", "install_bottleneck", "cli_bottleneck", "render_png",

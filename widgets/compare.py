@@ -32,11 +32,11 @@ from .qtcompat import collect_in_gui_thread, pause_automatic_gc, resume_automati
 from .hooks import CloseStopper, window_menu
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QHBoxLayout, QLabel, QMainWindow,
                                QPushButton, QRadioButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
 
 from .attention_map import AttentionMap
-from .plots import BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, HBars, hide_axis, set_ticks, set_title, style_plot
+from .plots import show_top_k, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, HBars, hide_axis, set_ticks, set_title, style_plot
 from .traceindex import TraceIndex
 
 if TYPE_CHECKING:
@@ -174,19 +174,7 @@ class CompactStep(QWidget):
             if n:
                 brushes[int(np.argmax(rec.weights))] = QColor("#2f4b7c")
             self.weight_bars.set(rec.weights, xrange=(0.0, 1.3), brushes=brushes, nrows=n)
-        toks = [tok for tok, _ in step.top_k]
-        probs = np.array([p for _, p in step.top_k], np.float32)
-        colours = []
-        for i, tok in enumerate(toks):
-            if step.gold is not None and tok == step.gold:
-                colours.append(GOOD)
-            elif i == 0:
-                colours.append(BAD if step.gold is not None else BAR_BLUE)
-            else:
-                colours.append(BAR_GREY)
-        self.topk_bars.set(probs, xrange=(0.0, 1.6), brushes=colours, nrows=len(toks))
-        self.topk_tokens = toks
-        set_ticks(self.k_plot.getAxis("left"), toks)
+        self.topk_tokens = show_top_k(self.topk_bars, self.k_plot.getAxis("left"), step, 1.6)
         fed = "gold" if step.input_from == "gold" else "prediction"
         parts = [f"<b>t = {step.t}</b>", f"in: <b>{html.escape(step.input_token)}</b> ({fed})"]
         if step.gold is not None:

@@ -27,7 +27,7 @@ import shiboken6
 from .hooks import window_menu
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 
 from sandbox.presets import PresetError, find_preset, load_preset
 

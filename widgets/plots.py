@@ -424,3 +424,22 @@ class HBars:
             else:  # right of the bar's end, or right of 0 for a negative bar (never clipped)
                 labels.append((max(v, 0.0), j, self.fmt.format(v).replace("-", "−"), QColor("#222222"), True))
         self.labels.set_labels(labels, QRectF(xrange[0], -0.5, xrange[1] - xrange[0], max(rows, 1)))
+
+
+def show_top_k(bars: "HBars", axis, step, xmax: float) -> list[str]:
+    """Draw a step's top-k output probabilities as bars labelled by token on ``axis``:
+    the gold token green, a wrong first choice red (blue when there is no gold), the rest
+    grey. Returns the tokens in drawing order."""
+    toks = [tok for tok, _ in step.top_k]
+    probs = np.array([p for _, p in step.top_k], np.float32)
+    colours = []
+    for i, tok in enumerate(toks):
+        if step.gold is not None and tok == step.gold:
+            colours.append(GOOD)
+        elif i == 0:
+            colours.append(BAD if step.gold is not None else BAR_BLUE)
+        else:
+            colours.append(BAR_GREY)
+    bars.set(probs, xrange=(0.0, xmax), brushes=colours, nrows=len(toks))
+    set_ticks(axis, toks)
+    return toks
