@@ -304,7 +304,7 @@ def test_new_lecture_from_view_and_bad_edit(qtbot, window):
 def test_presenting_hides_the_preset_editor_dock_and_esc_brings_it_back(qtbot, window):
     """The slides get the whole window: an open preset editor dock is hidden while
     presenting (it took a third of the projector) and shown again on Esc."""
-    from widgets.editor import install_editor
+    from widgets.editor_install import install_editor
 
     install_editor(window)
     dock = window.preset_editor_dock
