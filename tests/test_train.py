@@ -7,7 +7,6 @@ import json
 import math
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -226,13 +225,11 @@ def test_stop_from_another_thread_takes_effect_within_a_step():
             stop.set()
 
     th = threading.Thread(target=lambda: result.append(tr.run(progress, stop.is_set)))
-    t0 = time.perf_counter()
     th.start()
     th.join(timeout=60)
     assert not th.is_alive()
     assert result[0].status == "stopped"
     assert tr.step_count == step_at_stop[0]  # not one step more
-    assert time.perf_counter() - t0 < 60
 
 
 # --------------------------------------------------------------------------- non-finite guard
