@@ -90,3 +90,46 @@ def test_a_record_keeps_its_numbers_after_the_model_trains_on(attention):
     for s in tr.steps:
         for r in s.attention:
             np.testing.assert_allclose(recompute_weights(r), r.weights, rtol=1e-4, atol=1e-6)
+
+
+# ----------------------------------------------------------------------------- item 3
+
+
+def _overflowing_checkpoint(path: Path) -> Path:
+    """A checkpoint with huge but finite weights (its energies overflow to +inf / NaN)."""
+    from sandbox.checkpoint import save_checkpoint
+
+    preset_file = path / "huge.toml"
+    preset_file.write_text(tiny_preset("huge", S2S, {"steps": 5, "batch_size": 4, "lr": 0.01,
+                                                     "teacher_forcing": 1.0, "seed": 0}), "utf-8")
+    b = Bundle.from_preset(load_preset(preset_file))
+    with torch.no_grad():
+        w = b.model.scorer.v.weight
+        w.copy_(torch.where(w >= 0, 3e38, -3e38))
+        b.model.scorer.W1.weight.mul_(100)
+    return save_checkpoint(b, path / "huge.safetensors")
+
+
+def test_trace_of_an_overflowing_model_names_the_step_and_values(tmp_path):
+    ck = _overflowing_checkpoint(tmp_path)
+    out = tmp_path / "t.json"
+    r = subprocess.run([sys.executable, "main.py", "trace", "--preset", str(tmp_path / "huge.toml"),
+                        "--checkpoint", str(ck), "--source", "a b c", "--target", "x y z",
+                        "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    msg = lines[0]
+    assert "JSON" not in msg and "Traceback" not in msg
+    assert "step 0" in msg and "energies +inf" in msg and "weights NaN" in msg
+    assert "not masked" in msg
+    assert not out.exists()
+    # the Trace itself is fine to build (render draws it); only the JSON refuses it
+    from sandbox.checkpoint import load_checkpoint
+    from sandbox.nonfinite import NonFiniteTraceError
+
+    b = load_checkpoint(ck)
+    tr = trace(b, "a b c", "x y z")
+    with pytest.raises(NonFiniteTraceError) as e:
+        tr.dumps()
+    assert e.value.places[0].startswith("step 0: cross attention: energies +inf at 0, 1, 2, 3")
