@@ -165,6 +165,8 @@ def check_claim(trace: "Trace", e: Expect) -> ClaimResult:
     want = {normalize(a) for a in e.attends}
     on = np.array([normalize(k) in want for k in keys], bool)
     share = float(w[on].sum()) if on.any() else 0.0
+    listed = " / ".join(e.attends)
+    gets = f"{listed} get {share:.2f} together" if len(e.attends) > 1 else f"{listed} gets {share:.2f}"
     res = dict(keys=keys, weights=tuple(float(x) for x in w), token=token, share=share)
     if e.token is not None and (token is None or normalize(token) != normalize(e.token)):
         said = "the gold token" if trace.mode == "teacher_forcing" else "the model predicts"
@@ -172,16 +174,14 @@ def check_claim(trace: "Trace", e: Expect) -> ClaimResult:
             said = "the source token is"
         return ClaimResult(e, False, f"at {e.step} {said} {token!r}, not {e.token!r}", **res)
     if not on.any():
-        return ClaimResult(e, False, f"{' / '.join(e.attends)} is not among the keys "
+        return ClaimResult(e, False, f"{listed} is not among the keys "
                                      f"({' '.join(keys)})", **res)
     top = float(w.max())
     if not on[np.isclose(w, top, rtol=0, atol=1e-7)].any():
         best = keys[int(np.argmax(w))]
-        return ClaimResult(e, False, f"the largest weight is on {best} ({top:.2f}), "
-                                     f"{' / '.join(e.attends)} together get {share:.2f}", **res)
+        return ClaimResult(e, False, f"the largest weight is on {best} ({top:.2f}); {gets}", **res)
     if e.min_weight is not None and share < e.min_weight:
-        return ClaimResult(e, False, f"{' / '.join(e.attends)} get {share:.2f} together, "
-                                     f"less than {e.min_weight:g}", **res)
+        return ClaimResult(e, False, f"{gets}, less than {e.min_weight:g}", **res)
     return ClaimResult(e, True, "", **res)
 
 

@@ -92,6 +92,8 @@ __all__ = [
     "clamp_step",
     "COURSE_ORDER",
     "cached_checkpoint_path",
+    "training_key",
+    "model_source",
     "ensure_trained",
 ]
 
@@ -1057,12 +1059,22 @@ def _effective_steps(lecture: Lecture, preset: Preset) -> int:
     return lecture.train.steps if lecture.train.steps is not None else preset.training.steps
 
 
-def _cache_key(lecture: Lecture, preset: Preset) -> str:
+def _device_type(device: str) -> str:
+    """``cpu`` or ``cuda`` for a device name (``auto`` resolved on this machine)."""
+    if device == "cpu":
+        return "cpu"
+    from .train import resolve_device
+
+    return resolve_device(device).type
+
+
+def _cache_key(lecture: Lecture, preset: Preset, device: str = "cpu") -> str:
     """Hash of what determines the trained weights: the preset's model, tokenizer, training
-    settings and pairs (not its name, description or comments) and the train spec."""
+    settings and pairs (not its name, description or comments), the train spec, and the
+    device type when it is not the CPU (a GPU trains other numbers from the same seed)."""
     from .presets import _attrs, _model_dict, _TOKENIZER_KEYS, _TRAINING_KEYS
 
-    payload = {
+    payload: dict[str, Any] = {
         "v": CACHE_VERSION,
         "model": _model_dict(preset.model),
         "tokenizer": _attrs(preset.tokenizer, _TOKENIZER_KEYS),
@@ -1070,16 +1082,38 @@ def _cache_key(lecture: Lecture, preset: Preset) -> str:
         "pairs": [[p.source, p.target] for p in preset.pairs],
         "train": {"steps": _effective_steps(lecture, preset), "seed": lecture.train.seed},
     }
+    kind = _device_type(device)
+    if kind != "cpu":
+        payload["device"] = kind
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def cached_checkpoint_path(lecture: Lecture, preset: str | None = None) -> Path:
+def training_key(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
+    """The hash that names a trained model of the lecture's preset (or ``preset``): equal
+    keys, equal weights (on the same device type). Shipped checkpoints are looked up by it."""
+    return _cache_key(lecture, load_lecture_preset(lecture, preset), device)
+
+
+def cached_checkpoint_path(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> Path:
     """Where the trained model for the lecture's preset (or ``preset``, one of
     :func:`lecture_presets`) is cached: ``user_cache_dir()/lectures/KEY-HASH.ckpt``."""
     p = load_lecture_preset(lecture, preset)
     key = re.sub(r"[^\w.-]+", "_", p.key)[:60] or "preset"
-    return user_cache_dir() / "lectures" / f"{key}-{_cache_key(lecture, p)}.ckpt"
+    return user_cache_dir() / "lectures" / f"{key}-{_cache_key(lecture, p, device)}.ckpt"
+
+
+def model_source(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
+    """Where :func:`ensure_trained` will get the model: ``"cache"`` (the user's cache),
+    ``"shipped"`` (a checkpoint shipped with the app) or ``"train"``."""
+    if cached_checkpoint_path(lecture, preset, device).is_file():
+        return "cache"
+    if _device_type(device) == "cpu":
+        from .lecture_models import shipped_checkpoint
+
+        if shipped_checkpoint(lecture, preset) is not None:
+            return "shipped"
+    return "train"
 
 
 def ensure_trained(
@@ -1090,8 +1124,10 @@ def ensure_trained(
     preset: str | None = None,
     device: str = "cpu",
 ) -> "Bundle":
-    """The lecture's model, trained: loaded from the cache, or trained (seeded, so the same
-    lecture always gives the same weights) and cached atomically.
+    """The lecture's model, trained: loaded from the user's cache, else from the checkpoints
+    shipped with the app (``presets/lectures/models``, CPU-trained: used when ``device`` is
+    the CPU and the preset and train spec are the ones they were trained with), else trained
+    (seeded, so the same lecture always gives the same weights) and cached atomically.
 
     ``progress`` and ``should_stop`` go to the Trainer. Stopping raises TrainingStopped
     (nothing cached); a training failure (e.g. a non-finite loss) is a LectureError.
@@ -1101,12 +1137,21 @@ def ensure_trained(
     from .train import Trainer
 
     p = load_lecture_preset(lecture, preset)
-    path = cached_checkpoint_path(lecture, preset)
+    path = cached_checkpoint_path(lecture, preset, device)
     if path.is_file():
         try:
             return load_checkpoint(path, preset=p, device=device)
         except Exception:  # stale or corrupt cache entry: train again
             pass
+    if _device_type(device) == "cpu":
+        from .lecture_models import shipped_checkpoint
+
+        shipped = shipped_checkpoint(lecture, preset)
+        if shipped is not None:
+            try:
+                return load_checkpoint(shipped, preset=p, device=device)
+            except Exception:  # noqa: BLE001 - a damaged shipped file: train instead
+                pass
     bundle = Bundle.from_preset(p)
     trainer = Trainer(bundle, steps=_effective_steps(lecture, p), device=device, seed=lecture.train.seed)
     result = trainer.run(progress=progress, should_stop=should_stop or (lambda: False))
