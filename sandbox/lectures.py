@@ -94,6 +94,7 @@ __all__ = [
     "cached_checkpoint_path",
     "training_key",
     "model_source",
+    "checked_device",
     "ensure_trained",
 ]
 
@@ -1101,6 +1102,13 @@ def cached_checkpoint_path(lecture: Lecture, preset: str | None = None, device: 
     p = load_lecture_preset(lecture, preset)
     key = re.sub(r"[^\w.-]+", "_", p.key)[:60] or "preset"
     return user_cache_dir() / "lectures" / f"{key}-{_cache_key(lecture, p, device)}.ckpt"
+
+
+def checked_device(lecture: Lecture) -> str:
+    """The device type a lecture's claims are checked on (``lecture --check`` runs on the
+    lecture's ``[train] device``): ``cuda`` for a lecture pinned to CUDA, else ``cpu``
+    (``auto`` lectures are checked, and shipped, on the CPU)."""
+    return "cuda" if lecture.train.device == "cuda" else "cpu"
 
 
 def model_source(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
