@@ -69,9 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .png (or .svg)")
     p.set_defaults(handler=_from_caller("render"))
 
-    p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout")
+    p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout, "
+                                       "or check its claims")
     p.add_argument("lecture", help="a shipped lecture name or a .toml path")
-    p.add_argument("--export", required=True, metavar="DIR")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--export", metavar="DIR", help="write slide PNGs and handout.pdf into DIR")
+    what.add_argument("--check", action="store_true",
+                      help="train (or load) the lecture's models and print every slide claim that "
+                           "fails; exit 0 all hold, 1 one fails, 2 bad input")
+    p.add_argument("--seeds", default="0", help="with --check: seeds to train, e.g. 0,1,2 or 0-4 (default 0)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                   help="where to train and run the models (default: the lecture's [train] device, cpu)")
     p.add_argument("--lang", choices=["ko", "en"], default="en")
     p.set_defaults(handler=_from_caller("lecture"))
 
@@ -272,6 +280,8 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str | None, str] |
             ap.error("no window is available here; run `python main.py` or give a command")
         return int(_lazy(commands[None])() or 0)
     handler = args.handler
+    if args.command == "lecture" and getattr(args, "check", False):
+        handler = _lazy("sandbox.lecture_check:cli_check")  # Qt-free
     if isinstance(handler, str):  # a drawing command: its handler comes from the caller
         if handler not in commands:
             ap.error(f"`{handler}` needs the window package; run it as `python main.py {handler} ...`")

@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self._head = 0
         self._trained_steps = 0
         self._trained_origin: str | None = None  # e.g. "lecture cache", shown in the Model box
+        self._checked_on: str | None = None  # the device a lecture's claims were checked on
         self._history: list = []
         self._first_shown = False
         self._defer_details = False
@@ -145,7 +146,7 @@ class MainWindow(QMainWindow):
         if not deferred:
             self._build_views()
             self._populate_presets(_preset_entries())
-            from sandbox.train import available_devices
+            from sandbox.device import available_devices
 
             self._populate_devices(available_devices())
             self._set_loading(False)
@@ -540,6 +541,12 @@ class MainWindow(QMainWindow):
             self.loss_plot.clear_data()
         self.set_pair(0)
         self.presetLoaded.emit(preset.key)
+
+    def set_checked_device(self, device: str | None) -> None:
+        """The device type ("cpu"/"cuda") the shown lecture model's claims were checked on;
+        the Model box warns while the model runs elsewhere. None: no such promise."""
+        self._checked_on = device
+        self._update_model_view()
 
     def set_bundle(self, bundle: "Bundle", trained_steps: int | None = None,
                    origin: str | None = None) -> None:
@@ -997,6 +1004,7 @@ class MainWindow(QMainWindow):
             self._preset_path = str(p.path)
         if not keep_pairs:
             self._trained_steps, self._trained_origin = 0, None
+            self._checked_on = None
         if not keep_pairs:
             self.pair_list.blockSignals(True)
             self.pair_list.clear()
@@ -1087,6 +1095,10 @@ class MainWindow(QMainWindow):
         rows.append(f"training: {t.steps} steps · batch {t.batch_size} · lr {t.lr} · "
                     f"teacher forcing {t.teacher_forcing:g} · seed {t.seed}")
         rows.append(f"device: {device}")
+        if self._checked_on and device != "—" and not device.startswith(self._checked_on):
+            rows.append(f"<span style='color:#9a6700'>⚠ this lecture was checked on the "
+                        f"{esc(self._checked_on.upper())}; on {esc(device)} the numbers differ from "
+                        "that run, and a slide's claim may not hold</span>")
         if self.training.is_active:
             state = "<span style='color:#0969da'>training… (the views follow it live)</span>"
         elif self._trained_steps:
