@@ -14,6 +14,7 @@ into one and compared.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,25 @@ from .seq2seq import Memory, StepOut
 from .vocab import PAD_ID, SOS_ID
 
 MAX_LEN = 256
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """What a :class:`Transformer` is built from (a preset's ``[model]`` keys for it)."""
+
+    d_model: int = 32  # D, the width of every vector
+    heads: int = 2  # must divide d_model; each head has d_model // heads dimensions
+    layers: int = 1  # encoder and decoder layers each
+    d_ff: int = 64  # the feed-forward block's inner width
+    dropout: float = 0.0  # in [0, 1); attention weights are recorded before it
+
+    @classmethod
+    def of(cls, cfg: Any) -> "TransformerConfig":
+        """This config, or one read from any object with the same fields (a preset's ModelConfig)."""
+        if isinstance(cfg, cls):
+            return cfg
+        return cls(d_model=int(cfg.d_model), heads=int(cfg.heads), layers=int(cfg.layers),
+                   d_ff=int(cfg.d_ff), dropout=float(cfg.dropout))
 
 
 def sinusoidal_positions(n: int, d: int) -> np.ndarray:
@@ -111,8 +131,9 @@ def causal_mask(n: int, device=None) -> torch.Tensor:
 class Transformer(nn.Module):
     kind = "transformer"
 
-    def __init__(self, cfg, src_vocab: int, tgt_vocab: int) -> None:
+    def __init__(self, cfg: TransformerConfig, src_vocab: int, tgt_vocab: int) -> None:
         super().__init__()
+        cfg = self.config = TransformerConfig.of(cfg)
         if cfg.d_model % cfg.heads:
             raise ValueError(f"heads ({cfg.heads}) must divide d_model ({cfg.d_model})")
         D = self.d_model = cfg.d_model
