@@ -38,3 +38,19 @@ def test_configs_are_frozen_and_checked_by_their_models():
         Seq2Seq(dataclasses.replace(cfg, cell="cnn"), 10, 10)
     with pytest.raises(ValueError, match=r"heads \(3\) must divide d_model \(32\)"):
         Transformer(TransformerConfig(heads=3), 10, 10)
+
+
+def test_a_free_running_transformer_step_records_only_its_own_position():
+    """Step t re-runs the decoder on the whole prefix; ``record_from=t`` (passed explicitly,
+    no recorder side channel) keeps exactly one record per layer, head and kind, at t."""
+    from sandbox.trace import trace
+
+    preset = load_preset(find_preset("en_ko_transformer"))
+    bundle = Bundle.from_preset(preset)
+    tr = trace(bundle, preset.pairs[0].source, None, mode="free_running")
+    per_kind = preset.model.layers * preset.model.heads
+    assert len(tr.steps) >= 2
+    for s in tr.steps:
+        kinds = [r.kind for r in s.attention]
+        assert kinds.count("masked_self") == per_kind and kinds.count("cross") == per_kind
+        assert {r.position for r in s.attention} == {s.t}
