@@ -7,7 +7,7 @@
   ↑ ↓ step t within the slide, R reveals hidden panels, L switches Korean / English, Esc
   leaves: the window is back in free exploration at that slide's state.
 - On start the lecture's models are loaded from the cache or trained (seeded) by
-  :func:`sandbox.lectures.ensure_trained` on a QThread, with a progress bar; leaving stops
+  :func:`sandbox.lectures.ensure_trained` on the app's job runner, with a progress bar; leaving stops
   and joins the thread.
 - :class:`LectureEditor` (a dock) builds and edits lectures: add the current view as a
   slide, edit titles and narration, reorder, delete, save. Shipped lectures are never
@@ -24,14 +24,11 @@ from __future__ import annotations
 import dataclasses
 import html
 import os
-import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import shiboken6
-from .qtcompat import pause_automatic_gc, resume_automatic_gc
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QFont, QPixmap
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
@@ -45,6 +42,8 @@ from sandbox.lectures import (
     save_lecture, slide_from_view, slide_preset_ref, slide_sentence, user_lectures_dir,
 )
 
+from .jobs import JobRunner
+
 if TYPE_CHECKING:
     from sandbox.claims import Expect
     from sandbox.model import Bundle
@@ -53,7 +52,6 @@ if TYPE_CHECKING:
 
 PRESENTER_FONT_SCALE = 1.3
 NARRATION_FONT_FACTOR = 1.5  # the narration is read from the back of the room
-PROGRESS_INTERVAL = 0.05  # seconds between progress signals from the worker (≤ 20 a second)
 LANG_NAMES = {"ko": "한국어", "en": "English"}
 
 NEXT_KEYS = (Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_PageDown, Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -144,54 +142,27 @@ def quiz_hidden(slide: Slide) -> tuple[str, ...]:
 # =============================================================================== training worker
 
 
-class LectureTrainer(QObject):
-    """Lives on a QThread: loads or trains every model a lecture uses (ensure_trained).
+def lecture_models_task(lecture: Lecture, device: str = "cpu"):
+    """Load or train every model a lecture uses, as a job: ``(progress, should_stop) ->
+    {ref: Bundle}``. Progress values are ``(preset ref, step, steps, preset number, presets)``;
+    raises :class:`TrainingStopped` when stopped."""
 
-    Progress is sent at most every PROGRESS_INTERVAL seconds; :meth:`stop` is a thread-safe
-    flag read between training steps."""
+    def task(progress, should_stop) -> dict:
+        refs = lecture_presets(lecture)
+        bundles = {}
+        for i, ref in enumerate(refs):
+            if should_stop():
+                raise TrainingStopped("stopped")
+            progress((ref, 0, 0, i + 1, len(refs)))
 
-    progress = Signal(str, int, int, int, int)  # preset ref, step, steps, preset number, presets
-    done = Signal(object)  # {ref: Bundle}
-    failed = Signal(str)
-    stopped = Signal()
+            def cb(m, ref=ref, i=i):
+                progress((ref, m.step, m.steps, i + 1, len(refs)))
 
-    def __init__(self, lecture: Lecture, device: str = "cpu") -> None:
-        super().__init__()
-        self.lecture = lecture
-        self.device = device
-        self._stop = threading.Event()
-        self._last = 0.0
+            bundles[ref] = ensure_trained(lecture, progress=cb, should_stop=should_stop,
+                                          preset=ref, device=device)
+        return bundles
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            refs = lecture_presets(self.lecture)
-            bundles = {}
-            for i, ref in enumerate(refs):
-                if self._stop.is_set():
-                    raise TrainingStopped("stopped")
-                self.progress.emit(ref, 0, 0, i + 1, len(refs))
-
-                def cb(m, ref=ref, i=i):
-                    now = time.monotonic()
-                    if now - self._last >= PROGRESS_INTERVAL or m.step >= m.steps:
-                        self._last = now
-                        self.progress.emit(ref, m.step, m.steps, i + 1, len(refs))
-
-                bundles[ref] = ensure_trained(self.lecture, progress=cb, should_stop=self._stop.is_set,
-                                              preset=ref, device=self.device)
-            self.done.emit(bundles)
-        except TrainingStopped:
-            self.stopped.emit()
-        except Exception as e:  # noqa: BLE001 - shown in the narration panel
-            self.failed.emit(str(e) if isinstance(e, LectureError) else f"{type(e).__name__}: {e}")
-        finally:
-            app = QApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
+    return task
 
 
 # =============================================================================== narration panel
@@ -353,8 +324,9 @@ class Presenter(QObject):
         self.revealed = False
         self.active = False
         self.state: SlideState | None = None
-        self._thread: QThread | None = None
-        self._worker: LectureTrainer | None = None
+        self.jobs = JobRunner(self, name="lecture-trainer")
+        self.jobs.progress.connect(lambda p: self._on_progress(*p))
+        self.jobs.finished.connect(self._on_job_finished)
         self._saved: dict[str, Any] = {}
         self._progress_text = ""
         self.panel = NarrationPanel()
@@ -387,7 +359,7 @@ class Presenter(QObject):
 
     @property
     def is_training(self) -> bool:
-        return self._thread is not None
+        return self.jobs.is_running
 
     # -- entering and leaving -----------------------------------------------------------
     def start(self) -> None:
@@ -458,42 +430,30 @@ class Presenter(QObject):
         return "Preparing this lecture's models (loading them from the cache or training them)…"
 
     def _start_training(self) -> None:
-        self._worker = LectureTrainer(self.lecture, device=self.device)
-        self._thread = QThread()
-        self._thread.setObjectName("lecture-trainer")
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        for sig in (self._worker.done, self._worker.failed, self._worker.stopped):
-            sig.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
-        self._worker.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
-        self._worker.done.connect(self._on_trained, Qt.ConnectionType.QueuedConnection)
-        self._worker.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
-        self._worker.stopped.connect(self._on_stopped, Qt.ConnectionType.QueuedConnection)
         p = self.panel
         p.progress.setRange(0, 0)
         p.progress_label.setText("")
         p.progress_box.show()
-        pause_automatic_gc()  # no cyclic GC on the worker thread while it runs (qtcompat)
-        self._thread.start()
+        self.jobs.start(lecture_models_task(self.lecture, device=self.device))
 
     def _stop_training(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
         self._join()
 
     def _join(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread.deleteLater()
-            resume_automatic_gc()
-        self._thread = None
-        self._worker = None
+        self.jobs.shutdown()
         self.panel.progress_box.hide()
 
     def _cancel_training(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
+        self.jobs.cancel()
+
+    def _on_job_finished(self, result) -> None:
+        if result.status == "done":
+            self._on_trained(result.value)
+        elif result.status == "cancelled" or isinstance(result.exception, TrainingStopped):
+            self._on_stopped()
+        else:
+            e = result.exception
+            self._on_failed(str(e) if isinstance(e, LectureError) else (result.error or "failed"))
 
     def _on_progress(self, ref: str, step: int, steps: int, i: int, n: int) -> None:
         p = self.panel
