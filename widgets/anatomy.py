@@ -304,17 +304,22 @@ class StepAnatomy(QWidget):
         keys = idx.key_tokens(kind, position)
         lv = idx.vector_levels(kind, layer)
         K, V, E, W = rec.keys, rec.values, rec.energies, rec.weights
-        future = None
-        if kind == "masked_self":
-            # Every decoder position gets a row; the ones after t are the causal mask
-            # (no key, e = −∞, weight 0). Same shapes on every step: no re-layout.
+        absent = None
+        if kind == "masked_self" and K.shape[0] < idx.n_steps:
+            # Free running: step t's record has keys 0..t only (later positions are not
+            # decoded yet, so nothing is masked). Blank rows keep the shapes fixed across
+            # steps (no re-layout). A teacher-forced trace records every position, the
+            # future ones with e = −∞ and weight 0, drawn below from the record itself.
             n, m = idx.n_steps, K.shape[0]
             keys = idx.col_labels(kind)
-            future = np.arange(n) >= m
+            absent = np.arange(n) >= m
             K = np.vstack([K, np.full((n - m, K.shape[1]), np.nan, np.float32)])
             V = np.vstack([V, np.full((n - m, V.shape[1]), np.nan, np.float32)])
-            E = np.concatenate([E, np.full(n - m, -np.inf, np.float32)])
-            W = np.concatenate([W, np.zeros(n - m, np.float32)])
+            E = np.concatenate([E, np.full(n - m, np.nan, np.float32)])
+            W = np.concatenate([W, np.full(n - m, np.nan, np.float32)])
+        elif kind == "masked_self":
+            keys = idx.col_labels(kind)
+        masked = np.isneginf(E)
         score = "transformer" if idx.is_transformer else rec.score
         formula = SCORE_FORMULAS[score]
         if idx.is_transformer:
@@ -335,12 +340,12 @@ class StepAnatomy(QWidget):
         set_ticks(self.k_plot.getAxis("left"), keys)
         _strip(self.q_plot, "q" if idx.is_transformer else ("sₜ₋₁" if rec.score == "bahdanau" else "sₜ"))
         n = len(keys)
-        self.energy_bars.set(E, xrange=idx.energy_range(kind, layer, head), nrows=n)
+        self.energy_bars.set(E, xrange=idx.energy_range(kind, layer, head), nrows=n, absent=absent)
         brushes = [BAR_BLUE] * n
         if n:
-            brushes[int(np.argmax(W))] = QColor("#2f4b7c")
-        self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=future,
-                             masked_label="0 (masked)")
+            brushes[int(np.nanargmax(W))] = QColor("#2f4b7c")
+        self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=masked,
+                             masked_label="0 (masked)", absent=absent)
         if idx.is_transformer:
             self.v_img.set(V, levels=lv)
             self.o_img.set(rec.output[None, :], levels=lv)

@@ -389,14 +389,18 @@ class HBars:
 
     def set(self, values: np.ndarray, xrange: tuple[float, float] | None = None,
             brushes: list[QColor] | None = None, nrows: int | None = None,
-            masked: np.ndarray | None = None, masked_label: str = "−∞ masked") -> None:
+            masked: np.ndarray | None = None, masked_label: str = "−∞ masked",
+            absent: np.ndarray | None = None, absent_label: str = "— not decoded yet") -> None:
         """``masked``: rows drawn as an empty bar labelled ``masked_label`` (non-finite
-        values always are)."""
+        values always are). ``absent``: rows with no value at all (a position a free-running
+        decoder has not reached), labelled ``absent_label``."""
         values = np.asarray(values, dtype=np.float32)
         n = values.shape[0]
         finite = np.isfinite(values)
         if masked is not None:
             finite = finite & ~masked
+        if absent is not None:
+            finite = finite & ~absent
         widths = np.where(finite, values, 0.0).astype(np.float64)
         self.values = values
         kw = {}
@@ -419,7 +423,9 @@ class HBars:
         labels = []
         for j in range(n):
             v = float(values[j])
-            if not finite[j]:
+            if absent is not None and absent[j]:
+                labels.append((0.0, j, absent_label, QColor("#999999"), True))
+            elif not finite[j]:
                 labels.append((0.0, j, masked_label, QColor("#666666"), True))
             else:  # right of the bar's end, or right of 0 for a negative bar (never clipped)
                 labels.append((max(v, 0.0), j, self.fmt.format(v).replace("-", "−"), QColor("#222222"), True))
