@@ -298,7 +298,10 @@ def attend(
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().to("cpu", torch.float32).numpy()
+    """A float32 CPU copy. Always a copy: ``.numpy()`` of a CPU float32 tensor shares its
+    memory, and some recorded tensors are parameters (Bahdanau's ``v``) that training goes
+    on changing; a record must keep the numbers it was taken with."""
+    return np.array(t.detach().to("cpu", torch.float32).numpy(), copy=True)
 
 
 def _record(rec: Recorder, kind: str, layer: int, score: str, query, keys, values, energies, weights,

@@ -165,6 +165,11 @@ class Trace:
         return out
 
     def dumps(self, indent: int | None = None) -> str:
+        """The trace JSON. Raises :class:`~sandbox.nonfinite.NonFiniteTraceError` (a
+        ValueError naming the steps and values) when a number is NaN or ±inf."""
+        from .nonfinite import check_trace
+
+        check_trace(self)
         return json.dumps(self.to_json(), ensure_ascii=False, indent=indent, allow_nan=False)
 
 
