@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
-from .plots import (show_top_k, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
+from .plots import (show_top_k, WHATIF, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
                     set_plot_font, set_ticks, set_title, style_plot)
 from .traceindex import KIND_TITLES, TraceIndex
 
@@ -51,6 +51,7 @@ class StepAnatomy(QWidget):
     """Draws (trace, step, layer, head) for one attention kind; holds no model state."""
 
     kindChanged = Signal(str)
+    topkClicked = Signal(int, str)  # step, token: a click on a top-k bar (What-if: force it)
     queryRowChanged = Signal(int)
 
     def __init__(self, parent=None) -> None:
@@ -94,6 +95,7 @@ class StepAnatomy(QWidget):
         self.gw.setMinimumHeight(160)
         lay.addWidget(self.gw, 1)
         self._build_plots()
+        self.gw.scene().sigMouseClicked.connect(self._on_scene_click)
         self.kind_combo.currentIndexChanged.connect(self._on_kind)
         self.row_spin.valueChanged.connect(self._on_row)
         self._set_transformer_controls(False)
@@ -281,11 +283,17 @@ class StepAnatomy(QWidget):
 
     def _header(self, idx, step, kind, layer, head, position) -> None:
         tf = idx.trace.mode == "teacher_forcing"
-        src = "gold" if step.input_from == "gold" else "prediction"
-        colour = "#1a7f37" if step.input_from == "gold" else "#8250df"
-        parts = [f"<b>t = {step.t}</b>",
-                 f"input: <b>{html.escape(step.input_token)}</b> "
-                 f"<span style='color:{colour}'>({src})</span>"]
+        src = step.input_from if step.input_from in ("gold", "forced") else "prediction"
+        colour = {"gold": "#1a7f37", "forced": WHATIF.name()}.get(step.input_from, "#8250df")
+        parts = [f"<b>t = {step.t}</b>"]
+        edits = idx.trace.interventions
+        if edits is not None and not edits.empty:  # a screenshot says what was changed
+            parts.append(f"<b style='color:{WHATIF.name()}'>what-if:</b> "
+                         + html.escape("; ".join(edits.describe(idx.trace.source_tokens))))
+        if any(s.chosen is not None for s in idx.trace.steps):
+            parts.append(f"<b style='color:{WHATIF.name()}'>beam search path</b>")
+        parts.append(f"input: <b>{html.escape(step.input_token)}</b> "
+                     f"<span style='color:{colour}'>({src})</span>")
         if step.gold is not None:
             ok = step.predicted == step.gold
             c = GOOD.name() if ok else BAD.name()
@@ -293,6 +301,15 @@ class StepAnatomy(QWidget):
                          f"{'✓' if ok else '✗'} gold: <b>{html.escape(step.gold)}</b>")
         else:
             parts.append(f"predicted: <b>{html.escape(step.predicted)}</b> (no gold)")
+        if step.forced is not None:
+            parts.append(f"<span style='color:{WHATIF.name()}'>forced output: <b>{html.escape(step.forced)}</b></span>")
+        elif step.chosen is not None:
+            parts.append(f"<span style='color:{WHATIF.name()}'>beam output: <b>{html.escape(step.chosen)}</b></span>")
+        rec = idx.record(kind, layer, head, position)
+        if rec is not None and rec.pinned:
+            j = int(np.argmax(rec.weights))
+            parts.append(f"<span style='color:{WHATIF.name()}'>attention pinned to "
+                         f"“{html.escape(idx.trace.source_tokens[j])}” ({j})</span>")
         if idx.has_gold and step.off_gold:
             parts.append(f"<span style='color:{BAD.name()}'>off the gold path"
                          f"{f' from step {idx.first_offgold}' if idx.first_offgold is not None else ''}</span>")
@@ -384,6 +401,20 @@ class StepAnatomy(QWidget):
             out = step.output
         self.out_img.set(out[None, :], levels=_sym(out))
         self.topk_tokens = show_top_k(self.topk_bars, self.topk_plot.getAxis("left"), step, 1.5)
+
+    def topk_token_at(self, scene_pos) -> str | None:
+        """The top-k token whose bar row is under ``scene_pos`` (None elsewhere)."""
+        vb = self.topk_plot.getViewBox()
+        if not getattr(self, "topk_tokens", None) or not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        row = int(round(vb.mapSceneToView(scene_pos).y()))
+        return self.topk_tokens[row] if 0 <= row < len(self.topk_tokens) else None
+
+    def _on_scene_click(self, ev) -> None:
+        tok = self.topk_token_at(ev.scenePos())
+        if tok is not None and self._args is not None and ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.topkClicked.emit(self._args[1], tok)
 
     def _head_boundaries(self, sizes: list[int]) -> None:
         pos = np.cumsum(sizes)[:-1] - 0.5 if len(sizes) > 1 else []

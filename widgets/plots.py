@@ -24,6 +24,7 @@ VECTOR_CMAP = pg.colormap.get("CET-D1")  # blue - white - red, for signed vector
 HIGHLIGHT = QColor("#ff3b30")
 GOOD = QColor("#1a7f37")
 BAD = QColor("#cf222e")
+WHATIF = QColor("#bc4c00")  # What-if edits: forced tokens, pinned attention, hidden sources
 BAR_BLUE = QColor("#4c72b0")
 BAR_ORANGE = QColor("#dd8452")
 BAR_GREY = QColor("#9aa0a6")
