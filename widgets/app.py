@@ -25,6 +25,7 @@ def install_extras(win) -> None:
     if getattr(win, "_extras_installed", False):
         return
     win._extras_installed = True
+    from .beam import install_beam
     from .bottleneck_view import install_bottleneck
     from .compare import install_compare
     from .editor_install import install_editor
@@ -41,6 +42,10 @@ def install_extras(win) -> None:
     win.lectures = install_lectures(win)
     install_compare(win)
     install_bottleneck(win)
+    from .whatif import install_whatif
+
+    install_whatif(win)
+    install_beam(win)
 
 
 def run_app(argv: list[str] | None = None) -> int:

@@ -296,11 +296,17 @@ class Views(QWidget):
             full = None
         else:
             full = idx.matrix(kind, self.layer, self.head)
-        masked = idx.mask(kind, self.layer, self.head) if (full is not None and kind == "masked_self") else None
+        masked = idx.mask(kind, self.layer, self.head) if full is not None else None
         flags = idx.offgold_rows
         m.show_matrix(full, self.step, self.step, rows, cols, masked=masked, flag_rows=flags, note=note)
-        what = ("rows: decoder step (output token), columns: source token" if kind == "cross"
-                else "rows: decoder step, columns: decoder inputs so far · hatched = masked (future)")
+        if kind == "cross":
+            what = "rows: decoder step (output token), columns: source token"
+            if masked is not None and masked.any():
+                what += " · hatched = masked (−∞ in the record)"
+        elif masked is not None and masked.any():
+            what = "rows: decoder step, columns: decoder inputs · hatched = masked future (−∞ in the record)"
+        else:
+            what = "rows: decoder step, columns: decoder inputs so far (free running: no future to mask)"
         title = f"<b>{KIND_TITLES[kind] if idx.is_transformer else 'attention'}</b>{where} · {what}"
         if idx.first_offgold is not None:
             title += (f" · <span style='color:#cf222e'><b>off the gold path from step "
