@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 BEAM_FORMAT = "attention-sandbox/beam@1"
 MAX_BEAM_WIDTH = 64
-NOT_OUTPUTS = ("<pad>", "<sos>")  # tokens no step may be forced to output
 
 
 class WhatIfError(ValueError):
@@ -188,8 +187,6 @@ def check_interventions(iv: Interventions, bundle: "Bundle", n_source: int,
         if tok not in vocab:
             raise WhatIfError(f"force {t}={tok}: “{tok}” is not in the model's target vocabulary "
                               f"({len(vocab)} tokens)")
-        if tok in NOT_OUTPUTS:
-            raise WhatIfError(f"force {t}={tok}: {tok} is never an output token")
         forced[t] = vocab.id(tok)
     if iv.pins or iv.hide:
         if model.kind == "seq2seq" and model.attention == "none":

@@ -10,6 +10,8 @@ import dataclasses
 
 import pytest
 
+pytestmark = pytest.mark.gui  # needs PySide6 / pyqtgraph / pytest-qt (`pytest -m "not gui"` skips it)
+
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
@@ -304,7 +306,7 @@ def test_new_lecture_from_view_and_bad_edit(qtbot, window):
 def test_presenting_hides_the_preset_editor_dock_and_esc_brings_it_back(qtbot, window):
     """The slides get the whole window: an open preset editor dock is hidden while
     presenting (it took a third of the projector) and shown again on Esc."""
-    from widgets.editor import install_editor
+    from widgets.editor_install import install_editor
 
     install_editor(window)
     dock = window.preset_editor_dock
