@@ -241,9 +241,19 @@ class Beam:
     tokens: tuple[str, ...]
     log_prob: float
     finished: bool
-    node: int  # the BeamNode of its last token
+    node: int  # the BeamNode of its last token (-1: the greedy path, added back)
     score: float  # what the beams are ranked by (log_prob, or length-normalised)
     trace: "Trace | None" = None
+    ids: tuple[int, ...] = ()  # the tokens as target-vocabulary ids
+
+
+def beam_trace(bundle: "Bundle", source: str, beam: Beam) -> "Trace":
+    """The trace along ``beam`` (free running, passing on the beam's tokens): what
+    :func:`beam_search` attaches with ``traces=True``; the window makes it on demand."""
+    from .trace import trace
+
+    return beam.trace if beam.trace is not None else trace(bundle, source, mode="free_running",
+                                                           follow=list(beam.ids))
 
 
 @dataclass(frozen=True)
@@ -289,7 +299,8 @@ def beam_search(bundle: "Bundle", source: str, width: int, *, max_len: int | Non
     Plain beam search can prune the greedy path and end below it; the greedy decode is
     therefore always a candidate, so the best beam is never worse than greedy
     (``greedy_kept`` says whether the search had kept it by itself). Width 1 is the greedy
-    decode. ``traces``: trace each beam (free running along its tokens).
+    decode. ``traces``: trace each beam (free running along its tokens); without them the
+    search alone runs (:func:`beam_trace` makes one later).
     """
     import torch
 
@@ -328,7 +339,8 @@ def beam_search(bundle: "Bundle", source: str, width: int, *, max_len: int | Non
     for ids, tot, node, fin in ranked:
         tr = trace(bundle, source, mode="free_running", follow=ids) if traces else None
         beams.append(Beam(tokens=tuple(vocab.token(i) for i in ids), log_prob=float(tot), finished=fin,
-                          node=node, score=float(_rank(tot, len(ids), length_penalty)), trace=tr))
+                          node=node, score=float(_rank(tot, len(ids), length_penalty)), trace=tr,
+                          ids=tuple(ids)))
     return BeamResult(source=source, width=width, length_penalty=float(length_penalty),
                       beams=tuple(beams), nodes=tuple(nodes), greedy_kept=greedy_kept)
 
