@@ -56,7 +56,11 @@ def explain(rec: "AttentionRecord", j: int, key_tokens: Sequence[str], query_lab
     jt = tok(j)
     h: list[str] = []
     lines: list[str] = []
-    h.append(f"<h3 style='margin:2px 0'>Why is α<sub>{j}</sub> = {_f(ex.recorded_weight, 6)}?</h3>")
+    if rec.original_weights is not None:
+        h.append(f"<h3 style='margin:2px 0'>α<sub>{j}</sub> is pinned to {_f(float(rec.weights[j]), 6)}; "
+                 f"the model's own α<sub>{j}</sub> = {_f(ex.recorded_weight, 6)}. Why?</h3>")
+    else:
+        h.append(f"<h3 style='margin:2px 0'>Why is α<sub>{j}</sub> = {_f(ex.recorded_weight, 6)}?</h3>")
     h.append(f"<div>{html.escape(title)}query: <b>{html.escape(query_label)}</b>, key j = {j} "
              f"“<b>{jt}</b>” · score <b>{rec.score}</b>: {FORMULAS[rec.score]}</div>")
     if rec.original_weights is not None:
