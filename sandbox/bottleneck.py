@@ -40,7 +40,8 @@ import torch.nn.functional as F
 from .device import resolve_device
 from .model import RNG_LOCK  # importing model also applies configure_torch() (one thread)
 from .presets import ModelConfig
-from .seq2seq import ATTENTIONS, CELLS, Seq2Seq
+from .names import ATTENTIONS, CELLS
+from .seq2seq import Seq2Seq
 from .vocab import EOS, EOS_ID, SOS_ID, SPECIALS
 
 __all__ = ["TASKS", "Settings", "DEFAULT", "QUICK", "BottleneckResult", "run_experiment",

@@ -28,10 +28,10 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import AdditiveScore, GeneralScore, attend
+from .names import ATTENTIONS, CELLS
 from .vocab import PAD_ID, SOS_ID
 
-CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-ATTENTIONS = ("none", "dot", "scaled_dot", "general", "bahdanau")
+CELL_MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}  # one per name in CELLS
 ENCODERS = ("uni", "bi")
 
 
@@ -76,7 +76,7 @@ class Seq2Seq(nn.Module):
             raise ValueError(f"unknown encoder {cfg.encoder!r}; allowed: {', '.join(ENCODERS)}")
         self.bidirectional = cfg.encoder == "bi"
         E, H = cfg.embed, cfg.hidden
-        rnn = CELLS[cfg.cell]
+        rnn = CELL_MODULES[cfg.cell]
         self.src_embed = nn.Embedding(src_vocab, E, padding_idx=PAD_ID)
         self.tgt_embed = nn.Embedding(tgt_vocab, E, padding_idx=PAD_ID)
         self.encoder = rnn(E, H, batch_first=True, bidirectional=self.bidirectional)

@@ -32,13 +32,13 @@ import torch
 
 from .attention import AttentionRecord, editing, jsonable, recording
 from .model import Bundle, model_summary
+from .names import MODES  # noqa: F401 - also importable from here
 
 if TYPE_CHECKING:
     from .whatif import Interventions
 from .vocab import EOS_ID, SOS, SOS_ID, encode_sentence
 
 TRACE_FORMAT = "attention-sandbox/trace@1"
-MODES = ("teacher_forcing", "free_running")
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
-from PySide6.QtCore import Qt
+
+pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.gui  # needs PySide6 / pyqtgraph / pytest-qt (`pytest -m "not gui"` skips it)
+from PySide6.QtCore import Qt  # noqa: E402
 
 
 @pytest.fixture
@@ -140,9 +142,7 @@ def test_train_all_stops_and_joins(view, qtbot):
     view.set_pair(2)  # while training: the worker re-traces; the GUI never touches the models
     qtbot.waitUntil(lambda: " ".join(view.columns[0].trace.source_tokens[:-1]) == view.pairs[2][0],
                     timeout=30000)
-    t = time.perf_counter()
-    assert view.stop()
-    assert time.perf_counter() - t < 5.0
+    assert view.stop()  # how long stopping takes: bench/bench_jobs.py
     assert not view.is_training and view.train_button.isEnabled()
     assert "stopped" in view.columns[0].status.text()
     assert "not trained" in view.columns[2].status.text()

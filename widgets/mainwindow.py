@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QTextBrowser, QTextEdit, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
 
+from sandbox.names import MODES, PANELS
+
 from .jobs import JobRunner
 from .settings import make_settings, read_bytes, read_float, read_str
 from .training import TraceRequest, TrainingSession
@@ -37,8 +39,6 @@ if TYPE_CHECKING:
     from sandbox.trace import Trace
 
 DEFAULT_PRESET = "ko_en_cat"
-MODES = ("teacher_forcing", "free_running")
-PANELS = ("map", "anatomy", "encoder_self", "masked_self", "cross", "positions", "explain", "heads")
 FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 TEXT_INPUTS = (QLineEdit, QTextEdit, QAbstractSpinBox)
 
@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         if not deferred:
             self._build_views()
             self._populate_presets(_preset_entries())
-            from sandbox.train import available_devices
+            from sandbox.device import available_devices
 
             self._populate_devices(available_devices())
             self._set_loading(False)

@@ -8,7 +8,6 @@ would see at that step.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -27,9 +26,6 @@ def cli_render(args) -> int:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise ValueError(f"--out {args.out}: unknown image format {out.suffix or '(none)'!r}; use .png or .svg")
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-
     from sandbox.cli import interventions_from_args, load_bundle, trace_with_flags
 
     edits = interventions_from_args(args) if hasattr(args, "force") else None
@@ -52,12 +48,10 @@ def cli_render(args) -> int:
     _check_range("head", getattr(args, "head", 0), heads, f"the model has {heads} head(s)")
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
-    from .qtcompat import quiet_harmless_qt_warnings
+    from .qtcompat import headless_app
 
-    quiet_harmless_qt_warnings()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "attention-sandbox"])
+    app = headless_app()
     from .export import export_widget
     from .fonts import ensure_korean_font
     from .mainwindow import MainWindow

@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from sandbox.names import PANELS
+
 from .anatomy import StepAnatomy
 from .attention_map import AttentionMap
 from .explain import ExplainView, explain
@@ -23,7 +25,6 @@ from .traceindex import KIND_TITLES, TraceIndex
 if TYPE_CHECKING:
     from sandbox.trace import Trace
 
-PANELS = ("map", "anatomy", "encoder_self", "masked_self", "cross", "positions", "explain", "heads")
 TRANSFORMER_ONLY = ("masked_self", "encoder_self", "heads", "positions")
 
 
