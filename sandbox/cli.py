@@ -44,12 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["teacher_forcing", "free_running"], default="teacher_forcing")
     p.add_argument("--checkpoint", help="trained weights from `train` (default: untrained, seeded)")
     p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
-    p.add_argument("--force", action="append", default=[], metavar="T=TOKEN",
-                   help="what if step T had output TOKEN (repeatable); step T+1 reads it")
-    p.add_argument("--pin", action="append", default=[], metavar="T=J",
-                   help="put all of step T's cross attention on source token J (0-based; repeatable)")
-    p.add_argument("--hide-source", action="append", default=[], metavar="J",
-                   help="mask source token J from every cross attention (repeatable)")
+    _add_whatif_flags(p)
     p.set_defaults(handler=cmd_trace)
 
     p = sub.add_parser("beam", help="beam search: the best translations and a trace along each")
@@ -84,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", type=int, default=0)
     p.add_argument("--head", type=int, default=0)
     p.add_argument("--out", required=True, help="output .png (or .svg)")
+    _add_whatif_flags(p)
     p.set_defaults(handler=_from_caller("render"))
 
     p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout, "
@@ -106,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_from_caller("bottleneck"))
     return ap
+
+
+def _add_whatif_flags(p: argparse.ArgumentParser) -> None:
+    """``--force T=TOKEN``, ``--pin T=J``, ``--hide-source J`` (DESIGN.md, What-if)."""
+    p.add_argument("--force", action="append", default=[], metavar="T=TOKEN",
+                   help="what if step T had output TOKEN (repeatable); step T+1 reads it")
+    p.add_argument("--pin", action="append", default=[], metavar="T=J",
+                   help="put all of step T's cross attention on source token J (0-based; repeatable)")
+    p.add_argument("--hide-source", action="append", default=[], metavar="J",
+                   help="mask source token J from every cross attention (repeatable)")
 
 
 def _lazy(target: str) -> Callable[..., int]:
@@ -172,21 +178,33 @@ def cmd_trace(args: argparse.Namespace) -> int:
         if text is not None and len(text.strip()) > MAX_SENTENCE_CHARS:
             raise UserError(f"{flag}: the sentence is {len(text.strip())} characters long; "
                             f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
-    from .whatif import WhatIfError
-
     interventions = _interventions(args)
     bundle = load_bundle(args.preset, args.checkpoint)
-    try:
-        tr = trace(bundle, args.source, args.target, mode=args.mode, interventions=interventions)
-    except WhatIfError as e:  # name the flag: "force 9=cat: ..." -> "--force 9=cat: ..."
-        msg = str(e)
-        raise UserError(("--" + msg) if msg.split(" ")[0].rstrip(":") in ("force", "pin", "hide-source")
-                        else msg) from None
+    tr = trace_with_flags(bundle, args.source, args.target, args.mode, interventions)
     write_output(tr.dumps() + "\n", args.json)
     if tr.has_unknown:
         print(f"warning: unknown tokens became <unk>: source {list(tr.source_unknown)}, "
               f"target {list(tr.target_unknown)}", file=sys.stderr)
     return 0
+
+
+def interventions_from_args(args: argparse.Namespace):
+    """The What-if flags as an Interventions value, or None when there are none."""
+    iv = _interventions(args)
+    return None if iv.empty else iv
+
+
+def trace_with_flags(bundle, source: str, target: str | None, mode: str, interventions):
+    """trace() with What-if edits; an edit that cannot apply names its flag (UserError)."""
+    from .trace import trace
+    from .whatif import WhatIfError
+
+    try:
+        return trace(bundle, source, target, mode=mode, interventions=interventions)
+    except WhatIfError as e:  # name the flag: "force 9=cat: ..." -> "--force 9=cat: ..."
+        msg = str(e)
+        raise UserError(("--" + msg) if msg.split(" ")[0].rstrip(":") in ("force", "pin", "hide-source")
+                        else msg) from None
 
 
 def _interventions(args: argparse.Namespace):

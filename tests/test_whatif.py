@@ -428,3 +428,14 @@ def test_cli_beam(tmp_path, capsys):
 def test_cli_beam_bad_values(tmp_path, capsys, flags):
     rc, _, err = _cli(["beam", "--preset", "ko_en_cat", "--source", "나는", *flags], tmp_path, capsys)
     assert rc == 2 and err.count("\n") == 1 and err.startswith("error: ")
+
+
+def test_explaining_a_pinned_weight_checks_the_models_own_weight(bundle):
+    from sandbox.explain import compute
+
+    source, target = _pair(bundle)
+    tr = trace(bundle, source, target, interventions=Interventions(pins=(Pin(0, 0),)))
+    rec = tr.steps[0].records("cross")[0]
+    for j in range(rec.weights.shape[0]):
+        ex = compute(rec, j)
+        assert ex.recorded_weight == float(rec.original_weights[j]) and ex.matches

@@ -150,10 +150,12 @@ def test_beam_panel_steps_through_a_beam(window, qtbot):
     assert pruned and all(it.foreground(0).color().name() == "#a0a0a0" for it in pruned)
     panel.choose(len(res.beams) - 1)
     b = res.beams[-1]
-    assert window.trace is b.trace and window.trace.output_tokens == list(b.tokens)
+    assert b.trace is None  # the window traces a beam only when it is chosen
+    assert window.trace is window.beam.trace_of(len(res.beams) - 1)
+    assert window.trace.output_tokens == list(b.tokens)
     assert window.whatif.toolbar.isVisible() and "beam" in window.whatif.bar.text
-    for t in range(len(b.trace.steps)):
+    for t in range(len(window.trace.steps)):
         window.set_step(t)
-        assert window.views.anatomy.record is b.trace.steps[t].records("cross", 0, 0)[0]
+        assert window.views.anatomy.record is window.trace.steps[t].records("cross", 0, 0)[0]
     window.whatif.bar.reset_button.click()
     assert window.trace.output_tokens == base.output_tokens and not window.whatif.toolbar.isVisible()

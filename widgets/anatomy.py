@@ -195,10 +195,19 @@ class StepAnatomy(QWidget):
     def _fix_left_widths(self, idx: TraceIndex) -> None:
         """Same left-axis width down each column so strips line up with the matrices."""
         fm = QFontMetrics(self._font)
+        # Every token the model can output (not only this trace's): another pair, mode or
+        # What-if edit of the same model then keeps the widths, and nothing re-lays out.
+        vocab = set(idx.trace.target_vocab) or {tok for s in idx.trace.steps for tok, _ in s.top_k}
         toks = list(idx.trace.source_tokens) + [s.input_token for s in idx.trace.steps]
-        w = max([fm.horizontalAdvance(t) for t in toks] + [fm.horizontalAdvance("heads")]) + 14
-        vocab = {tok for s in idx.trace.steps for tok, _ in s.top_k}
-        wk = max([fm.horizontalAdvance(t) for t in vocab] + [fm.horizontalAdvance("[c; s]")]) + 14
+        key_in = (self._font.toString(), tuple(idx.trace.source_tokens), id(idx.trace.target_vocab),
+                  len(vocab), tuple(t for t in toks if t not in vocab))
+        if key_in == getattr(self, "_width_input", None):
+            return
+        self._width_input = key_in
+        vocab_w = max((fm.horizontalAdvance(t) for t in vocab), default=0)
+        w = max([fm.horizontalAdvance(t) for t in idx.trace.source_tokens if t]
+                + [vocab_w, fm.horizontalAdvance("heads")]) + 14
+        wk = max(vocab_w, fm.horizontalAdvance("[c; s]")) + 14
         key = (w, wk)
         if key == self._left_width:
             return

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QListWidget, QL
 from .hooks import window_menu
 
 if TYPE_CHECKING:
+    from sandbox.trace import Trace
     from sandbox.whatif import BeamResult
 
 PRUNED = QColor("#a0a0a0")
@@ -132,6 +133,9 @@ class BeamController:
         self.panel = panel
         panel.searchRequested.connect(self.search)
         panel.beamChosen.connect(self.show_beam)
+        self._source: str | None = None
+        self._bundle = None
+        self._traces: dict = {}
 
     def search(self, width: int) -> "BeamResult | None":
         from sandbox.whatif import beam_search
@@ -144,12 +148,23 @@ class BeamController:
             return None
         source = w.current_view()["source"]
         try:
-            res = beam_search(w.bundle, source, int(width))
+            res = beam_search(w.bundle, source, int(width), traces=False)  # traced when chosen
         except ValueError as e:
             w.show_banner(f"cannot search: {html.escape(str(e))}", "error")
             return None
+        self._source, self._bundle, self._traces = source, w.bundle, {}
         self.panel.show_result(res)
         return res
+
+    def trace_of(self, index: int) -> "Trace":
+        """Beam ``index``'s trace, made on first use and kept."""
+        from sandbox.whatif import beam_trace
+
+        tr = self._traces.get(index)
+        if tr is None:
+            tr = beam_trace(self._bundle, self._source, self.panel.result.beams[index])
+            self._traces[index] = tr
+        return tr
 
     def show_beam(self, index: int) -> None:
         from .whatif import install_whatif
@@ -158,10 +173,11 @@ class BeamController:
         if res is None or not 0 <= index < len(res.beams):
             return
         b = res.beams[index]
-        if b.trace is None:
+        if self._bundle is not self.window.bundle:
+            self.window.show_banner("the model changed since this search; search again", "warning")
             return
         install_whatif(self.window).show_beam(
-            b.trace, f"beam {index + 1} of {len(res.beams)} (width {res.width}, log p = {b.log_prob:.3f}):")
+            self.trace_of(index), f"beam {index + 1} of {len(res.beams)} (width {res.width}, log p = {b.log_prob:.3f}):")
 
 
 def install_beam(window) -> QDockWidget:

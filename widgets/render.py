@@ -26,9 +26,9 @@ def cli_render(args) -> int:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise ValueError(f"--out {args.out}: unknown image format {out.suffix or '(none)'!r}; use .png or .svg")
-    from sandbox.cli import load_bundle
-    from sandbox.trace import trace
+    from sandbox.cli import interventions_from_args, load_bundle, trace_with_flags
 
+    edits = interventions_from_args(args) if hasattr(args, "force") else None
     bundle = load_bundle(args.preset, getattr(args, "checkpoint", None))
     preset = bundle.preset
     source = args.source if args.source is not None else preset.pairs[0].source
@@ -38,7 +38,7 @@ def cli_render(args) -> int:
     if not source.strip():
         raise ValueError("--source: the source sentence is empty")
     mode = args.mode or "teacher_forcing"
-    tr = trace(bundle, source, target, mode=mode)
+    tr = trace_with_flags(bundle, source, target, mode, edits)  # the step header lists the edits
     n = len(tr.steps)
     _check_range("step", args.step, n, f"this trace has {n} decoder step{'s' if n != 1 else ''}")
     model = tr.model
@@ -64,6 +64,7 @@ def cli_render(args) -> int:
             win.resize(*RENDER_SIZE)
             win.set_bundle(bundle)
             win._source, win._target, win._mode = source, target, mode
+            win.interventions = edits
             win._pair_index = -1
             win._sync_mode_radios()
             win._live_trace = tr

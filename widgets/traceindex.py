@@ -120,9 +120,11 @@ class TraceIndex:
     # -- labels -------------------------------------------------------------------------
     def step_label(self, t: int) -> str:
         s = self.trace.steps[t]
+        if s.forced is not None:  # What-if: the row passed on the token the user chose
+            return f"{s.forced} (forced)"
         if self.trace.mode == "teacher_forcing" and s.gold is not None:
             return s.gold
-        return s.predicted
+        return s.output_token  # the prediction, or a beam's token
 
     def row_labels(self, kind: str) -> list[str]:
         if kind == "self":

@@ -48,13 +48,27 @@ class WhatIfBar(QWidget):
         self.label = QLabel()
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setWordWrap(True)
-        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # A fixed two-line height: a longer text on the next edit must never re-lay out the
+        # window (every view would resize and repaint); the tooltip holds the whole text.
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._fit_height()
         self.reset_button = QPushButton("↺ Original run")
         self.reset_button.setToolTip("drop every what-if edit and show the model's own run again")
         self.reset_button.clicked.connect(self.resetRequested)
         lay.addWidget(self.label, 1)
         lay.addWidget(self.reset_button, 0)
         self.text = ""
+
+    def _fit_height(self) -> None:
+        self.label.setFixedHeight(2 * self.label.fontMetrics().lineSpacing() + 4)
+
+    def changeEvent(self, ev) -> None:
+        from PySide6.QtCore import QEvent
+
+        if ev.type() == QEvent.Type.FontChange:
+            self._fit_height()
+        super().changeEvent(ev)
 
     def show_comparison(self, title: str, edits: list[str], original: "Trace | None", edited: "Trace") -> None:
         new = edited.output_tokens
@@ -95,6 +109,8 @@ class WhatIfController(QObject):
         self.bar.resetRequested.connect(self.reset)
         self._beam_title: str | None = None
         self._beam_trace: "Trace | None" = None
+        self._original_key: tuple | None = None  # what the cached unmodified run was made for
+        self._original_cache: "Trace | None" = None
         views = window.views
         views.anatomy.topkClicked.connect(self.force)
         views.cross_map.cellMenuRequested.connect(self._cell_menu)
@@ -240,10 +256,14 @@ class WhatIfController(QObject):
                 from sandbox.trace import trace
 
                 cv = w.current_view()
-                try:
-                    self.original = trace(w.bundle, cv["source"], cv["target"], mode=cv["mode"])
-                except ValueError:
-                    self.original = None
+                key = (id(w.bundle), cv["source"], cv["target"], cv["mode"], getattr(w, "_trained_steps", None))
+                if key != self._original_key or self._original_cache is None:
+                    try:
+                        self._original_cache = trace(w.bundle, cv["source"], cv["target"], mode=cv["mode"])
+                    except ValueError:
+                        self._original_cache = None
+                    self._original_key = key
+                self.original = self._original_cache
         self._refresh()
 
     def _refresh(self) -> None:
