@@ -147,6 +147,23 @@ def active_recorder() -> Recorder | None:
     return _ACTIVE.get()
 
 
+# A lighter tap for whole batches: every attend() call inside tapping() appends
+# (kind, layer, query_start, weights (B, H, L, S)) — the same weights the records hold,
+# for scoring alignment over many sentences at once (sandbox.evaluate).
+_TAP: ContextVar[list | None] = ContextVar("attention_tap", default=None)
+
+
+@contextmanager
+def tapping() -> Iterator[list]:
+    """Collect ``(kind, layer, query_start, weights)`` of every :func:`attend` call, batched."""
+    taps: list = []
+    token = _TAP.set(taps)
+    try:
+        yield taps
+    finally:
+        _TAP.reset(token)
+
+
 class GeneralScore(nn.Module):
     """Luong's weighted dot product: e_j = qᵀ W k_j (W maps key space to query space)."""
 
@@ -212,6 +229,9 @@ def attend(
     weights = torch.softmax(energies, dim=-1)
     attn = dropout(weights) if dropout is not None else weights
     output = attn @ values  # (B, H, L, d_v)
+    tap = _TAP.get()
+    if tap is not None:
+        tap.append((kind, layer, query_start, weights.detach()))
     rec = _ACTIVE.get()
     if rec is not None:
         _record(rec, kind, layer, score, query, keys, values, energies, weights, output, terms,

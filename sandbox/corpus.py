@@ -164,16 +164,17 @@ def _decode_lines(data: bytes) -> list[str | None]:
 
 
 def parse_lines(lines: Sequence[str | None], cfg: DataConfig, kinds: tuple[str, str] = ("word", "word"),
-                *, first_line: int = 1) -> Corpus:
+                *, first_line: int = 1, optional_alignment: bool = False, keep_duplicates: bool = False) -> Corpus:
     """Read pairs from already-split lines (None = a line that was not valid UTF-8).
 
     ``kinds`` are the source and target tokenizers (for ``max_tokens`` and alignment bounds).
-    Never raises for a bad line; see the module docstring for what is left out."""
-    sc, tc, ac = cfg.source_column, cfg.target_column, cfg.alignment_column
-    need = max(sc, tc, ac)
+    ``optional_alignment``: a line without the alignment column is a pair without links
+    (``evaluate --data``). Never raises for a bad line; see the module docstring."""
+    sc, tc, ac0 = cfg.source_column, cfg.target_column, cfg.alignment_column
+    need0 = max(sc, tc, ac0)
     roles = {sc: "source", tc: "target"}
-    if ac:
-        roles[ac] = "alignment"
+    if ac0:
+        roles[ac0] = "alignment"
     pairs: list[Pair] = []
     numbers: list[int] = []
     skipped: list[tuple[int, str]] = []
@@ -188,6 +189,9 @@ def parse_lines(lines: Sequence[str | None], cfg: DataConfig, kinds: tuple[str, 
         if not line.strip():
             continue
         fields = line.split("\t")
+        ac, need = ac0, need0
+        if optional_alignment and ac0 and len(fields) < ac0:
+            ac, need = 0, max(sc, tc)
         if len(fields) == 1:
             skipped.append((number, f"no tab; expected at least {need} tab-separated columns"))
             continue
@@ -219,7 +223,7 @@ def parse_lines(lines: Sequence[str | None], cfg: DataConfig, kinds: tuple[str, 
             too_long += 1
             continue
         key = (source, target)
-        if key in seen:
+        if key in seen and not keep_duplicates:
             duplicates += 1
             continue
         seen.add(key)
@@ -228,9 +232,11 @@ def parse_lines(lines: Sequence[str | None], cfg: DataConfig, kinds: tuple[str, 
     return Corpus(tuple(pairs), tuple(numbers), tuple(skipped), too_long, duplicates)
 
 
-def read_corpus(path: str | os.PathLike[str], cfg: DataConfig, kinds: tuple[str, str] = ("word", "word")) -> Corpus:
+def read_corpus(path: str | os.PathLike[str], cfg: DataConfig, kinds: tuple[str, str] = ("word", "word"),
+                **options) -> Corpus:
     """Read a corpus file. Raises :class:`CorpusError` only when the file itself cannot be
-    read (missing, a folder, no permission, over :data:`MAX_CORPUS_BYTES`)."""
+    read (missing, a folder, no permission, over :data:`MAX_CORPUS_BYTES`). ``options`` go
+    to :func:`parse_lines`."""
     label = os.fspath(path)
     try:
         with open(label, "rb") as f:
@@ -245,7 +251,7 @@ def read_corpus(path: str | os.PathLike[str], cfg: DataConfig, kinds: tuple[str,
         raise CorpusError(f"{label}: cannot read the corpus file ({getattr(e, 'strerror', None) or e})") from None
     if len(data) > MAX_CORPUS_BYTES:
         raise CorpusError(f"{label}: larger than {MAX_CORPUS_BYTES // 2**20} MiB; split the corpus")
-    return parse_lines(_decode_lines(data), cfg, kinds)
+    return parse_lines(_decode_lines(data), cfg, kinds, **options)
 
 
 # --------------------------------------------------------------------------- the split
