@@ -36,7 +36,7 @@ import torch
 from .attention import tapping
 from .corpus import Pair, format_alignment
 from .model import Bundle
-from .trace import MAX_STEPS
+from .trace import default_max_len
 from .vocab import EOS_ID, PAD_ID, SOS_ID, UNK_ID, detokenize, encode_sentence
 
 __all__ = ["EVAL_FORMAT", "PAIRS_FORMAT", "evaluate", "pairs_json", "reference_text"]
@@ -132,11 +132,11 @@ def evaluate(bundle: Bundle, pairs: Sequence[Pair], *, batch_size: int = BATCH,
             ok = (logits.argmax(-1) == tgt_out) & mask & (tgt_out != UNK_ID)
             correct += int(ok.sum())
             total += int(mask.sum())
-            max_len = min(2 * max(src.shape[1], tgt_out.shape[1]) + 2, MAX_STEPS)
-            pred = model.greedy(src, lens, max_len).cpu().tolist()
+            limits = [default_max_len(len(se.ids), len(te.ids)) for se, te in zip(src_enc, tgt_enc)]
+            pred = model.greedy(src, lens, max(limits)).cpu().tolist()
             weights = _cross_weights(taps, len(chunk), tgt_out.shape[1], src.shape[1]) if can_align else None
             for b, (pair, se, te) in enumerate(zip(chunk, src_enc, tgt_enc)):
-                ids = pred[b]
+                ids = pred[b][: limits[b]]  # as long as a free-running trace of the pair
                 cut = ids.index(EOS_ID) + 1 if EOS_ID in ids else len(ids)
                 predicted = [bundle.tgt_vocab.token(i) for i in ids[:cut]]
                 exact = predicted == list(te.original)

@@ -49,9 +49,9 @@ def build_vocabs(preset: Preset) -> tuple[Vocab, Vocab]:
 
     For a corpus, held-out pairs count too (training pairs first): a word only they contain
     gets an id whose embedding training never moves, which the model cannot use any more
-    than ``<unk>``. It keeps the vocabulary the same for every seed's split, so a checkpoint
-    trained with ``--seed`` fits the preset it came from."""
-    pairs = preset.pairs + preset.heldout_pairs
+    than ``<unk>``. Tokens are numbered in file order, so the vocabulary is the same for
+    every seed's split and a checkpoint trained with ``--seed`` fits the preset it came from."""
+    pairs = preset.file_order()
     src = Vocab.build((p.source for p in pairs), preset.tokenizer.source)
     tgt = Vocab.build((p.target for p in pairs), preset.tokenizer.target)
     return src, tgt

@@ -163,6 +163,10 @@ class Preset(SavedFile):
         """Training pairs followed by held-out pairs."""
         return self.pairs + self.heldout_pairs
 
+    def file_order(self) -> tuple[Pair, ...]:
+        """Every pair (training and held-out) in the order of the file: the same for every seed."""
+        return tuple(_file_order(self)) if self.heldout_pairs else self.pairs
+
     def split(self, name: str) -> tuple[Pair, ...]:
         """``train``, ``heldout`` or ``all``. ``heldout`` of a preset that holds nothing out
         (inline pairs, or ``heldout = 0``) is the training pairs, as DESIGN.md says."""
