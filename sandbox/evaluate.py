@@ -48,7 +48,7 @@ BATCH = 256
 
 def reference_text(tokens: Sequence[str], kind: str) -> str:
     """A token list as the text chrF/BLEU compare (tokens joined the tokenizer's way)."""
-    return detokenize(list(tokens), "char" if kind == "char" else "word")
+    return detokenize(list(tokens), kind if kind in ("char", "subword") else "word")
 
 
 def _pad(rows: list[list[int]]) -> torch.Tensor:
@@ -145,7 +145,7 @@ def evaluate(bundle: Bundle, pairs: Sequence[Pair], *, batch_size: int = BATCH,
                 hyps.append(reference_text(words, kt))
                 refs.append(reference_text(te.original[:-1], kt))
                 sentences.append({"source": pair.source, "target": pair.target,
-                                  "predicted": detokenize(words, kt if kt == "char" else "word"),
+                                  "predicted": reference_text(words, kt),
                                   "exact": bool(exact)})
                 if weights is None or not pair.alignment:
                     continue
