@@ -41,6 +41,9 @@ def install_extras(win) -> None:
     win.lectures = install_lectures(win)
     install_compare(win)
     install_bottleneck(win)
+    from .import_pairs import install_import_pairs
+
+    install_import_pairs(win)
 
 
 def run_app(argv: list[str] | None = None) -> int:
