@@ -302,49 +302,9 @@ def split_indices(n: int, fraction: float, seed: int) -> tuple[tuple[int, ...], 
     return tuple(i for i in range(n) if i not in hs), tuple(held)
 
 
-# --------------------------------------------------------------------------- importing
+# --------------------------------------------------------------------------- pasted text
 
 
 def split_text(text: str) -> list[str | None]:
     """Pasted or decoded text as lines (a leading BOM dropped), as a file would give them."""
     return _decode_lines(text.encode("utf-8", "surrogatepass"))
-
-
-def import_corpus(text: str, cfg: DataConfig, name: str, base, folder: str | os.PathLike[str] | None = None):
-    """Make a new user preset from corpus lines: the text is saved as ``corpora/KEY.tsv``
-    next to a new ``KEY.toml`` in the user's preset folder (``folder`` overrides), whose
-    ``[data]`` section reads it with ``cfg``'s columns. Model, tokenizer and training settings
-    are ``base``'s (a Preset). Returns the new preset's path. Raises PresetError (nothing is
-    left behind) when the result is not a valid preset, e.g. no line could be read."""
-    import dataclasses
-    from pathlib import Path
-
-    from .fileio import atomic_write_text
-    from .presets import PresetError, load_preset, save_preset, user_presets_dir
-
-    root = Path(folder) if folder is not None else user_presets_dir()
-    slug = re.sub(r"[^\w]+", "_", name.casefold()).strip("_")[:60] or "imported"
-    key, n = slug, 1
-    while (root / f"{key}.toml").exists() or (root / "corpora" / f"{key}.tsv").exists():
-        n += 1
-        key = f"{slug}_{n}"
-    tsv = root / "corpora" / f"{key}.tsv"
-    target = root / f"{key}.toml"
-    try:
-        tsv.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(tsv, text if text.endswith("\n") else text + "\n")
-    except OSError as e:
-        raise PresetError(os.fspath(tsv), None, f"could not save the corpus: {e.strerror or e}") from None
-    data = dataclasses.replace(cfg, file=f"corpora/{key}.tsv")
-    preset = dataclasses.replace(base, name=name.strip() or key, data=data, pairs=(), heldout_pairs=(), skipped=(),
-                                 too_long=0, duplicates=0, path=None, source_text=None)
-    try:
-        save_preset(preset, target)
-        return load_preset(target).path
-    except PresetError:
-        for p in (target, tsv):
-            try:
-                p.unlink()
-            except OSError:
-                pass
-        raise

@@ -175,7 +175,7 @@ class ImportPairsDialog(QDialog):
 
     # -- create --------------------------------------------------------------------------
     def _create(self) -> None:
-        from sandbox.corpus import import_corpus
+        from sandbox.corpus_import import import_corpus
         from sandbox.presets import PresetError
 
         # a line that is not UTF-8 becomes blank, so the copy keeps the file's line numbers
