@@ -143,3 +143,20 @@ def test_import_pairs_previews_and_creates_a_user_preset(window, qapp, tmp_path)
     assert made.pairs == (Pair("나는 고양이", "I am a cat"), Pair("나는 고양이를 좋아해", "I love cats"))
     assert [n for n, _ in made.skipped] == [2, 4]
     assert made.model == window.bundle.preset.model
+
+
+def test_editor_shows_a_corpus_preset_without_editing_its_pairs(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENTION_SANDBOX_HOME", str(tmp_path / "home"))
+    from tests.test_editor import FakeDialogs
+    from widgets.editor import PresetEditor
+
+    lines = [f"소스{i}\ttarget{i}" for i in range(300)]  # more than the 200 inline pairs allowed
+    (tmp_path / "c.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "c.toml").write_text(SOV_PRESET.replace('file = "sov.tsv"\nalignment_column = 3', 'file = "c.tsv"'),
+                                     encoding="utf-8")
+    editor = PresetEditor(dialogs=FakeDialogs(), autosave_ms=30)
+    qtbot.addWidget(editor)
+    assert editor.load_file(tmp_path / "c.toml")
+    assert editor.problems() == []  # the corpus is not held to the inline-pairs limits
+    assert not editor.add_button.isEnabled() and not editor.delete_button.isEnabled()
+    assert editor.pairs_model.rowCount() == 200
