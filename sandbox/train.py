@@ -56,7 +56,7 @@ import torch
 import torch.nn.functional as F
 
 from .device import DEVICES, DeviceError, available_devices, resolve_device  # noqa: F401 - re-exported
-from .model import RNG_LOCK, Bundle, build_model
+from .model import RNG_LOCK, Bundle, build_model, build_vocabs
 from .vocab import PAD_ID, SOS_ID, encode_sentence
 
 __all__ = [
@@ -177,8 +177,10 @@ class Trainer:
             from .presets import with_seed
 
             preset = with_seed(bundle.preset, seed)  # a corpus's held-out part follows the seed
-            bundle = Bundle(preset, bundle.src_vocab, bundle.tgt_vocab,
-                            build_model(preset, bundle.src_vocab, bundle.tgt_vocab))
+            src_vocab, tgt_vocab = bundle.src_vocab, bundle.tgt_vocab
+            if preset.heldout_pairs and "subword" in (preset.tokenizer.source, preset.tokenizer.target):
+                src_vocab, tgt_vocab = build_vocabs(preset)  # SentencePiece learns from this split's training pairs
+            bundle = Bundle(preset, src_vocab, tgt_vocab, build_model(preset, src_vocab, tgt_vocab))
         self.bundle = bundle
         cfg = bundle.preset.training
         self.lr = float(cfg.lr)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from sandbox.corpus import Pair  # noqa: E402
 from sandbox.presets import load_preset  # noqa: E402
 from sandbox.train import Metrics  # noqa: E402
-from tests.test_evaluate import SOV_PRESET, write_sov_corpus  # noqa: E402
+from test_evaluate import SOV_PRESET, write_sov_corpus  # noqa: E402
 
 
 def test_pair_list_with_a_hundred_thousand_pairs(qtbot):
@@ -147,7 +147,7 @@ def test_import_pairs_previews_and_creates_a_user_preset(window, qapp, tmp_path)
 
 def test_editor_shows_a_corpus_preset_without_editing_its_pairs(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("ATTENTION_SANDBOX_HOME", str(tmp_path / "home"))
-    from tests.test_editor import FakeDialogs
+    from test_editor import FakeDialogs
     from widgets.editor import PresetEditor
 
     lines = [f"소스{i}\ttarget{i}" for i in range(300)]  # more than the 200 inline pairs allowed
