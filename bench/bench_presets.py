@@ -40,6 +40,7 @@ from sandbox.train import GRAD_CLIP, Trainer, encode_pairs  # noqa: E402
 from sandbox.vocab import PAD_ID, tokenize  # noqa: E402
 
 from bench.corpus_presets import load_split  # noqa: E402
+from sandbox.curriculum import FUNCTION_WORDS  # noqa: E402
 
 
 # --------------------------------------------------------------------------- metrics
@@ -84,8 +85,9 @@ def heldout_exact(bundle: Bundle, pairs) -> float:
 
 
 @torch.no_grad()
-def alignment(bundle: Bundle, pairs, links) -> dict[tuple[int, int], float]:
-    """{(layer, head): alignment accuracy} over ``pairs`` with gold ``links`` (lists of (i, j))."""
+def alignment(bundle: Bundle, pairs, links, skip: frozenset[str] = frozenset()) -> dict[tuple[int, int], float]:
+    """{(layer, head): alignment accuracy} over ``pairs`` with gold ``links`` (lists of (i, j)),
+    not counting target tokens in ``skip``."""
     d = _encoded(bundle, pairs)
     model = bundle.model
     model.eval()
@@ -105,9 +107,11 @@ def alignment(bundle: Bundle, pairs, links) -> dict[tuple[int, int], float]:
         for h in range(w.shape[1]):
             hits = total = 0
             for b, pair_links in enumerate(links):
+                words = pairs[b].target.split()
                 gold: dict[int, set[int]] = {}
                 for i, j in pair_links:
-                    gold.setdefault(j, set()).add(i)
+                    if words[j] not in skip:
+                        gold.setdefault(j, set()).add(i)
                 for j, srcs in gold.items():
                     total += 1
                     hits += int(best[b, h, j]) in srcs
@@ -155,26 +159,29 @@ def run(key: str, seed: int, anchor: bool = True) -> dict:
     bundle = trainer.bundle
     row["exact"] = heldout_exact(bundle, heldout)
     if preset.model.kind == "transformer" or preset.model.attention != "none":
-        acc = alignment(bundle, heldout, links)
-        row["heads"] = acc
-        if preset.model.kind == "transformer":
-            last = max(layer for layer, _ in acc)
-            heads = [v for (layer, _h), v in acc.items() if layer == last]
-            row["align"] = sum(heads) / len(heads)
-            row["best_head"] = max(acc, key=acc.get)
-        else:
-            row["align"] = acc[(0, 0)]
+        for col, skip in (("all", frozenset()), ("align", FUNCTION_WORDS)):
+            acc = alignment(bundle, heldout, links, skip)
+            if preset.model.kind == "transformer":
+                last = max(layer for layer, _ in acc)
+                heads = [v for (layer, _h), v in acc.items() if layer == last]
+                row[col] = sum(heads) / len(heads)
+                if col == "align":
+                    row["heads"] = acc
+                    row["best_head"] = max(acc, key=acc.get)
+            else:
+                row[col] = acc[(0, 0)]
     return row
 
 
 def fmt(row: dict) -> str:
     align = "   -  " if "align" not in row else f"{row['align']:.3f}"
+    align_all = "   -  " if "all" not in row else f"{row['all']:.3f}"
     heads = ""
     if "best_head" in row:
         heads = "  " + " ".join(f"L{l}H{h}={v:.2f}" for (l, h), v in sorted(row["heads"].items()))
     anchor = f"{row['anchor']:6.1f}" if "anchor" in row else "     -"
     return (f"{row['preset']:<22} {row['seed']:>4} {row['train']:>6} {row['heldout']:>5} "
-            f"{row['exact']:>7.3f} {align:>6} {row['seconds']:>7.1f} {row['cpu']:>5.1f} {anchor}{heads}")
+            f"{row['exact']:>7.3f} {align:>6} {align_all:>6} {row['seconds']:>7.1f} {row['cpu']:>5.1f} {anchor}{heads}")
 
 
 def main(argv=None) -> int:
@@ -185,7 +192,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-anchor", action="store_true", help="skip the bare-loop anchor")
     args = ap.parse_args(argv)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {os.cpu_count()} CPUs")
-    print(f"{'preset':<22} {'seed':>4} {'train':>6} {'held':>5} {'exact':>7} {'align':>6} "
+    print(f"{'preset':<22} {'seed':>4} {'train':>6} {'held':>5} {'exact':>7} {'align':>6} {'all':>6} "
           f"{'seconds':>7} {'cpu':>5} {'anchor':>6}")
     for key in args.presets.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):

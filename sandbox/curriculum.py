@@ -8,26 +8,31 @@ Regenerate the shipped files with::
     python -m sandbox.curriculum --out presets/corpora/
 
 Every pair is whole-word tokens separated by single spaces, so token i of a sentence is
-``sentence.split()[i]``. The Korean↔English sentences follow five patterns (S subject,
-O object, V verb, Adj adjective, Adv adverb, T time word):
+``sentence.split()[i]``. The Korean↔English sentences follow these patterns (S subject,
+O object, V verb, Adj adjective, Adv adverb, T time word, N noun):
 
-=================================  =====================================
-Korean (S O V)                     English (S V O)
-=================================  =====================================
-나는 고양이를 좋아해               I love cats
-[T] S [Adj] O [Adv] V              S [Adv] V [Adj] O [T]
-S [Adj] N이다 / N다                S am/are/is a [Adj] N   (singular S)
-S [Adj] N들이다                    S are [Adj] Ns          (우리는, 그들은)
-나는 [Adj] N(이)로소이다           I am a [Adj] N          (the archaic copula of the seed)
-=================================  =====================================
+=====================================  ==========================================
+Korean (S O V)                         English (S V O)
+=====================================  ==========================================
+나는 고양이를 좋아해                   I love cats
+S [T] [Adj] O [Adv] V                  S [Adv] V [Adj] O [T]
+S [T] [Adj] O [Adv] V-고 S [Adj] O V   S [Adv] V [Adj] O and S [Adv] V [Adj] O [T]
+S [Adj] N이다 / N다                    S am/are/is a [Adj] N     (singular S)
+S [Adj] N들이다                        S are [Adj] Ns            (우리는, 그들은)
+나는 [Adj] N(이)로소이다               I am a [Adj] N            (the seed's archaic copula)
+=====================================  ==========================================
 
-Gold alignments (Pharaoh ``i-j``: Korean token i, English token j, 0-based, ``<eos>`` not
-counted) link each content word to its counterpart: subject, object noun, verb, adjective,
-adverb and time word. Words with no Korean counterpart are left unlinked: the article
-"a", and the copula am/are/is (its Korean counterpart -이다 is fused into the noun's
-token, and which verb form English needs is decided by the subject). English plural and
-third-person -s are part of their word, so they need no link of their own. The English →
-Korean file holds the same pairs with the sides and the links swapped.
+The two-clause sentences are there so that one fixed-length vector is not enough: without
+attention a model of the shipped size fails most of them.
+
+Gold alignments (Pharaoh ``i-j``: source token i, target token j, 0-based, ``<eos>`` not
+counted) link each word to the word(s) that carry its meaning on the other side: subject,
+object, verb, adjective, adverb and time word one to one; a Korean word whose ending stands
+for an English word links to both: 고양이다 to "cat" and to "am/is/are" (-이다 is the
+copula), 좋아하고 to "love" and to "and" (-고 joins the clauses). English "a" has no Korean
+counterpart and stays unlinked; English plural and third-person -s are part of their word.
+:data:`FUNCTION_WORDS` names the English words that are linked but are not content words.
+The English → Korean file holds the same pairs with the sides and the links swapped.
 
 The reversal task: random sequences over ``a``-``h`` and ``1``-``4`` (3 to 7 symbols); the
 target is the source read backwards, and token i of the source is linked to target token
@@ -48,11 +53,15 @@ from typing import Iterable, Sequence
 from .fileio import atomic_write_text
 
 __all__ = [
-    "AlignedPair", "SUBJECTS", "OBJECTS", "VERBS", "ADJECTIVES", "ADVERBS", "TIMES", "NOUNS",
+    "AlignedPair", "FUNCTION_WORDS", "SUBJECTS", "OBJECTS", "VERBS", "ADJECTIVES", "ADVERBS", "TIMES", "NOUNS",
     "SEED_PAIRS", "korean_english", "english_korean", "reversal", "to_tsv", "corpus_files", "main",
 ]
 
 DEFAULT_SEED = 0
+# English words whose Korean counterpart is an ending fused into another word (the copula
+# -이다 in 고양이다, the connective -고 in 좋아하고), or that Korean lacks (the article):
+# they are linked where they have a counterpart, but are not content words.
+FUNCTION_WORDS = frozenset({"a", "am", "is", "are", "and"})
 DEFAULT_SIMPLE = 1800  # one-clause S O V sentences per Korean↔English file
 DEFAULT_JOINED = 1200  # two-clause sentences per Korean↔English file (plus 245 copula ones)
 DEFAULT_REVERSAL = 3000
@@ -167,23 +176,23 @@ def _clause(subject, obj, verb, adjective, adverb, joined: bool, c: int):
 
 
 def transitive(subject, obj, verb, adjective=None, adverb=None, time=None) -> AlignedPair:
-    """[T] S [Adj] O [Adv] V  ↔  S [Adv] V [Adj] O [T]."""
+    """S [T] [Adj] O [Adv] V  ↔  S [Adv] V [Adj] O [T]."""
     ko, en = _clause(subject, obj, verb, adjective, adverb, False, 0)
     if time:
-        ko.insert(0, (time[0], _T))
+        ko.insert(1, (time[0], _T))
         en.append((time[1], _T))
     return _pair(ko, en)
 
 
 def compound(first, second, time=None) -> AlignedPair:
     """Two clauses (subject, object, verb, adjective, adverb) joined: the first Korean verb
-    takes -고 (좋아하고), English puts "and" (unlinked) between them; the time word, if any,
-    opens the Korean sentence and closes the English one."""
+    takes the connective -고 (좋아하고 = "love and"), so both "love" and "and" link to it; the
+    time word, if any, follows the first Korean subject and closes the English sentence."""
     ko1, en1 = _clause(*first, True, 0)
     ko2, en2 = _clause(*second, False, 1)
-    ko, en = ko1 + ko2, en1 + [("and", None)] + en2
+    ko, en = ko1 + ko2, en1 + [("and", (0, _V))] + en2
     if time:
-        ko.insert(0, (time[0], _T))
+        ko.insert(1, (time[0], _T))
         en.append((time[1], _T))
     return _pair(ko, en)
 
@@ -192,7 +201,7 @@ def copula(subject, noun, adjective=None, archaic: bool = False) -> AlignedPair:
     """S [Adj] N(이)다 ↔ S am/are/is a [Adj] N; plural subjects: S [Adj] N들이다 ↔ S are [Adj] Ns."""
     ko_s, en_s, cop, _third, plural = subject
     ko: list[tuple[str, int | None]] = [(ko_s, _S)]
-    en: list[tuple[str, int | None]] = [(en_s, _S), (cop, None)]
+    en: list[tuple[str, int | None]] = [(en_s, _S), (cop, _N)]
     if not plural:
         en.append(("a", None))
     if adjective:
