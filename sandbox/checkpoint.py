@@ -53,6 +53,8 @@ def save_checkpoint(bundle: Bundle, path: str | os.PathLike, metrics: Any = None
         "format": FORMAT,
         "preset": dumps_preset(bundle.preset),
         "preset_key": bundle.preset.key,
+        # where a [data] corpus file is found: relative to this preset file
+        "preset_path": "" if bundle.preset.path is None else os.fspath(Path(bundle.preset.path).resolve()),
         "src_vocab": json.dumps(list(bundle.src_vocab.tokens), ensure_ascii=False),
         "tgt_vocab": json.dumps(list(bundle.tgt_vocab.tokens), ensure_ascii=False),
     }
@@ -169,7 +171,7 @@ def load_checkpoint(path: str | os.PathLike, preset=None, device: str = "cpu") -
     from safetensors.torch import load
 
     from .presets import PresetError, loads_preset
-    from .train import resolve_device
+    from .device import resolve_device
 
     label = os.fspath(path)
     dev = resolve_device(device)
@@ -185,15 +187,27 @@ def load_checkpoint(path: str | os.PathLike, preset=None, device: str = "cpu") -
         tensors = load(data)
     except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
         raise CheckpointError(f"{label}: corrupt checkpoint ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    ck_text, ck_path = str(meta.get("preset", "")), str(meta.get("preset_path", "")) or None
     try:
-        ck_preset = loads_preset(str(meta.get("preset", "")))
+        ck_preset = loads_preset(ck_text, ck_path, read_data=False)
     except PresetError as e:
         raise CheckpointError(f"{label}: the preset stored in the checkpoint is broken ({e.message})") from None
     ck_key = str(meta.get("preset_key", "")) or ck_preset.key
     src, tgt = _vocab(meta, "src_vocab", label), _vocab(meta, "tgt_vocab", label)
-    if build_vocabs(ck_preset) != (src, tgt):
+    if preset is None and ck_preset.data is not None:
+        try:  # the corpus the model was trained on, split with the model's seed
+            ck_preset = loads_preset(ck_text, ck_path)
+        except PresetError as e:
+            raise CheckpointError(f"{label}: the corpus of the checkpoint's preset cannot be read ({e}); "
+                                  f"give the preset too") from None
+    if (preset is None or ck_preset.data is None) and build_vocabs(ck_preset) != (src, tgt):
         raise CheckpointError(f"{label}: corrupt checkpoint (its vocabularies do not match its preset)")
 
+    if preset is not None and preset.data is not None and preset.training.seed != ck_preset.training.seed:
+        # A corpus's held-out part is drawn with the seed: use the split the model was trained on.
+        from .presets import with_seed
+
+        preset = with_seed(preset, ck_preset.training.seed)
     if preset is not None:
         why = _difference(ck_preset, preset, (src, tgt), build_vocabs(preset))
         if why is not None:

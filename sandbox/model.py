@@ -45,9 +45,15 @@ RNG_LOCK = threading.RLock()
 
 
 def build_vocabs(preset: Preset) -> tuple[Vocab, Vocab]:
-    """Source and target vocabularies of every token in the preset's pairs."""
-    src = Vocab.build((p.source for p in preset.pairs), preset.tokenizer.source)
-    tgt = Vocab.build((p.target for p in preset.pairs), preset.tokenizer.target)
+    """Source and target vocabularies of every token in the preset's pairs.
+
+    For a corpus, held-out pairs count too (training pairs first): a word only they contain
+    gets an id whose embedding training never moves, which the model cannot use any more
+    than ``<unk>``. It keeps the vocabulary the same for every seed's split, so a checkpoint
+    trained with ``--seed`` fits the preset it came from."""
+    pairs = preset.pairs + preset.heldout_pairs
+    src = Vocab.build((p.source for p in pairs), preset.tokenizer.source)
+    tgt = Vocab.build((p.target for p in pairs), preset.tokenizer.target)
     return src, tgt
 
 

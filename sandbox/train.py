@@ -36,31 +36,35 @@ step) it is measured on all pairs after the update; in between it comes free fro
 step's batch (before the update, fed as the step was fed). ``exact_match`` is the fraction of pairs whose free-running
 greedy decode equals the target exactly (``<eos>`` included); it is measured on evaluation
 steps and carried forward in between (``None`` before the first evaluation).
+
+Corpus presets (``[data]``) train on the training split only (``preset.pairs``).
+``heldout_exact`` is the same exact match on the held-out pairs (``None`` when the preset
+holds nothing out). A running evaluation looks at no more than :data:`EVAL_MAX_PAIRS` pairs
+of each split (a fixed sample drawn with the preset's seed), so that a 100,000-pair corpus
+does not spend its time evaluating; ``python main.py evaluate`` scores every pair.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+from .device import DEVICES, DeviceError, available_devices, resolve_device  # noqa: F401 - re-exported
 from .model import RNG_LOCK, Bundle, build_model
 from .vocab import PAD_ID, SOS_ID, encode_sentence
 
 __all__ = [
     "DeviceError", "NonFiniteError", "Metrics", "TrainResult", "Trainer", "EncodedPairs",
-    "available_devices", "resolve_device", "encode_pairs", "cli_train",
+    "available_devices", "resolve_device", "encode_pairs", "EVAL_MAX_PAIRS",
 ]
 
-DEVICES = ("auto", "cpu", "cuda")
+EVAL_MAX_PAIRS = 2000  # pairs per split looked at by a running evaluation
 GRAD_CLIP = 1.0
 ADAM_BETAS = (0.9, 0.999)
 # One Adam step (these betas, no weight decay, no amsgrad) moves a weight by at most
@@ -73,46 +77,12 @@ ADAM_MAX_MOVE = 40.0
 SAFE_WEIGHT_BOUND = 1e30
 
 
-class DeviceError(ValueError):
-    """The requested device does not exist on this machine."""
-
-
 class NonFiniteError(RuntimeError):
     """The loss, the gradient or the weights became inf/nan; the last finite weights are kept."""
 
     def __init__(self, message: str, step: int, lr: float, what: str) -> None:
         super().__init__(message)
         self.step, self.lr, self.what = step, lr, what
-
-
-def available_devices() -> list[str]:
-    """The device choices this machine offers: auto, cpu, and cuda where it works."""
-    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-def resolve_device(name: str | torch.device) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cpu``; ``cuda`` (or ``cuda:N``)."""
-    if isinstance(name, torch.device):
-        name = str(name)
-    key = str(name).strip().lower()
-    if key == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if key == "cpu":
-        return torch.device("cpu")
-    if key == "cuda" or key.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise DeviceError(
-                "CUDA was requested but this machine has no usable CUDA device "
-                "(torch.cuda.is_available() is False); use --device cpu or auto")
-        try:
-            dev = torch.device(key)
-        except RuntimeError as e:
-            raise DeviceError(f"unknown device {name!r}: {e}") from None
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DeviceError(f"device {name!r} does not exist; this machine has "
-                              f"{torch.cuda.device_count()} CUDA device(s)")
-        return dev
-    raise DeviceError(f"unknown device {name!r}; allowed: {', '.join(DEVICES)}")
 
 
 @dataclass(frozen=True)
@@ -127,6 +97,7 @@ class Metrics:
     steps_per_sec: float  # steps done / seconds spent in step()
     elapsed: float  # seconds spent in step() (evaluations included)
     lr: float
+    heldout_exact: float | None = None  # free-running exact match on held-out pairs (None: none held out)
 
 
 @dataclass(frozen=True)
@@ -161,11 +132,12 @@ class EncodedPairs:
                 self.tgt_out[dev_idx, :t], sum(self.tgt_lens_cpu[i] for i in rows))
 
 
-def encode_pairs(bundle: Bundle, device: torch.device | str = "cpu") -> EncodedPairs:
-    """Tokenise and pad every pair of ``bundle.preset`` once."""
+def encode_pairs(bundle: Bundle, device: torch.device | str = "cpu", pairs=None) -> EncodedPairs:
+    """Tokenise and pad ``pairs`` (default: the preset's training pairs) once."""
     p = bundle.preset
-    srcs = [list(encode_sentence(x.source, bundle.src_vocab, p.tokenizer.source).ids) for x in p.pairs]
-    tgts = [list(encode_sentence(x.target, bundle.tgt_vocab, p.tokenizer.target).ids) for x in p.pairs]
+    pairs = p.pairs if pairs is None else pairs
+    srcs = [list(encode_sentence(x.source, bundle.src_vocab, p.tokenizer.source).ids) for x in pairs]
+    tgts = [list(encode_sentence(x.target, bundle.tgt_vocab, p.tokenizer.target).ids) for x in pairs]
     if not srcs:
         raise ValueError(f"preset {p.key!r} has no sentence pairs to train on")
     S, T = max(map(len, srcs)), max(map(len, tgts))
@@ -202,8 +174,9 @@ class Trainer:
         if seed is not None:
             if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
                 raise ValueError(f"seed must be a whole number from 0 to {2**32 - 1}, got {seed!r}")
-            preset = dataclasses.replace(
-                bundle.preset, training=dataclasses.replace(bundle.preset.training, seed=seed))
+            from .presets import with_seed
+
+            preset = with_seed(bundle.preset, seed)  # a corpus's held-out part follows the seed
             bundle = Bundle(preset, bundle.src_vocab, bundle.tgt_vocab,
                             build_model(preset, bundle.src_vocab, bundle.tgt_vocab))
         self.bundle = bundle
@@ -224,6 +197,11 @@ class Trainer:
         self.model = bundle.model
         self.data = encode_pairs(bundle, self.device)
         self._n = len(self.data)
+        self._eval_train = self._eval_sample(self.data)
+        held = bundle.preset.heldout_pairs
+        self.heldout = encode_pairs(bundle, self.device, held) if held else None
+        self._eval_held = self._eval_sample(self.heldout) if self.heldout is not None else None
+        self._last_heldout: float | None = None
         self._full_batch = self.batch_size >= self._n
         if self._full_batch:
             d = self.data
@@ -247,6 +225,15 @@ class Trainer:
         self._last_exact: float | None = None
         self._last_eval_step = -1
         self.last_metrics: Metrics | None = None
+
+    def _eval_sample(self, data: EncodedPairs):
+        """(src, lens, tgt_in, tgt_out) of at most EVAL_MAX_PAIRS rows, a seeded sample."""
+        if len(data) <= EVAL_MAX_PAIRS:
+            return data.src, data.src_lens, data.tgt_in, data.tgt_out
+        g = torch.Generator().manual_seed(self.seed)
+        idx = torch.randperm(len(data), generator=g)[:EVAL_MAX_PAIRS].sort().values
+        src, lens, tgt_in, tgt_out, _n = data.select(idx)
+        return src, lens, tgt_in, tgt_out
 
     # -- properties ----------------------------------------------------------------------
     @property
@@ -373,7 +360,7 @@ class Trainer:
         m = Metrics(step=n, steps=self.total_steps, loss=loss_v, token_accuracy=token_acc,
                     exact_match=self._last_exact,
                     steps_per_sec=n / self.elapsed if self.elapsed > 0 else 0.0,
-                    elapsed=self.elapsed, lr=self.lr)
+                    elapsed=self.elapsed, lr=self.lr, heldout_exact=self._last_heldout)
         self.last_metrics = m
         return m
 
@@ -399,21 +386,23 @@ class Trainer:
     # -- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
-        """(teacher-forced token accuracy, free-running exact match) on all the pairs."""
-        d = self.data
+        """(teacher-forced token accuracy, free-running exact match) on the training pairs
+        (at most EVAL_MAX_PAIRS of them); also updates the held-out exact match."""
         model = self.model
         was_training = model.training
         model.eval()
         try:
-            logits = model(d.src, d.src_lens, d.tgt_in, feed="gold")
-            mask = d.tgt_out != PAD_ID
-            correct = ((logits.argmax(-1) == d.tgt_out) & mask).sum()
-            pred = model.greedy(d.src, d.src_lens, d.tgt_out.shape[1])
-            exact = ((pred == d.tgt_out) | ~mask).all(dim=1).sum()
-            c, total, e = torch.stack([correct, mask.sum(), exact]).tolist()
+            c, e = _scores(model, *self._eval_train)
+            if self._eval_held is not None:
+                self._last_heldout = _scores(model, *self._eval_held)[1]
         finally:
             model.train(was_training)
-        return c / max(total, 1), e / self._n
+        return c, e
+
+    @property
+    def heldout_exact(self) -> float | None:
+        """Held-out exact match at the last evaluation (None: nothing held out, or not yet)."""
+        return self._last_heldout
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, progress: Callable[[Metrics], None] | None = None,
@@ -445,103 +434,24 @@ class Trainer:
             self._last_eval_step = self.step_count
             self.elapsed += time.perf_counter() - t0
             last = dataclasses.replace(last, token_accuracy=acc, exact_match=self._last_exact,
-                                       elapsed=self.elapsed,
+                                       heldout_exact=self._last_heldout, elapsed=self.elapsed,
                                        steps_per_sec=self.step_count / self.elapsed)
             self.last_metrics = last
         return TrainResult(status, last, message)
+
+
+def _scores(model, src, lens, tgt_in, tgt_out) -> tuple[float, float]:
+    """(teacher-forced token accuracy, free-running exact match) of an eval-mode model."""
+    logits = model(src, lens, tgt_in, feed="gold")
+    mask = tgt_out != PAD_ID
+    correct = ((logits.argmax(-1) == tgt_out) & mask).sum()
+    pred = model.greedy(src, lens, tgt_out.shape[1])
+    exact = ((pred == tgt_out) | ~mask).all(dim=1).sum()
+    c, total, e = torch.stack([correct, mask.sum(), exact]).tolist()
+    return c / max(total, 1), e / max(src.shape[0], 1)
 
 
 def _nonfinite_word(v: float) -> str:
     if math.isnan(v):
         return "nan"
     return "inf" if v > 0 else "-inf"
-
-
-# --------------------------------------------------------------------------- command line
-
-
-class _Progress:
-    """A plain-text progress bar on stderr: redrawn in place on a terminal (≤ 10 times a
-    second), one line every ~10% otherwise."""
-
-    WIDTH = 24
-
-    def __init__(self, total: int, stream=None) -> None:
-        self.stream = stream or sys.stderr
-        self.total = max(total, 1)
-        try:
-            self.tty = self.stream.isatty()
-        except (AttributeError, ValueError):
-            self.tty = False
-        self._last_draw = 0.0
-        self._next_mark = 1
-        self._drawn = False
-
-    def line(self, m: Metrics) -> str:
-        frac = min(m.step / self.total, 1.0)
-        fill = int(round(frac * self.WIDTH))
-        exact = "  -  " if m.exact_match is None else f"{100 * m.exact_match:5.1f}%"
-        return (f"[{'#' * fill}{'.' * (self.WIDTH - fill)}] {m.step}/{m.steps} "
-                f"loss {m.loss:.4f} acc {100 * m.token_accuracy:5.1f}% exact {exact} "
-                f"{m.steps_per_sec:.0f} steps/s")
-
-    def __call__(self, m: Metrics) -> None:
-        if self.tty:
-            now = time.monotonic()
-            if now - self._last_draw >= 0.1 or m.step >= m.steps:
-                self.stream.write("\r" + self.line(m) + "\x1b[K")
-                self.stream.flush()
-                self._last_draw, self._drawn = now, True
-        else:
-            mark = int(10 * m.step / self.total)
-            if mark >= self._next_mark:
-                self.stream.write(self.line(m) + "\n")
-                self.stream.flush()
-                self._next_mark = mark + 1
-
-    def close(self) -> None:
-        if self.tty and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _check_writable(out: str) -> Path:
-    path = Path(out)
-    if not out.strip():
-        raise ValueError("--out: the checkpoint path is empty")
-    if path.is_dir():
-        raise ValueError(f"{out}: is a directory; give a checkpoint file name")
-    parent = path.parent
-    if not parent.is_dir():
-        raise ValueError(f"{out}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"{out}: the folder {parent} is not writable")
-    return path
-
-
-def cli_train(args) -> int:
-    """``python main.py train --preset P [--steps N] [--device D] [--seed S] --out FILE``."""
-    from .checkpoint import save_checkpoint
-    from .cli import UserError, load_bundle
-
-    out = _check_writable(args.out)
-    device = resolve_device(args.device)  # a CUDA problem is reported before any loading
-    bundle = load_bundle(args.preset, None, device="cpu")
-    trainer = Trainer(bundle, steps=args.steps, device=str(device), seed=args.seed)
-    bar = _Progress(trainer.total_steps)
-    try:
-        result = trainer.run(progress=bar)
-    finally:
-        bar.close()
-    if result.status == "nonfinite":
-        raise UserError(f"{result.message} Nothing was saved.")
-    m = result.metrics
-    assert m is not None
-    save_checkpoint(trainer.bundle, out, metrics=m)
-    n = trainer.pairs_count
-    hits = round((m.exact_match or 0.0) * n)
-    print(f"trained {trainer.bundle.preset.key}: {m.step} steps in {m.elapsed:.1f} s "
-          f"({m.steps_per_sec:.0f} steps/s, {trainer.device.type}) · loss {m.loss:.3g} · "
-          f"token acc {100 * m.token_accuracy:.1f}% · "
-          f"exact match {100 * (m.exact_match or 0.0):.1f}% ({hits}/{n}) · saved {out}")
-    return 0
