@@ -19,7 +19,6 @@ Usage: ``python bench/bench_presets.py [--presets a,b] [--seeds 0,1,2,3,4] [--no
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import os
 import sys
@@ -33,89 +32,24 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-import sandbox.seq2seq as _seq2seq  # noqa: E402
-import sandbox.transformer as _transformer  # noqa: E402
-from sandbox.model import Bundle, build_model  # noqa: E402
-from sandbox.train import GRAD_CLIP, Trainer, encode_pairs  # noqa: E402
-from sandbox.vocab import PAD_ID, tokenize  # noqa: E402
-
-from bench.corpus_presets import load_split  # noqa: E402
 from sandbox.curriculum import FUNCTION_WORDS  # noqa: E402
+from sandbox.evaluate import evaluate  # noqa: E402
+from sandbox.model import Bundle  # noqa: E402
+from sandbox.presets import find_preset, load_preset, with_seed  # noqa: E402
+from sandbox.train import GRAD_CLIP, Trainer  # noqa: E402
+from sandbox.vocab import PAD_ID  # noqa: E402
 
 
 # --------------------------------------------------------------------------- metrics
 
 
-@contextlib.contextmanager
-def capture_cross():
-    """Every cross-attention weight tensor the models compute: list of (layer, t0, (B,H,L,S))."""
-    got: list[tuple[int, int, torch.Tensor]] = []
-    originals = (_seq2seq.attend, _transformer.attend)
-
-    def spy(*args, **kw):
-        out, w = originals[0](*args, **kw)
-        if kw.get("kind", "cross") == "cross":
-            got.append((kw.get("layer", 0), kw.get("query_start", 0), w.detach()))
-        return out, w
-
-    _seq2seq.attend = _transformer.attend = spy
-    try:
-        yield got
-    finally:
-        _seq2seq.attend, _transformer.attend = originals
-
-
-def _encoded(bundle: Bundle, pairs):
-    sub = dataclasses.replace(bundle.preset, pairs=tuple(pairs))
-    return encode_pairs(Bundle(sub, bundle.src_vocab, bundle.tgt_vocab, bundle.model), "cpu")
-
-
-@torch.no_grad()
-def heldout_exact(bundle: Bundle, pairs) -> float:
-    """Share of ``pairs`` whose greedy free-running decode equals the target (``<eos>`` too)."""
-    d = _encoded(bundle, pairs)
-    model = bundle.model
-    model.eval()
-    try:
-        pred = model.greedy(d.src, d.src_lens, d.tgt_out.shape[1])
-    finally:
-        model.train()
-    mask = d.tgt_out != PAD_ID
-    return float(((pred == d.tgt_out) | ~mask).all(dim=1).float().mean())
-
-
-@torch.no_grad()
-def alignment(bundle: Bundle, pairs, links, skip: frozenset[str] = frozenset()) -> dict[tuple[int, int], float]:
-    """{(layer, head): alignment accuracy} over ``pairs`` with gold ``links`` (lists of (i, j)),
-    not counting target tokens in ``skip``."""
-    d = _encoded(bundle, pairs)
-    model = bundle.model
-    model.eval()
-    try:
-        with capture_cross() as got:
-            model(d.src, d.src_lens, d.tgt_in, feed="gold")
-    finally:
-        model.train()
-    per_layer: dict[int, list[tuple[int, torch.Tensor]]] = {}
-    for layer, t0, w in got:
-        per_layer.setdefault(layer, []).append((t0, w))
-    out = {}
-    for layer, chunks in per_layer.items():
-        chunks.sort(key=lambda c: c[0])
-        w = torch.cat([c[1] for c in chunks], dim=2)  # (B, H, L, S)
-        best = w.argmax(-1)  # (B, H, L)
-        for h in range(w.shape[1]):
-            hits = total = 0
-            for b, pair_links in enumerate(links):
-                words = pairs[b].target.split()
-                gold: dict[int, set[int]] = {}
-                for i, j in pair_links:
-                    if words[j] not in skip:
-                        gold.setdefault(j, set()).add(i)
-                for j, srcs in gold.items():
-                    total += 1
-                    hits += int(best[b, h, j]) in srcs
-            out[(layer, h)] = hits / max(total, 1)
+def content_only(pairs):
+    """The pairs with gold links of non-content target words (FUNCTION_WORDS) removed."""
+    out = []
+    for p in pairs:
+        words = p.target.split()
+        links = tuple(l for l in (p.alignment or ()) if words[l[1]] not in FUNCTION_WORDS)
+        out.append(dataclasses.replace(p, alignment=links or None))
     return out
 
 
@@ -146,8 +80,9 @@ def bare_loop_seconds(preset, steps: int) -> float:
 
 
 def run(key: str, seed: int, anchor: bool = True) -> dict:
-    preset, heldout, links = load_split(key, seed)
-    row: dict = {"preset": key, "seed": seed, "train": len(preset.pairs), "heldout": len(heldout)}
+    preset = with_seed(load_preset(find_preset(key)), seed)
+    heldout = list(preset.split("heldout"))
+    row: dict = {"preset": key, "seed": seed, "train": len(preset.pairs), "heldout": len(preset.heldout_pairs)}
     if anchor:
         row["anchor"] = bare_loop_seconds(preset, preset.training.steps)
     trainer = Trainer(Bundle.from_preset(preset), device="cpu")
@@ -157,19 +92,15 @@ def run(key: str, seed: int, anchor: bool = True) -> dict:
     row["cpu"] = time.process_time() - c0
     row["status"] = res.status
     bundle = trainer.bundle
-    row["exact"] = heldout_exact(bundle, heldout)
-    if preset.model.kind == "transformer" or preset.model.attention != "none":
-        for col, skip in (("all", frozenset()), ("align", FUNCTION_WORDS)):
-            acc = alignment(bundle, heldout, links, skip)
-            if preset.model.kind == "transformer":
-                last = max(layer for layer, _ in acc)
-                heads = [v for (layer, _h), v in acc.items() if layer == last]
-                row[col] = sum(heads) / len(heads)
-                if col == "align":
-                    row["heads"] = acc
-                    row["best_head"] = max(acc, key=acc.get)
-            else:
-                row[col] = acc[(0, 0)]
+    full = evaluate(bundle, heldout)
+    row["exact"] = full["exact_match"]
+    if full["alignment"] is not None:
+        row["all"] = full["alignment"]["accuracy"]
+        content = evaluate(bundle, content_only(heldout))["alignment"]
+        row["align"] = content["accuracy"]
+        if preset.model.kind == "transformer":
+            row["heads"] = {(h["layer"], h["head"]): h["accuracy"] for h in content["per_head"]}
+            row["best_head"] = max(row["heads"], key=row["heads"].get)
     return row
 
 
@@ -190,13 +121,15 @@ def main(argv=None) -> int:
                     "ko_en_cat_none,en_ko_cats,en_ko_transformer,en_teacher_self,reverse")
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--no-anchor", action="store_true", help="skip the bare-loop anchor")
+    ap.add_argument("--anchor-first", action="store_true", help="time the anchor for each preset's first seed only")
     args = ap.parse_args(argv)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {os.cpu_count()} CPUs")
     print(f"{'preset':<22} {'seed':>4} {'train':>6} {'held':>5} {'exact':>7} {'align':>6} {'all':>6} "
           f"{'seconds':>7} {'cpu':>5} {'anchor':>6}")
     for key in args.presets.split(","):
-        for seed in (int(s) for s in args.seeds.split(",")):
-            print(fmt(run(key.strip(), seed, anchor=not args.no_anchor)), flush=True)
+        for n, seed in enumerate(int(s) for s in args.seeds.split(",")):
+            anchor = not args.no_anchor and not (args.anchor_first and n)
+            print(fmt(run(key.strip(), seed, anchor=anchor)), flush=True)
     return 0
 
 
