@@ -32,7 +32,8 @@ for an English word links to both: 고양이다 to "cat" and to "am/is/are" (-�
 copula), 좋아하고 to "love" and to "and" (-고 joins the clauses). English "a" has no Korean
 counterpart and stays unlinked; English plural and third-person -s are part of their word.
 :data:`FUNCTION_WORDS` names the English words that are linked but are not content words.
-The English → Korean file holds the same pairs with the sides and the links swapped.
+The English → Korean file holds the same pairs with the sides and the links swapped, less
+the archaic ones (their English already has a modern translation).
 
 The reversal task: random sequences over ``a``-``h`` and ``1``-``4`` (3 to 7 symbols); the
 target is the source read backwards, and token i of the source is linked to target token
@@ -268,8 +269,10 @@ def korean_english(simple: int = DEFAULT_SIMPLE, joined: int = DEFAULT_JOINED,
 
 def english_korean(simple: int = DEFAULT_SIMPLE, joined: int = DEFAULT_JOINED,
                    seed: int = DEFAULT_SEED) -> list[AlignedPair]:
-    """The pairs of :func:`korean_english`, English → Korean (links swapped)."""
-    return [p.swapped() for p in korean_english(simple, joined, seed)]
+    """The pairs of :func:`korean_english`, English → Korean (links swapped), without the
+    archaic 로소이다 sentences: their English (I am a cat) already has a modern translation
+    (나는 고양이다), and one source needs one right answer."""
+    return [p.swapped() for p in korean_english(simple, joined, seed) if "로소이다" not in p.source]
 
 
 REVERSAL_SYMBOLS = tuple("abcdefgh") + tuple("1234")

@@ -86,9 +86,12 @@ def test_korean_english_alignments_join_translations(name):
 
 
 def test_the_two_directions_hold_the_same_pairs():
+    """...less the archaic 로소이다 ones, whose English has a modern translation too."""
     ko_en = {(s, t, tuple(sorted(al))) for s, t, al in read("ko_en.tsv")}
     en_ko = {(t, s, tuple(sorted((j, i) for i, j in al))) for s, t, al in read("en_ko.tsv")}
-    assert ko_en == en_ko
+    archaic = {x for x in ko_en if "로소이다" in x[0]}
+    assert archaic and en_ko == ko_en - archaic
+    assert len({s for s, _, _ in read("en_ko.tsv")}) == len(en_ko)  # one Korean answer per English sentence
 
 
 def test_english_grammar():
@@ -121,7 +124,12 @@ def test_seed_sentences_and_vocabulary_are_covered():
     en_words = {w for _, t, _ in rows for w in t.split()}
     assert {"loves", "hates", "sees", "wants"} <= en_words
     # adjectives stand before the object on both sides: S Adj O V <-> S V Adj O
-    assert ("나는 작은 고양이를 좋아해", "I love small cats") in pairs
+    adjectives = {"작은", "큰", "좋은", "예쁜"}
+    s_adj_o_v = [(s, t, al) for s, t, al in rows if len(s.split()) == 4 and s.split()[1] in adjectives
+                 and s.split()[2].endswith(("을", "를"))]
+    assert len(s_adj_o_v) > 50
+    for s, t, al in s_adj_o_v:
+        assert sorted(al) == [(0, 0), (1, 2), (2, 3), (3, 1)], (s, t, al)
 
 
 def test_reversal_corpus():
