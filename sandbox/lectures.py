@@ -1090,16 +1090,22 @@ def _cache_key(lecture: Lecture, preset: Preset, device: str = "cpu") -> str:
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def training_key(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
+def _as_preset(lecture: Lecture, preset: "str | Preset | None") -> Preset:
+    """A Preset given as itself (already loaded: a corpus preset reads its file once), as a
+    reference the lecture names, or None for the lecture's own."""
+    return preset if isinstance(preset, Preset) else load_lecture_preset(lecture, preset)
+
+
+def training_key(lecture: Lecture, preset: "str | Preset | None" = None, device: str = "cpu") -> str:
     """The hash that names a trained model of the lecture's preset (or ``preset``): equal
     keys, equal weights (on the same device type). Shipped checkpoints are looked up by it."""
-    return _cache_key(lecture, load_lecture_preset(lecture, preset), device)
+    return _cache_key(lecture, _as_preset(lecture, preset), device)
 
 
-def cached_checkpoint_path(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> Path:
+def cached_checkpoint_path(lecture: Lecture, preset: "str | Preset | None" = None, device: str = "cpu") -> Path:
     """Where the trained model for the lecture's preset (or ``preset``, one of
     :func:`lecture_presets`) is cached: ``user_cache_dir()/lectures/KEY-HASH.ckpt``."""
-    p = load_lecture_preset(lecture, preset)
+    p = _as_preset(lecture, preset)
     key = re.sub(r"[^\w.-]+", "_", p.key)[:60] or "preset"
     return user_cache_dir() / "lectures" / f"{key}-{_cache_key(lecture, p, device)}.ckpt"
 
@@ -1111,15 +1117,16 @@ def checked_device(lecture: Lecture) -> str:
     return "cuda" if lecture.train.device == "cuda" else "cpu"
 
 
-def model_source(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
+def model_source(lecture: Lecture, preset: "str | Preset | None" = None, device: str = "cpu") -> str:
     """Where :func:`ensure_trained` will get the model: ``"cache"`` (the user's cache),
     ``"shipped"`` (a checkpoint shipped with the app) or ``"train"``."""
-    if cached_checkpoint_path(lecture, preset, device).is_file():
+    p = _as_preset(lecture, preset)
+    if cached_checkpoint_path(lecture, p, device).is_file():
         return "cache"
     if _device_type(device) == "cpu":
         from .lecture_models import shipped_checkpoint
 
-        if shipped_checkpoint(lecture, preset) is not None:
+        if shipped_checkpoint(lecture, p) is not None:
             return "shipped"
     return "train"
 
@@ -1145,7 +1152,7 @@ def ensure_trained(
     from .train import Trainer
 
     p = load_lecture_preset(lecture, preset)
-    path = cached_checkpoint_path(lecture, preset, device)
+    path = cached_checkpoint_path(lecture, p, device)
     if path.is_file():
         try:
             return load_checkpoint(path, preset=p, device=device)
@@ -1154,7 +1161,7 @@ def ensure_trained(
     if _device_type(device) == "cpu":
         from .lecture_models import shipped_checkpoint
 
-        shipped = shipped_checkpoint(lecture, preset)
+        shipped = shipped_checkpoint(lecture, p)
         if shipped is not None:
             try:
                 return load_checkpoint(shipped, preset=p, device=device)
