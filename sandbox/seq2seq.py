@@ -35,6 +35,25 @@ CELL_MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}  # one per name i
 ENCODERS = ("uni", "bi")
 
 
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """What a :class:`Seq2Seq` is built from (a preset's ``[model]`` keys for seq2seq)."""
+
+    cell: str = "gru"  # rnn | gru | lstm
+    attention: str = "bahdanau"  # none | dot | scaled_dot | general | bahdanau
+    embed: int = 16  # E, the embedding size
+    hidden: int = 32  # H, the encoder and decoder state size
+    encoder: str = "uni"  # uni | bi (h_j = forward_j + backward_j)
+
+    @classmethod
+    def of(cls, cfg: Any) -> "Seq2SeqConfig":
+        """This config, or one read from any object with the same fields (a preset's ModelConfig)."""
+        if isinstance(cfg, cls):
+            return cfg
+        return cls(cell=cfg.cell, attention=cfg.attention, embed=int(cfg.embed), hidden=int(cfg.hidden),
+                   encoder=getattr(cfg, "encoder", "uni"))
+
+
 @dataclass
 class Memory:
     """What the decoder reads from the encoder: states, padding mask and final state."""
@@ -65,8 +84,9 @@ def _hidden(state: Any) -> torch.Tensor:
 class Seq2Seq(nn.Module):
     kind = "seq2seq"
 
-    def __init__(self, cfg, src_vocab: int, tgt_vocab: int) -> None:
+    def __init__(self, cfg: Seq2SeqConfig, src_vocab: int, tgt_vocab: int) -> None:
         super().__init__()
+        cfg = self.config = Seq2SeqConfig.of(cfg)
         if cfg.cell not in CELLS:
             raise ValueError(f"unknown cell {cfg.cell!r}; allowed: {', '.join(CELLS)}")
         if cfg.attention not in ATTENTIONS:

@@ -5,7 +5,7 @@ sandbox; no two sibling modules import each other, directly or round a loop."""
 from __future__ import annotations
 
 import os
-import shutil
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +20,12 @@ def _lint(root: Path) -> int:
     from importlinter.cli import lint_imports
 
     old_cwd, old_path = os.getcwd(), list(sys.path)
+    # The linter finds the packages by name: set the imported project aside so a toy tree's
+    # `sandbox` and `widgets` are the ones analysed (nothing is imported while it runs).
+    aside = {n: m for n, m in sys.modules.items() if n.split(".")[0] in ("sandbox", "widgets")}
+    if root != ROOT:
+        for n in aside:
+            del sys.modules[n]
     os.chdir(root)
     sys.path.insert(0, str(root))
     try:
@@ -27,6 +33,7 @@ def _lint(root: Path) -> int:
     finally:
         os.chdir(old_cwd)
         sys.path[:] = old_path
+        sys.modules.update(aside)
 
 
 def test_the_project_keeps_its_import_contracts():
@@ -35,7 +42,10 @@ def test_the_project_keeps_its_import_contracts():
 
 def _toy(tmp_path: Path, files: dict[str, str]) -> Path:
     """A copy of the project's contracts over a two-package toy tree."""
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    # the project's contracts, less the known cycles it lists (they do not exist here)
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^ignore_imports = \[.*?^\]\n", "", text)
+    (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
     for pkg in ("sandbox", "widgets"):
         (tmp_path / pkg).mkdir()
         (tmp_path / pkg / "__init__.py").write_text("")

@@ -34,20 +34,6 @@ def _shown_steps(v) -> list:
     return out
 
 
-def test_families_group_presets_that_share_pairs():
-    from widgets.compare import default_columns, families
-
-    fams = {tuple(m.key for m in members) for _pairs, members in families()}
-    ko = next(f for f in fams if "ko_en_cat" in f)
-    assert set(ko) == {"ko_en_cat", "ko_en_cat_dot", "ko_en_cat_general", "ko_en_cat_none",
-                       "ko_en_cat_scaled_dot"}
-    assert ko[0] == "ko_en_cat_none"  # the bottleneck first
-    en = next(f for f in fams if "en_ko_cats" in f)
-    assert "en_ko_transformer" in en
-    members = next(m for _p, m in families() if m[0].key == "ko_en_cat_none")
-    assert default_columns(members, "ko_en_cat") == ["ko_en_cat_none", "ko_en_cat_dot", "ko_en_cat"]
-
-
 def test_default_columns_follow_the_window_preset(view):
     assert [c.key for c in view.columns] == ["ko_en_cat_none", "ko_en_cat_dot", "ko_en_cat"]
     assert [c.bundle.preset.model.attention for c in view.columns] == ["none", "dot", "bahdanau"]

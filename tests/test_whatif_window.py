@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.gui
 from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
 
 from sandbox.trace import trace  # noqa: E402
