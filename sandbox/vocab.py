@@ -73,12 +73,20 @@ def train_subword(sentences: Iterable[str], vocab_size: int) -> bytes:
     if not data:
         raise ValueError("a subword tokenizer needs at least one sentence to train on")
     out = io.BytesIO()
-    with _SP_LOCK:  # the trainer is process-global state in SentencePiece
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(data), model_writer=out, vocab_size=int(vocab_size), model_type="unigram",
-            num_threads=1, character_coverage=1.0, unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1,
-            hard_vocab_limit=False, shuffle_input_sentence=False, normalization_rule_name="identity",
-            input_sentence_size=0, minloglevel=2, split_digits=False)
+    try:
+        with _SP_LOCK:  # the trainer is process-global state in SentencePiece
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(data), model_writer=out, vocab_size=int(vocab_size), model_type="unigram",
+                num_threads=1, character_coverage=1.0, unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1,
+                hard_vocab_limit=False, shuffle_input_sentence=False, normalization_rule_name="identity",
+                input_sentence_size=0, minloglevel=2, split_digits=False)
+    except Exception as e:  # noqa: BLE001 - SentencePiece raises RuntimeError with its own words
+        why = (str(e).strip().splitlines() or [type(e).__name__])[-1]
+        m = re.search(r"smaller than required_chars\. \d+ vs (\d+)", why)
+        if m:
+            why = f"the sentences use {m.group(1)} different characters, and each needs a piece"
+        raise ValueError(f"tokenizer.vocab_size: SentencePiece could not train {vocab_size} pieces on these "
+                         f"sentences ({why}); try a larger vocab_size") from None
     return out.getvalue()
 
 
