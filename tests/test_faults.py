@@ -20,7 +20,7 @@ import torch
 
 from helpers import tiny_preset
 from sandbox.model import Bundle
-from sandbox.presets import PresetError, load_preset, loads_preset
+from sandbox.presets import PresetError, find_preset, load_preset, loads_preset
 from sandbox.trace import trace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +133,59 @@ def test_trace_of_an_overflowing_model_names_the_step_and_values(tmp_path):
     with pytest.raises(NonFiniteTraceError) as e:
         tr.dumps()
     assert e.value.places[0].startswith("step 0: cross attention: energies +inf at 0, 1, 2, 3")
+
+
+# ----------------------------------------------------------------------------- item 6
+
+
+def _cli_trace(tmp_path, capsys, *args: str) -> tuple[int, dict | None, str]:
+    from sandbox.cli import main
+
+    out = tmp_path / "t.json"
+    if out.exists():
+        out.unlink()
+    rc = main(["trace", *args, "--json", str(out)])
+    err = capsys.readouterr().err
+    return rc, (json.loads(out.read_text("utf-8")) if out.exists() else None), err
+
+
+def test_trace_with_a_source_only_uses_the_gold_target_or_runs_free(tmp_path, capsys):
+    import unicodedata
+
+    p = load_preset(find_preset("ko_en_cat"))
+    i, pair = 3, p.pairs[3]
+    # a source that is one of the preset's pairs, typed decomposed (NFD): its gold target
+    rc, obj, err = _cli_trace(tmp_path, capsys, "--preset", "ko_en_cat", "--source",
+                              unicodedata.normalize("NFD", pair.source))
+    assert rc == 0, err
+    assert obj["mode"] == "teacher_forcing" and obj["target_from"] == "preset"
+    from sandbox.vocab import tokenize
+
+    assert obj["target_tokens"] == tokenize(pair.target) + ["<eos>"]
+    assert [s["input_from"] for s in obj["steps"]] == ["gold"] * len(obj["steps"])
+    assert f"pairs[{i}]" in err and "gold target" in err
+    # a source that is not: free running, said so, no gold
+    rc, obj, err = _cli_trace(tmp_path, capsys, "--preset", "ko_en_cat", "--source", "학생이다 나는")
+    assert rc == 0, err
+    assert obj["mode"] == "free_running" and obj["target_from"] is None and obj["target_tokens"] is None
+    assert "free running" in err and err.count("\n") == 1
+    # a given target stays what it is
+    rc, obj, err = _cli_trace(tmp_path, capsys, "--preset", "ko_en_cat", "--source", pair.source,
+                              "--target", "I am a cat")
+    assert rc == 0 and obj["target_from"] == "given" and err == ""
+
+
+def test_render_with_a_source_only(qapp, tmp_path, capsys):
+    import argparse
+
+    from widgets.render import cli_render
+
+    p = load_preset(find_preset("ko_en_cat"))
+    args = argparse.Namespace(preset="ko_en_cat", source=p.pairs[2].source, target=None,
+                              mode="teacher_forcing", checkpoint=None, step=1, layer=0, head=0,
+                              out=str(tmp_path / "r.png"))
+    assert cli_render(args) == 0
+    assert "pairs[2]" in capsys.readouterr().err
+    args.source, args.out = "학생이다 나는", str(tmp_path / "f.png")
+    assert cli_render(args) == 0
+    assert "free running" in capsys.readouterr().err

@@ -303,6 +303,11 @@ class StepAnatomy(QWidget):
                 where += f", query “{html.escape(tok)}” ({position})"
             parts.append(where)
         parts.append("teacher forcing" if tf else "free running")
+        target_from = getattr(idx.trace, "target_from", None)
+        if idx.trace.target_tokens is None:
+            parts.append("no target (nothing to compare with)")
+        elif target_from == "preset":
+            parts.append("gold target: the preset's pair")
         # " · " with ordinary spaces (not &nbsp;) so the header can wrap between its parts.
         text = " · ".join(f"<span style='white-space:nowrap'>{p}</span>" for p in parts)
         self.header.setText(text)
