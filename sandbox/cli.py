@@ -165,13 +165,18 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from .presets import MAX_SENTENCE_CHARS
     from .trace import trace
 
-    if not args.source.strip():
-        raise UserError("--source: the source sentence is empty")
+    from .text import normalize
+
+    if not normalize(args.source):
+        raise UserError("--source: the source sentence is empty"
+                        + (" (only invisible zero-width characters)" if args.source.strip() else ""))
     for flag, text in (("--source", args.source), ("--target", args.target)):
-        # The limit a preset's sentences have; a trace's size grows with length × steps.
-        if text is not None and len(text.strip()) > MAX_SENTENCE_CHARS:
-            raise UserError(f"{flag}: the sentence is {len(text.strip())} characters long; "
-                            f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
+        # The limit a preset's sentences have, on the same normalised text; a trace's size
+        # grows with length × steps.
+        n = len(normalize(text)) if text is not None else 0
+        if n > MAX_SENTENCE_CHARS:
+            raise UserError(f"{flag}: the sentence is {n} characters long (after Unicode "
+                            f"normalisation); at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
     bundle = load_bundle(args.preset, args.checkpoint)
     target, mode, target_from, note = pick_target(bundle.preset, args.source, args.target, args.mode)
     tr = trace(bundle, args.source, target, mode=mode)

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MAX_DESCRIPTION_CHARS",
     "MAX_FILE_BYTES",
+    "MAX_POSITIONS",
     "KINDS",
     "CELLS",
     "ATTENTIONS",
@@ -65,6 +66,9 @@ MAX_PAIRS = 200
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
 MAX_FILE_BYTES = 1_000_000  # a full preset of MAX_PAIRS long pairs is well under this
+# Positions the Transformer can encode (sandbox.transformer.MAX_LEN; kept here so loading a
+# preset needs no torch). A sentence's tokens plus <eos> must fit.
+MAX_POSITIONS = 256
 
 KINDS = ("seq2seq", "transformer")
 CELLS = ("rnn", "gru", "lstm")
@@ -293,6 +297,19 @@ def _pairs_problems(c: _Checker, raw: Any) -> tuple[list[PresetError], list[Pair
     return problems, good
 
 
+def _check_positions(c: _Checker, pairs: Sequence[Pair], tokenizer: TokenizerConfig) -> None:
+    """Every sentence's tokens plus ``<eos>`` (the decoder reads ``<sos>`` + target, as
+    many) must fit the Transformer's MAX_POSITIONS, counted on the normalised text."""
+    from .vocab import tokenize
+
+    for i, pair in enumerate(pairs):
+        for key, kind in (("source", tokenizer.source), ("target", tokenizer.target)):
+            n = len(tokenize(getattr(pair, key), kind)) + 1
+            if n > MAX_POSITIONS:
+                raise c.error(f"pairs[{i}].{key}", f"has {n} tokens with <eos> ({kind} tokenizer); "
+                                                   f"the Transformer has {MAX_POSITIONS} positions")
+
+
 def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | None = None) -> Preset:
     """Validate a plain dict (from TOML or from an in-memory preset) into a Preset."""
     c = _Checker(None if path is None else os.fspath(path))
@@ -307,6 +324,8 @@ def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | No
     problems, pairs = _pairs_problems(c, c.get(data, "", "pairs", f"add 1 to {MAX_PAIRS} [[pairs]] sections"))
     if problems:
         raise problems[0]
+    if model.kind == "transformer":
+        _check_positions(c, pairs, tokenizer)
     return Preset(
         name=name,
         description=description,

@@ -1,7 +1,8 @@
 """Tokenizers and vocabularies.
 
-Two tokenizers, both Unicode-safe (text is NFC-normalised first, so a precomposed and a
-decomposed Hangul syllable or accented letter are the same token):
+Two tokenizers, both Unicode-safe (text goes through :func:`sandbox.text.normalize` first:
+NFC, so a precomposed and a decomposed Hangul syllable or accented letter are the same
+token, and zero-width characters removed, so none becomes an invisible ``<unk>``):
 
 - ``word``: runs of letters/digits are words; every other non-space character (punctuation,
   emoji) is a token of its own. ``"I love cats!"`` -> ``["I", "love", "cats", "!"]``.
@@ -14,9 +15,10 @@ A :class:`Vocab` maps tokens to ids with four reserved entries, always in this o
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Sequence
+
+from .text import normalize
 
 PAD, SOS, EOS, UNK = "<pad>", "<sos>", "<eos>", "<unk>"
 SPECIALS = (PAD, SOS, EOS, UNK)
@@ -29,7 +31,7 @@ _WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 def tokenize(text: str, kind: str = "word") -> list[str]:
     """Split ``text`` into tokens with the ``word`` or ``char`` tokenizer."""
-    text = unicodedata.normalize("NFC", text).strip()
+    text = normalize(text)
     if kind == "word":
         return _WORD_RE.findall(text)
     if kind == "char":

@@ -189,3 +189,88 @@ def test_render_with_a_source_only(qapp, tmp_path, capsys):
     args.source, args.out = "학생이다 나는", str(tmp_path / "f.png")
     assert cli_render(args) == 0
     assert "free running" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- item 7
+
+HANGUL_90 = "".join(chr(0xAC00 + 37 * i) for i in range(90))  # 90 precomposed syllables
+
+
+def _one_pair(source: str, target: str = "x", model: dict | None = None, tokenizer: str = "word") -> str:
+    m = model or S2S
+    lines = ['name = "u"', "", "[model]", *(f"{k} = {json.dumps(v)}" for k, v in m.items()),
+             "", "[tokenizer]", f'source = "{tokenizer}"', f'target = "{tokenizer}"',
+             "", "[training]", "steps = 1", "batch_size = 1", "lr = 0.01", "teacher_forcing = 1.0",
+             "seed = 0", "", "[[pairs]]", f"source = {json.dumps(source)}", f"target = {json.dumps(target)}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_limits_count_normalised_code_points(tmp_path):
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", HANGUL_90 * 2)  # 180 syllables, 2 or 3 jamo each
+    assert len(nfd) > 200 >= 180
+    p = loads_preset(_one_pair(nfd))
+    assert p.pairs[0].source == HANGUL_90 * 2  # stored, compared and tokenised as NFC
+    # a composition exclusion grows under NFC: 150 typed, 300 after: refused, and said so
+    grows = "\u0958" * 150
+    with pytest.raises(PresetError) as e:
+        loads_preset(_one_pair(grows))
+    assert e.value.field == "pairs[0].source" and "got 300" in str(e.value)
+    from sandbox.cli import UserError, cmd_trace
+    import argparse
+
+    out = tmp_path / "n.json"
+    assert cmd_trace(argparse.Namespace(preset="ko_en_cat", source=nfd, target=None, mode="free_running",
+                                        checkpoint=None, json=str(out))) == 0
+    assert json.loads(out.read_text("utf-8"))["source_tokens"] == ["<unk>", "<eos>"]  # one word
+    with pytest.raises(UserError, match="300 characters"):
+        cmd_trace(argparse.Namespace(preset="ko_en_cat", source=grows, target=None,
+                                     mode="free_running", checkpoint=None, json="-"))
+
+
+def test_nfc_nfd_duplicates_are_duplicates():
+    import unicodedata
+
+    text = ('name = "d"\n[model]\n' + "\n".join(f"{k} = {json.dumps(v)}" for k, v in S2S.items())
+            + '\n[training]\nsteps = 1\nbatch_size = 1\nlr = 0.01\nteacher_forcing = 1.0\nseed = 0\n')
+    for src in ("나는 학생이다", unicodedata.normalize("NFD", "나는 학생이다"), "나는\u200b 학생이다"):
+        text += f'\n[[pairs]]\nsource = {json.dumps(src)}\ntarget = "I am a student"\n'
+    with pytest.raises(PresetError) as e:
+        loads_preset(text)
+    assert e.value.field == "pairs[1]" and "duplicate of pairs[0]" in str(e.value)
+
+
+@pytest.mark.parametrize("invisible", ["\u2060", "\u200b", "\u200b \ufeff\u200d"])
+def test_an_invisible_only_sentence_is_empty(invisible, tmp_path):
+    with pytest.raises(PresetError) as e:
+        loads_preset(_one_pair("a", invisible))
+    assert e.value.field == "pairs[0].target" and "empty" in str(e.value)
+    from sandbox.cli import main
+
+    assert main(["trace", "--preset", "ko_en_cat", "--source", invisible, "--json",
+                 str(tmp_path / "x.json")]) == 2
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_a_zero_width_space_never_becomes_a_token():
+    b = _bundle(S2S)
+    tr = trace(b, "a\u200b b \u200bc\u200b", "x y z", mode="teacher_forcing")
+    assert tr.source_tokens == ("a", "b", "c", "<eos>") and not tr.has_unknown
+    from sandbox.vocab import tokenize
+
+    assert tokenize("고\u200b양이", "char") == ["고", "양", "이"]
+
+
+def test_token_counts_are_checked_against_the_positions(monkeypatch):
+    import sandbox.presets as presets
+    from sandbox.transformer import MAX_LEN
+
+    assert presets.MAX_POSITIONS == MAX_LEN
+    monkeypatch.setattr(presets, "MAX_SENTENCE_CHARS", 1000)
+    ok = "a" * (MAX_LEN - 1)  # MAX_LEN tokens with <eos>
+    loads_preset(_one_pair(ok, "x", TRF, tokenizer="char"))
+    with pytest.raises(PresetError) as e:
+        loads_preset(_one_pair("x", ok + "a", TRF, tokenizer="char"))
+    assert e.value.field == "pairs[0].target" and f"{MAX_LEN + 1} tokens with <eos>" in str(e.value)
+    loads_preset(_one_pair("x", ok + "a", S2S, tokenizer="char"))  # an RNN has no position limit

@@ -606,10 +606,14 @@ class MainWindow(QMainWindow):
     def set_sentence(self, source: str, target: str | None = None) -> bool:
         """Trace your own sentence; no target means free running. False (and a banner) if
         the sentence cannot be traced."""
-        source = (source or "").strip()
-        target = (target or "").strip() or None
+        from sandbox.text import normalize
+
+        typed = (source or "").strip()
+        source = normalize(source or "")  # NFC, zero-width characters removed: what the model reads
+        target = normalize(target or "") or None
         if not source:
-            self.show_banner("the source sentence is empty — type something to trace", "error")
+            extra = " (it holds only invisible zero-width characters)" if typed else ""
+            self.show_banner(f"the source sentence is empty{extra} — type something to trace", "error")
             return False
         if self.bundle is None:
             return False
