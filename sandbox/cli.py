@@ -228,7 +228,8 @@ class _Progress:
         exact = "  -  " if m.exact_match is None else f"{100 * m.exact_match:5.1f}%"
         return (f"[{'#' * fill}{'.' * (self.WIDTH - fill)}] {m.step}/{m.steps} "
                 f"loss {m.loss:.4f} acc {100 * m.token_accuracy:5.1f}% exact {exact} "
-                f"{m.steps_per_sec:.0f} steps/s")
+                f"{m.steps_per_sec:.0f} steps/s"
+                + (f" fed gold {100 * m.fed_gold:.0f}%" if getattr(m, "fed_gold", 1.0) < 1.0 else ""))
 
     def __call__(self, m: "Metrics") -> None:
         if self.tty:

@@ -38,6 +38,8 @@ __all__ = [
     "MAX_DESCRIPTION_CHARS",
     "MAX_FILE_BYTES",
     "MAX_POSITIONS",
+    "TEACHER_FORCING_HELP",
+    "TEACHER_FORCING_COMMENT",
     "KINDS",
     "CELLS",
     "ATTENTIONS",
@@ -124,6 +126,15 @@ class TokenizerConfig:
     target: str = "word"  # word | char
 
 
+# What training.teacher_forcing means, said once (the editor's tooltip, a new preset's
+# comment; the Trainer implements it, sandbox/train.py).
+TEACHER_FORCING_HELP = (
+    "For each target token, the probability of feeding the gold previous token while training "
+    "(else the model's own prediction), drawn anew per token: scheduled sampling "
+    "(Bengio et al. 2015). 1.0 = always gold; 0 = always its own predictions.")
+TEACHER_FORCING_COMMENT = "per target token: probability of feeding the gold previous token"
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """Training loop settings."""
@@ -131,7 +142,7 @@ class TrainingConfig:
     steps: int = 400
     batch_size: int = 16
     lr: float = 0.005
-    teacher_forcing: float = 1.0  # probability of feeding the gold token while training
+    teacher_forcing: float = 1.0  # per target token: probability of feeding the gold previous token
     seed: int = 0
 
 
@@ -483,7 +494,7 @@ def _dumps_fresh(p: Preset) -> str:
         _kv("steps", tr.steps),
         _kv("batch_size", tr.batch_size),
         _kv("lr", tr.lr),
-        _kv("teacher_forcing", tr.teacher_forcing, "probability of feeding the gold token"),
+        _kv("teacher_forcing", tr.teacher_forcing, TEACHER_FORCING_COMMENT),
         _kv("seed", tr.seed),
     ]
     for pair in p.pairs:

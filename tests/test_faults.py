@@ -274,3 +274,73 @@ def test_token_counts_are_checked_against_the_positions(monkeypatch):
         loads_preset(_one_pair("x", ok + "a", TRF, tokenizer="char"))
     assert e.value.field == "pairs[0].target" and f"{MAX_LEN + 1} tokens with <eos>" in str(e.value)
     loads_preset(_one_pair("x", ok + "a", S2S, tokenizer="char"))  # an RNN has no position limit
+
+
+# ----------------------------------------------------------------------------- item 5
+
+
+@pytest.mark.parametrize("model", [S2S, dict(S2S, attention="dot"), TRF], ids=["bahdanau", "dot", "transformer"])
+def test_teacher_forcing_is_drawn_per_token(model):
+    """With ratio 0.5 the inputs of one sentence mix gold and predicted tokens; over many
+    draws the gold share is near 0.5; Metrics.fed_gold reports this step's share."""
+    from sandbox.train import Trainer
+
+    b = _bundle(model, {"teacher_forcing": 0.5, "batch_size": 4})
+    t = Trainer(b, steps=40, device="cpu")
+    feeds = []
+    real_forward = t.model.forward
+
+    def spy(src, lens, tgt_in, feed="gold"):
+        if t.model.training:  # a training step, not an evaluation
+            feeds.append((feed, tgt_in.clone()))
+        return real_forward(src, lens, tgt_in, feed=feed)
+
+    t.model.forward = spy
+    shares = []
+    for _ in range(40):
+        m = t.step()
+        feed, tgt_in = feeds[-1]
+        assert isinstance(feed, torch.Tensor) and feed.dtype == torch.bool and feed.shape == tgt_in.shape
+        real = tgt_in != 0
+        real[:, 0] = False
+        assert m.fed_gold == pytest.approx(float((feed & real).sum()) / int(real.sum()))
+        shares.append(m.fed_gold)
+    masks = [f[r] for f, x in feeds if isinstance(f, torch.Tensor)
+             for r in [(x != 0) & (torch.arange(x.shape[1]) > 0)]]
+    draws = torch.cat(masks)
+    n = draws.numel()
+    assert abs(float(draws.float().mean()) - 0.5) < 4 * (0.25 / n) ** 0.5  # 4 sigma
+    mixed_rows = sum(1 for f, x in feeds for r in range(x.shape[0])
+                     if 0 < int(f[r, 1:][x[r, 1:] != 0].sum()) < int((x[r, 1:] != 0).sum()))
+    assert mixed_rows > 0  # a single sentence is fed both gold and its own predictions
+
+
+@pytest.mark.parametrize("model", [S2S, dict(S2S, attention="dot"), TRF], ids=["bahdanau", "dot", "transformer"])
+def test_a_per_token_mask_means_what_it_says(model):
+    """All-True is teacher forcing, all-False is free running, and a mixed mask equals a
+    step-by-step oracle that feeds gold where the mask says so and the argmax elsewhere."""
+    from sandbox.train import encode_pairs
+
+    b = _bundle(model)
+    m = b.model.eval()
+    d = encode_pairs(b)
+    with torch.no_grad():
+        ones = torch.ones_like(d.tgt_in, dtype=torch.bool)
+        torch.testing.assert_close(m(d.src, d.src_lens, d.tgt_in, feed=ones),
+                                   m(d.src, d.src_lens, d.tgt_in, feed="gold"))
+        zeros = ones.clone()
+        zeros[:, 1:] = False
+        torch.testing.assert_close(m(d.src, d.src_lens, d.tgt_in, feed=zeros),
+                                   m(d.src, d.src_lens, d.tgt_in, feed="prediction"))
+        mix = ones.clone()
+        mix[:, 2::2] = False
+        got = m(d.src, d.src_lens, d.tgt_in, feed=mix)
+        for i in range(d.tgt_in.shape[0]):  # oracle: one sentence at a time, fed by hand
+            L = d.tgt_lens_cpu[i]
+            src = d.src[i: i + 1, : d.src_lens_cpu[i]]
+            ys = [int(d.tgt_in[i, 0])]
+            for t in range(1, L):
+                logits = m(src, None, torch.tensor([ys]), feed="gold")[0, -1]
+                ys.append(int(d.tgt_in[i, t]) if mix[i, t] else int(logits.argmax()))
+            want = m(src, None, torch.tensor([ys]), feed="gold")[0]
+            torch.testing.assert_close(got[i, :L], want, rtol=1e-4, atol=1e-5)

@@ -102,3 +102,41 @@ def test_no_attention_readout_label_comes_from_the_step(window, qapp):
     window.set_step(0)
     qapp.processEvents()
     assert window.trace.steps[0].concat == ("context", "state") and an.cat_label == "[c; s]"
+
+
+# ----------------------------------------------------------------------------- item 5
+
+
+def test_the_loss_plot_shows_what_was_fed(qapp):
+    from sandbox.train import Metrics
+    from widgets.lossplot import LossPlot
+
+    plot = LossPlot()
+    ms = [Metrics(step=i, steps=3, loss=1.0, token_accuracy=0.5, exact_match=None, steps_per_sec=1.0,
+                  elapsed=1.0, lr=0.01, fed_gold=f) for i, f in ((1, 0.4), (2, 0.6), (3, 0.5))]
+    plot.add(ms)
+    x, y = plot.fed_curve.getData()
+    assert list(x) == [1, 2, 3] and list(y) == [0.4, 0.6, 0.5]
+    plot.deleteLater()
+
+
+def test_teacher_forcing_is_explained_once_and_the_same_everywhere():
+    """The editor's tooltip is the one text; shipped presets' comments and a new preset's
+    comment say "per target token"; the lecture says the coin is tossed per word."""
+    from pathlib import Path
+
+    from sandbox.presets import SHIPPED_DIR, TEACHER_FORCING_COMMENT, TEACHER_FORCING_HELP, dumps_preset
+    from widgets.editor_settings import _HELP
+
+    assert _HELP["training.teacher_forcing"] is TEACHER_FORCING_HELP
+    assert "per token" in TEACHER_FORCING_HELP and "Bengio" in TEACHER_FORCING_HELP
+    import dataclasses
+
+    p = load_preset(find_preset("ko_en_cat"))
+    assert TEACHER_FORCING_COMMENT in dumps_preset(dataclasses.replace(p, source_text=None))
+    for f in sorted(Path(SHIPPED_DIR).glob("*.toml")):
+        for line in f.read_text("utf-8").splitlines():
+            if line.startswith("teacher_forcing") and "#" in line:
+                assert line.split("#", 1)[1].strip() == TEACHER_FORCING_COMMENT, f
+    lecture = (Path(SHIPPED_DIR) / "lectures" / "teacher_forcing.toml").read_text("utf-8")
+    assert "every target word" in lecture and "Bengio" in lecture
