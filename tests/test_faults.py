@@ -344,3 +344,42 @@ def test_a_per_token_mask_means_what_it_says(model):
                 ys.append(int(d.tgt_in[i, t]) if mix[i, t] else int(logits.argmax()))
             want = m(src, None, torch.tensor([ys]), feed="gold")[0]
             torch.testing.assert_close(got[i, :L], want, rtol=1e-4, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- item 1 (history)
+
+
+def test_weight_history_retraces_any_sentence_and_mode_at_any_point():
+    from sandbox.history import WeightHistory, WeightSnapshot, snapshot_weights
+    from sandbox.train import Trainer
+
+    b = _bundle(S2S, {"batch_size": 2})
+    t = Trainer(b, steps=30, device="cpu")
+    hist = WeightHistory()
+    for _ in range(3):
+        for _ in range(10):
+            t.step()
+        hist.add(WeightSnapshot(t.step_count, 30, snapshot_weights(b.model)))
+    assert [h.step for h in hist] == [10, 20, 30]
+    assert hist.nbytes == sum(p.numel() * 4 for p in b.model.state_dict().values()) * 3
+    first = {k: v.clone() for k, v in hist[0].weights.items()}
+    for _ in range(5):  # training on never touches a snapshot
+        t.model.train()
+        t.total_steps += 1
+        t.step()
+    for k, v in hist[0].weights.items():
+        torch.testing.assert_close(v, first[k], rtol=0, atol=0)
+    # oracle: a fresh model of the preset loaded with point 0's weights
+    oracle = Bundle.from_preset(b.preset)
+    oracle.model.load_state_dict(first)
+    for mode, target in (("teacher_forcing", "x y z"), ("free_running", None), ("teacher_forcing", "y z w")):
+        src = "a b c" if target != "y z w" else "b c"
+        got = hist.trace_at(0, b, src, target, mode)
+        want = trace(oracle, src, target, mode=mode)
+        assert got.mode == mode and got.predicted_tokens == want.predicted_tokens
+        for gs, ws in zip(got.steps, want.steps):
+            np.testing.assert_array_equal(gs.attention[0].weights, ws.attention[0].weights)
+            np.testing.assert_array_equal(gs.probs, ws.probs)
+        assert hist.trace_at(0, b, src, target, mode) is got  # cached
+    live = trace(b, "a b c", "x y z")
+    assert not np.array_equal(live.steps[0].probs, hist.trace_at(0, b, "a b c", "x y z", "teacher_forcing").steps[0].probs)

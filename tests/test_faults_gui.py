@@ -140,3 +140,57 @@ def test_teacher_forcing_is_explained_once_and_the_same_everywhere():
                 assert line.split("#", 1)[1].strip() == TEACHER_FORCING_COMMENT, f
     lecture = (Path(SHIPPED_DIR) / "lectures" / "teacher_forcing.toml").read_text("utf-8")
     assert "every target word" in lecture and "Bengio" in lecture
+
+
+# ----------------------------------------------------------------------------- item 1
+
+
+def test_history_survives_mode_and_pair_switches_and_explains_its_own_numbers(qtbot, tmp_path):
+    from sandbox.explain import compute
+    from sandbox.trace import trace
+    from widgets.mainwindow import MainWindow
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "h.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    win.load_preset("ko_en_cat")
+    try:
+        with qtbot.waitSignal(win.training.finished, timeout=120000):
+            win.start_training(steps=60)
+        n = len(win.history)
+        assert n >= 3 and all(h.weights is not None for h in win.history)
+        point = 1
+        win.show_history(point)
+        h = win.history[point]
+        oracle = Bundle.from_preset(win.bundle.preset)
+        oracle.model.load_state_dict(h.weights)
+
+        def check(mode, pair):
+            p = win.bundle.preset.pairs[pair]
+            want = trace(oracle, p.source, p.target, mode=mode)
+            assert win.trace.mode == mode
+            assert win.trace.predicted_tokens == want.predicted_tokens
+            for gs, ws in zip(win.trace.steps, want.steps):
+                np.testing.assert_array_equal(gs.attention[0].weights, ws.attention[0].weights)
+
+        check("teacher_forcing", 0)
+        win.set_mode("free_running")
+        assert len(win.history) == n and win.history_slider.value() == point
+        check("free_running", 0)
+        win.set_pair(2)
+        assert len(win.history) == n and win.history_slider.value() == point
+        check("free_running", 2)
+        win.set_mode("teacher_forcing")
+        check("teacher_forcing", 2)
+        # explain a cell at this point: computed from the record shown, and it matches
+        win.set_step(1)
+        win.views.explain_cell("cross", 1, 0)
+        rec = win.views.index.record("cross", 0, 0, 1)
+        ex = compute(rec, 0)
+        assert ex.matches and "✓ matches" in win.views.explain.toPlainText()
+        live = trace(win.bundle, win.bundle.preset.pairs[2].source, win.bundle.preset.pairs[2].target)
+        assert not np.array_equal(live.steps[1].attention[0].weights, rec.weights)
+        win.show_history(n)  # back to live
+        assert win.trace.predicted_tokens == live.predicted_tokens
+    finally:
+        win.shutdown()
