@@ -202,7 +202,7 @@ def _one_pair(source: str, target: str = "x", model: dict | None = None, tokeniz
     return "\n".join(lines) + "\n"
 
 
-def test_limits_count_normalised_code_points(tmp_path):
+def test_limits_count_normalised_code_points(tmp_path, capsys):
     import unicodedata
 
     nfd = unicodedata.normalize("NFD", HANGUL_90 * 2)  # 180 syllables, 2 or 3 jamo each
@@ -214,16 +214,15 @@ def test_limits_count_normalised_code_points(tmp_path):
     with pytest.raises(PresetError) as e:
         loads_preset(_one_pair(grows))
     assert e.value.field == "pairs[0].source" and "got 300" in str(e.value)
-    from sandbox.cli import UserError, cmd_trace
-    import argparse
+    from sandbox.cli import main
 
     out = tmp_path / "n.json"
-    assert cmd_trace(argparse.Namespace(preset="ko_en_cat", source=nfd, target=None, mode="free_running",
-                                        checkpoint=None, json=str(out))) == 0
+    assert main(["trace", "--preset", "ko_en_cat", "--source", nfd, "--mode", "free_running",
+                 "--json", str(out)]) == 0
     assert json.loads(out.read_text("utf-8"))["source_tokens"] == ["<unk>", "<eos>"]  # one word
-    with pytest.raises(UserError, match="300 characters"):
-        cmd_trace(argparse.Namespace(preset="ko_en_cat", source=grows, target=None,
-                                     mode="free_running", checkpoint=None, json="-"))
+    assert main(["trace", "--preset", "ko_en_cat", "--source", grows, "--mode", "free_running",
+                 "--json", str(tmp_path / "g.json")]) == 2
+    assert "300 characters" in capsys.readouterr().err and not (tmp_path / "g.json").exists()
 
 
 def test_nfc_nfd_duplicates_are_duplicates():

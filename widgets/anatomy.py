@@ -383,8 +383,8 @@ class StepAnatomy(QWidget):
         n = len(keys)
         self.energy_bars.set(E, xrange=idx.energy_range(kind, layer, head), nrows=n, absent=absent)
         brushes = [BAR_BLUE] * n
-        if n:
-            brushes[int(np.nanargmax(W))] = QColor("#2f4b7c")
+        if n and np.isfinite(W).any():  # an overflow can leave every weight NaN
+            brushes[int(np.nanargmax(np.where(np.isfinite(W), W, np.nan)))] = QColor("#2f4b7c")
         self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=masked,
                              masked_label="0 (masked)", absent=absent)
         if idx.is_transformer:
