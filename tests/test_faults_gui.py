@@ -195,3 +195,115 @@ def test_history_survives_mode_and_pair_switches_and_explains_its_own_numbers(qt
         assert win.trace.predicted_tokens == live.predicted_tokens
     finally:
         win.shutdown()
+
+
+# ----------------------------------------------------------------------------- item 9
+
+
+class _Names:
+    """Editor dialogs with canned file names (no real dialog opens)."""
+
+    def __init__(self, names):
+        from widgets.editor import EditorDialogs
+
+        class D(EditorDialogs):
+            def ask_save_name(self, parent, suggestion, problem):
+                return names.pop(0) if names else None
+
+            def confirm_overwrite(self, parent, path):
+                return False
+
+            def ask_unsaved(self, parent, name):
+                return "discard"
+
+            def show_error(self, parent, title, text):
+                raise AssertionError(f"{title}: {text}")
+
+        self.dialogs = D()
+
+
+def _weights(bundle) -> dict:
+    return {k: v.detach().clone() for k, v in bundle.model.state_dict().items()}
+
+
+def test_save_as_keeps_the_trained_model_unless_the_model_must_change(qtbot, tmp_path):
+    from sandbox.model import Bundle
+    from sandbox.presets import Pair
+    from sandbox.trace import trace
+    from widgets.editor_install import install_editor
+    from widgets.mainwindow import MainWindow
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), persist=False)
+    qtbot.addWidget(win)
+    win.load_preset("ko_en_cat")
+    editor = install_editor(win)
+    editor.dialogs = _Names(["kept_copy", "kept_reordered", "new_word"]).dialogs
+    try:
+        # a "trained" model: weights no seeded build has
+        trained = Bundle.from_preset(win.bundle.preset)
+        with torch.no_grad():
+            for p in trained.model.parameters():
+                p.add_(torch.randn_like(p) * 0.3)
+        win.set_bundle(trained, trained_steps=123)
+        before = trace(trained, "나는 학생이다", "I am a student")
+        w0 = _weights(trained)
+
+        # 1. Save As with no edits: same model, same weights, still "123 steps"
+        assert editor.save_as() is not None
+        assert win.bundle.preset.path.name == "kept_copy.toml"
+        assert all(torch.equal(w0[k], v) for k, v in _weights(win.bundle).items())
+        assert win._trained_steps == 123
+
+        # 2. insert, first, a pair made only of known words: no "must be retrained", and the
+        #    saved preset keeps the model (its vocabulary rows follow the new token order)
+        changed = []
+        editor.vocabulary_changed.connect(lambda: changed.append(1))
+        assert editor.add_pair(after=-1, pair=Pair("나는 학생이다", "I am a teacher")) == 0
+        assert editor.needs_retraining() == (False, False) and not changed
+        assert editor.retrain_frame.isHidden()
+        assert editor.save_as() is not None
+        b = win.bundle
+        assert b.preset.pairs[0] == Pair("나는 학생이다", "I am a teacher") and win._trained_steps == 123
+        assert b.src_vocab.tokens != trained.src_vocab.tokens  # reordered...
+        after = trace(b, "나는 학생이다", "I am a student")
+        assert after.predicted_tokens == before.predicted_tokens  # ...and the same model
+        for s0, s1 in zip(before.steps, after.steps):
+            np.testing.assert_allclose(s1.attention[0].weights, s0.attention[0].weights, rtol=1e-5, atol=1e-6)
+            p0 = dict(zip(before.target_vocab, s0.probs))
+            p1 = dict(zip(after.target_vocab, s1.probs))
+            assert p0.keys() == p1.keys()
+            np.testing.assert_allclose([p1[k] for k in p0], list(p0.values()), rtol=1e-5, atol=1e-7)
+        # the saved file and the kept model agree (a checkpoint of it loads against the file)
+        from sandbox.checkpoint import load_checkpoint, save_checkpoint
+
+        ck = save_checkpoint(b, tmp_path / "k.safetensors")
+        load_checkpoint(ck, preset=load_preset(b.preset.path))
+
+        # 3. a new word changes the vocabulary: asked to retrain, and a save starts afresh
+        editor.add_pair(after=-1, pair=Pair("나는 호랑이다", "I am a tiger"))
+        assert editor.needs_retraining()[0] and changed
+        assert editor.save_as() is not None
+        fresh = Bundle.from_preset(win.bundle.preset)
+        assert all(torch.equal(fresh.model.state_dict()[k], v) for k, v in _weights(win.bundle).items())
+        assert win._trained_steps == 0
+    finally:
+        win.training.shutdown()
+
+
+def test_user_presets_with_one_display_name_are_told_apart(qtbot, tmp_path):
+    from sandbox.presets import user_presets_dir
+    from widgets.mainwindow import MainWindow
+
+    text = find_preset("ko_en_cat").read_text("utf-8")
+    d = user_presets_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "cats_a.toml").write_text(text, "utf-8")
+    (d / "cats_b.toml").write_text(text, "utf-8")
+    win = MainWindow(settings=QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat), persist=False)
+    qtbot.addWidget(win)
+    labels = [win.preset_combo.itemText(i) for i in range(win.preset_combo.count())]
+    name = load_preset(find_preset("ko_en_cat")).name
+    assert len(set(labels)) == len(labels)  # every entry can be told apart
+    for f, mine in (("ko_en_cat.toml", False), ("cats_a.toml", True), ("cats_b.toml", True)):
+        assert f"{name} ({f})" + ("  [yours]" if mine else "") in labels
+    win.training.shutdown()

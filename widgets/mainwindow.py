@@ -543,6 +543,28 @@ class MainWindow(QMainWindow):
         self.set_pair(0)
         self.presetLoaded.emit(preset.key)
 
+    def reload_saved_preset(self, key_or_path: str | os.PathLike) -> bool:
+        """Show a preset just saved (Save / Save As). The trained model is kept when the save
+        changed nothing it depends on — model settings, tokenizers, seed and the vocabulary's
+        tokens (see :func:`sandbox.model.rebind`); otherwise this is :meth:`load_preset`.
+        Returns True when the model was kept."""
+        from sandbox.model import rebind
+        from sandbox.presets import find_preset, load_preset
+
+        path = find_preset(key_or_path)
+        preset = load_preset(path)
+        old = self.bundle
+        kept = None if old is None or self.training.is_active else rebind(old, preset)
+        if kept is None:
+            self.load_preset(path)
+            return False
+        steps, origin = self._trained_steps, self._trained_origin
+        self._preset_path = str(path)
+        self.settings.setValue("last_preset", preset.key if self._is_listed(str(path)) else str(path))
+        self.set_bundle(kept, trained_steps=steps, origin=origin)
+        self.presetLoaded.emit(preset.key)
+        return True
+
     def set_checked_device(self, device: str | None) -> None:
         """The device type ("cpu"/"cuda") the shown lecture model's claims were checked on;
         the Model box warns while the model runs elsewhere. None: no such promise."""
@@ -1167,8 +1189,13 @@ class MainWindow(QMainWindow):
     def _populate_presets(self, entries: list[tuple[str, str, bool, str]]) -> None:
         self.preset_combo.blockSignals(True)
         self.preset_combo.clear()
+        names = [name for _k, _p, _u, name in entries]
         for key, path, is_user, name in entries:
-            label = f"{name}  [yours]" if is_user else name
+            label = name
+            if names.count(name) > 1:  # two presets with one display name: add the file name
+                label = f"{name} ({Path(path).name})"
+            if is_user:
+                label += "  [yours]"
             self.preset_combo.addItem(label, path)
             self.preset_combo.setItemData(self.preset_combo.count() - 1, f"{key} — {path}",
                                           Qt.ItemDataRole.ToolTipRole)
