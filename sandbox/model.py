@@ -53,8 +53,10 @@ class Decoder(Protocol):
     kind: str  # "seq2seq" | "transformer"
 
     def forward(self, src: torch.Tensor, src_lens: torch.Tensor | None, tgt_in: torch.Tensor,
-                feed: str = "gold") -> torch.Tensor:
-        """Logits (B, L, V) for decoder inputs (B, L) that start with <sos>."""
+                feed: "str | torch.Tensor" = "gold") -> torch.Tensor:
+        """Logits (B, L, V) for decoder inputs (B, L) that start with <sos>. ``feed``:
+        "gold", "prediction", or a (B, L) bool mask, True where the input is gold (per-token
+        teacher forcing)."""
         ...
 
     def greedy(self, src: torch.Tensor, src_lens: torch.Tensor | None, max_len: int) -> torch.Tensor:
