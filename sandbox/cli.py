@@ -1,4 +1,4 @@
-"""Command line: ``python main.py [trace|beam|train|render|lecture|presets|bottleneck] ...``.
+"""Command line: ``python main.py [trace|beam|train|pairs|evaluate|render|lecture|presets|bottleneck] ...``.
 
 This module knows the Qt-free commands. The ones that draw (``render``, ``lecture``,
 ``bottleneck``, and the window itself when no subcommand is given) live in ``widgets/``;
@@ -69,6 +69,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="override the preset's seed")
     p.add_argument("--out", required=True, help="checkpoint file to write")
     p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("pairs", help="write a preset's sentence pairs (a split of its corpus) as JSON")
+    p.add_argument("--preset", required=True)
+    p.add_argument("--split", choices=["train", "heldout", "all"], default="all")
+    p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    p.set_defaults(handler=cmd_pairs)
+
+    p = sub.add_parser("evaluate", help="score a checkpoint: exact match, token accuracy, chrF, BLEU, alignment")
+    p.add_argument("--preset", required=True)
+    p.add_argument("--checkpoint", required=True, help="trained weights from `train`")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--split", choices=["heldout", "train", "all"], help="which of the preset's pairs (default heldout)")
+    which.add_argument("--data", metavar="FILE.tsv", help="score the pairs of this file: source<TAB>target[<TAB>alignment]")
+    p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("render", help="render the window's views at one step to a PNG, offscreen")
     p.add_argument("--preset", required=True)
@@ -227,6 +242,74 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pairs(args: argparse.Namespace) -> int:
+    """``pairs --preset P [--split train|heldout|all] --json OUT`` (the pairs@1 JSON)."""
+    import json
+
+    from .evaluate import pairs_json
+    from .presets import find_preset, load_preset
+
+    preset = load_preset(find_preset(args.preset))
+    out = pairs_json(preset, args.split)
+    write_output(json.dumps(out, ensure_ascii=False) + "\n", args.json)
+    if preset.skipped or preset.too_long:
+        print(f"{len(preset.skipped)} lines skipped, {preset.too_long} pairs over max_tokens left out, "
+              f"{preset.duplicates} duplicates dropped", file=sys.stderr)
+    return 0
+
+
+def read_eval_file(path: str, preset):
+    """The pairs of ``evaluate --data FILE``: source<TAB>target[<TAB>alignment] per line."""
+    from .corpus import CorpusError, DataConfig, read_corpus
+    from .trace import MAX_STEPS
+
+    if not path.strip():
+        raise UserError("--data: the file name is empty")
+    cfg = DataConfig(file=path, source_column=1, target_column=2, alignment_column=3, heldout=0.0,
+                     max_tokens=MAX_STEPS // 2 - 1)
+    kinds = (preset.tokenizer.source, preset.tokenizer.target)
+    try:
+        corpus = read_corpus(path, cfg, kinds, optional_alignment=True, keep_duplicates=True)
+    except CorpusError as e:
+        raise UserError(f"--data: {e}") from None
+    for line, reason in corpus.skipped[:5]:
+        print(f"{path}:{line}: skipped: {reason}", file=sys.stderr)
+    if len(corpus.skipped) > 5:
+        print(f"{path}: {len(corpus.skipped) - 5} more lines skipped", file=sys.stderr)
+    if not corpus.pairs:
+        raise UserError(f"--data: {path} holds no usable sentence pairs")
+    return corpus
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``evaluate --preset P --checkpoint C [--split S | --data FILE] --json OUT``."""
+    import json
+
+    from .evaluate import evaluate
+
+    bundle = load_bundle(args.preset, args.checkpoint)
+    if args.data is not None:
+        corpus = read_eval_file(args.data, bundle.preset)
+        pairs, label = corpus.pairs, args.data
+    else:
+        split = args.split or "heldout"
+        pairs, label = bundle.preset.split(split), split
+        if split == "heldout" and not bundle.preset.heldout_pairs:
+            print("note: this preset holds no pairs out; scoring its training pairs", file=sys.stderr)
+    result = evaluate(bundle, pairs)
+    result["split"] = label if args.data is None else None
+    if args.data is not None:
+        result["data"] = args.data
+        result["skipped"] = [{"line": n, "reason": r} for n, r in corpus.skipped]
+    write_output(json.dumps(result, ensure_ascii=False) + "\n", args.json)
+    a = result["alignment"]
+    align = "" if a is None else f" · alignment {100 * a['accuracy']:.1f}% (AER {a['aer']:.3f})"
+    print(f"{result['pairs']} pairs ({label}): exact {100 * result['exact_match']:.1f}% · "
+          f"token acc {100 * result['token_accuracy']:.1f}% · chrF {result['chrf']:.1f} · "
+          f"BLEU {result['bleu']:.1f}{align}", file=sys.stderr)
+    return 0
+
+
 def interventions_from_args(args: argparse.Namespace):
     """The What-if flags as an Interventions value, or None when there are none."""
     iv = _interventions(args)
@@ -356,7 +439,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``python main.py train --preset P [--steps N] [--device D] [--seed S] --out FILE``."""
     from .checkpoint import save_checkpoint
     from .device import resolve_device
-    from .train import Trainer
+    from .train import EVAL_MAX_PAIRS, Trainer
 
     out = _check_writable(args.out)
     device = resolve_device(args.device)  # a CUDA problem is reported before any loading
@@ -372,12 +455,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     m = result.metrics
     assert m is not None
     save_checkpoint(trainer.bundle, out, metrics=m)
-    n = trainer.pairs_count
+    n = min(trainer.pairs_count, EVAL_MAX_PAIRS)
     hits = round((m.exact_match or 0.0) * n)
+    held = "" if m.heldout_exact is None else f" · held-out exact {100 * m.heldout_exact:.1f}%"
     print(f"trained {trainer.bundle.preset.key}: {m.step} steps in {m.elapsed:.1f} s "
           f"({m.steps_per_sec:.0f} steps/s, {trainer.device.type}) · loss {m.loss:.3g} · "
           f"token acc {100 * m.token_accuracy:.1f}% · "
-          f"exact match {100 * (m.exact_match or 0.0):.1f}% ({hits}/{n}) · saved {out}")
+          f"exact match {100 * (m.exact_match or 0.0):.1f}% ({hits}/{n}){held} · saved {out}")
     return 0
 
 

@@ -76,10 +76,24 @@ class Decoder(Protocol):
         ...
 
 
-def build_vocabs(preset: Preset) -> tuple[Vocab, Vocab]:
-    """Source and target vocabularies of every token in the preset's pairs."""
-    src = Vocab.build((p.source for p in preset.pairs), preset.tokenizer.source)
-    tgt = Vocab.build((p.target for p in preset.pairs), preset.tokenizer.target)
+def build_vocabs(preset: Preset, subword: tuple[Vocab | None, Vocab | None] = (None, None)) -> tuple[Vocab, Vocab]:
+    """Source and target vocabularies of every token in the preset's pairs.
+
+    For a corpus, held-out pairs count too (training pairs first): a word only they contain
+    gets an id whose embedding training never moves, which the model cannot use any more
+    than ``<unk>``. A ``subword`` side is a SentencePiece model trained on the training
+    pairs only. Tokens are numbered in file order, so the vocabulary is the same for
+    every seed's split and a checkpoint trained with ``--seed`` fits the preset it came from."""
+    pairs = preset.file_order()
+    tok = preset.tokenizer
+    # A subword model is trained on the training pairs only (what a model may learn from).
+    # ``subword`` gives already-trained subword vocabularies (a checkpoint's) to use as they are.
+    src = (subword[0] if tok.source == "subword" and subword[0] is not None else
+           Vocab.build((p.source for p in (preset.pairs if tok.source == "subword" else pairs)),
+                       tok.source, tok.vocab_size))
+    tgt = (subword[1] if tok.target == "subword" and subword[1] is not None else
+           Vocab.build((p.target for p in (preset.pairs if tok.target == "subword" else pairs)),
+                       tok.target, tok.vocab_size))
     return src, tgt
 
 
@@ -139,7 +153,13 @@ def same_model_inputs(a: "Preset", b: "Preset") -> bool:
     if a.model != b.model or a.tokenizer != b.tokenizer or a.training.seed != b.training.seed:
         return False
     va, vb = build_vocabs(a), build_vocabs(b)
-    return all(set(x.tokens) == set(y.tokens) for x, y in zip(va, vb))
+    for x, y in zip(va, vb):
+        if x.subword is not None or y.subword is not None:
+            if x != y:  # a SentencePiece model retrained on other pairs splits differently
+                return False
+        elif set(x.tokens) != set(y.tokens):
+            return False
+    return True
 
 
 def rebind(bundle: Bundle, preset: "Preset") -> Bundle | None:

@@ -42,6 +42,12 @@ step) it is measured on all pairs after the update; in between it comes free fro
 step's batch (before the update, fed as the step was fed). ``exact_match`` is the fraction of pairs whose free-running
 greedy decode equals the target exactly (``<eos>`` included); it is measured on evaluation
 steps and carried forward in between (``None`` before the first evaluation).
+
+Corpus presets (``[data]``) train on the training split only (``preset.pairs``).
+``heldout_exact`` is the same exact match on the held-out pairs (``None`` when the preset
+holds nothing out). A running evaluation looks at no more than :data:`EVAL_MAX_PAIRS` pairs
+of each split (a fixed sample drawn with the preset's seed), so that a 100,000-pair corpus
+does not spend its time evaluating; ``python main.py evaluate`` scores every pair.
 """
 
 from __future__ import annotations
@@ -56,14 +62,15 @@ import torch
 import torch.nn.functional as F
 
 from .device import DEVICES, DeviceError, available_devices, resolve_device  # noqa: F401 - re-exported
-from .model import RNG_LOCK, Bundle, build_model
+from .model import RNG_LOCK, Bundle, build_model, build_vocabs
 from .vocab import PAD_ID, SOS_ID, encode_sentence
 
 __all__ = [
     "DeviceError", "NonFiniteError", "Metrics", "TrainResult", "Trainer", "EncodedPairs",
-    "available_devices", "resolve_device", "encode_pairs",
+    "available_devices", "resolve_device", "encode_pairs", "EVAL_MAX_PAIRS",
 ]
 
+EVAL_MAX_PAIRS = 2000  # pairs per split looked at by a running evaluation
 GRAD_CLIP = 1.0
 ADAM_BETAS = (0.9, 0.999)
 # One Adam step (these betas, no weight decay, no amsgrad) moves a weight by at most
@@ -97,6 +104,7 @@ class Metrics:
     elapsed: float  # seconds spent in step() (evaluations included)
     lr: float
     fed_gold: float = 1.0  # share of this step's decoder inputs (after <sos>, not padding) fed gold
+    heldout_exact: float | None = None  # free-running exact match on held-out pairs (None: none held out)
 
 
 @dataclass(frozen=True)
@@ -131,11 +139,12 @@ class EncodedPairs:
                 self.tgt_out[dev_idx, :t], sum(self.tgt_lens_cpu[i] for i in rows))
 
 
-def encode_pairs(bundle: Bundle, device: torch.device | str = "cpu") -> EncodedPairs:
-    """Tokenise and pad every pair of ``bundle.preset`` once."""
+def encode_pairs(bundle: Bundle, device: torch.device | str = "cpu", pairs=None) -> EncodedPairs:
+    """Tokenise and pad ``pairs`` (default: the preset's training pairs) once."""
     p = bundle.preset
-    srcs = [list(encode_sentence(x.source, bundle.src_vocab, p.tokenizer.source).ids) for x in p.pairs]
-    tgts = [list(encode_sentence(x.target, bundle.tgt_vocab, p.tokenizer.target).ids) for x in p.pairs]
+    pairs = p.pairs if pairs is None else pairs
+    srcs = [list(encode_sentence(x.source, bundle.src_vocab, p.tokenizer.source).ids) for x in pairs]
+    tgts = [list(encode_sentence(x.target, bundle.tgt_vocab, p.tokenizer.target).ids) for x in pairs]
     if not srcs:
         raise ValueError(f"preset {p.key!r} has no sentence pairs to train on")
     S, T = max(map(len, srcs)), max(map(len, tgts))
@@ -172,10 +181,13 @@ class Trainer:
         if seed is not None:
             if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
                 raise ValueError(f"seed must be a whole number from 0 to {2**32 - 1}, got {seed!r}")
-            preset = dataclasses.replace(
-                bundle.preset, training=dataclasses.replace(bundle.preset.training, seed=seed))
-            bundle = Bundle(preset, bundle.src_vocab, bundle.tgt_vocab,
-                            build_model(preset, bundle.src_vocab, bundle.tgt_vocab))
+            from .presets import with_seed
+
+            preset = with_seed(bundle.preset, seed)  # a corpus's held-out part follows the seed
+            src_vocab, tgt_vocab = bundle.src_vocab, bundle.tgt_vocab
+            if preset.heldout_pairs and "subword" in (preset.tokenizer.source, preset.tokenizer.target):
+                src_vocab, tgt_vocab = build_vocabs(preset)  # SentencePiece learns from this split's training pairs
+            bundle = Bundle(preset, src_vocab, tgt_vocab, build_model(preset, src_vocab, tgt_vocab))
         self.bundle = bundle
         cfg = bundle.preset.training
         self.lr = float(cfg.lr)
@@ -194,6 +206,11 @@ class Trainer:
         self.model = bundle.model
         self.data = encode_pairs(bundle, self.device)
         self._n = len(self.data)
+        self._eval_train = self._eval_sample(self.data)
+        held = bundle.preset.heldout_pairs
+        self.heldout = encode_pairs(bundle, self.device, held) if held else None
+        self._eval_held = self._eval_sample(self.heldout) if self.heldout is not None else None
+        self._last_heldout: float | None = None
         self._full_batch = self.batch_size >= self._n
         if self._full_batch:
             d = self.data
@@ -220,6 +237,15 @@ class Trainer:
         self._last_exact: float | None = None
         self._last_eval_step = -1
         self.last_metrics: Metrics | None = None
+
+    def _eval_sample(self, data: EncodedPairs):
+        """(src, lens, tgt_in, tgt_out) of at most EVAL_MAX_PAIRS rows, a seeded sample."""
+        if len(data) <= EVAL_MAX_PAIRS:
+            return data.src, data.src_lens, data.tgt_in, data.tgt_out
+        g = torch.Generator().manual_seed(self.seed)
+        idx = torch.randperm(len(data), generator=g)[:EVAL_MAX_PAIRS].sort().values
+        src, lens, tgt_in, tgt_out, _n = data.select(idx)
+        return src, lens, tgt_in, tgt_out
 
     # -- properties ----------------------------------------------------------------------
     @property
@@ -360,7 +386,8 @@ class Trainer:
         m = Metrics(step=n, steps=self.total_steps, loss=loss_v, token_accuracy=token_acc,
                     exact_match=self._last_exact,
                     steps_per_sec=n / self.elapsed if self.elapsed > 0 else 0.0,
-                    elapsed=self.elapsed, lr=self.lr, fed_gold=fed_gold)
+                    elapsed=self.elapsed, lr=self.lr, fed_gold=fed_gold,
+                    heldout_exact=self._last_heldout)
         self.last_metrics = m
         return m
 
@@ -386,21 +413,23 @@ class Trainer:
     # -- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
-        """(teacher-forced token accuracy, free-running exact match) on all the pairs."""
-        d = self.data
+        """(teacher-forced token accuracy, free-running exact match) on the training pairs
+        (at most EVAL_MAX_PAIRS of them); also updates the held-out exact match."""
         model = self.model
         was_training = model.training
         model.eval()
         try:
-            logits = model(d.src, d.src_lens, d.tgt_in, feed="gold")
-            mask = d.tgt_out != PAD_ID
-            correct = ((logits.argmax(-1) == d.tgt_out) & mask).sum()
-            pred = model.greedy(d.src, d.src_lens, d.tgt_out.shape[1])
-            exact = ((pred == d.tgt_out) | ~mask).all(dim=1).sum()
-            c, total, e = torch.stack([correct, mask.sum(), exact]).tolist()
+            c, e = _scores(model, *self._eval_train)
+            if self._eval_held is not None:
+                self._last_heldout = _scores(model, *self._eval_held)[1]
         finally:
             model.train(was_training)
-        return c / max(total, 1), e / self._n
+        return c, e
+
+    @property
+    def heldout_exact(self) -> float | None:
+        """Held-out exact match at the last evaluation (None: nothing held out, or not yet)."""
+        return self._last_heldout
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, progress: Callable[[Metrics], None] | None = None,
@@ -432,10 +461,21 @@ class Trainer:
             self._last_eval_step = self.step_count
             self.elapsed += time.perf_counter() - t0
             last = dataclasses.replace(last, token_accuracy=acc, exact_match=self._last_exact,
-                                       elapsed=self.elapsed,
+                                       heldout_exact=self._last_heldout, elapsed=self.elapsed,
                                        steps_per_sec=self.step_count / self.elapsed)
             self.last_metrics = last
         return TrainResult(status, last, message)
+
+
+def _scores(model, src, lens, tgt_in, tgt_out) -> tuple[float, float]:
+    """(teacher-forced token accuracy, free-running exact match) of an eval-mode model."""
+    logits = model(src, lens, tgt_in, feed="gold")
+    mask = tgt_out != PAD_ID
+    correct = ((logits.argmax(-1) == tgt_out) & mask).sum()
+    pred = model.greedy(src, lens, tgt_out.shape[1])
+    exact = ((pred == tgt_out) | ~mask).all(dim=1).sum()
+    c, total, e = torch.stack([correct, mask.sum(), exact]).tolist()
+    return c / max(total, 1), e / max(src.shape[0], 1)
 
 
 def _nonfinite_word(v: float) -> str:

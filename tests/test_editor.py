@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -538,13 +536,13 @@ def test_opening_missing_paths_and_folders(qtbot, tmp_path):
 # --------------------------------------------------------------------------- CLI parity
 
 
-def test_cli_lists_a_saved_user_preset(qtbot):
+def test_cli_lists_a_saved_user_preset(qtbot, capsys):
     editor = make_editor(qtbot, names=["my_cats"])
     set_cell(editor, 0, 1, "I am one cat")
     assert editor.save() == user_presets_dir() / "my_cats.toml"
-    env = dict(os.environ)
-    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "presets"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    from helpers import run_main
+
+    out = run_main(capsys, "presets")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     mine = [line for line in lines if line.startswith("my_cats ")]

@@ -668,7 +668,7 @@ SENTENCE = st.text(
     st.one_of(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), st.sampled_from("가나다😀\"\\'")),
     min_size=1,
     max_size=40,
-).filter(lambda s: normalize(s) and len(normalize(s)) <= MAX_SENTENCE_CHARS)  # as the loader counts
+).filter(lambda s: normalize(s) and len(normalize(s)) <= MAX_SENTENCE_CHARS)
 
 
 @settings(FUZZ, max_examples=50)  # each example parses and writes a whole shipped preset
@@ -681,7 +681,8 @@ def test_fuzz_pair_edits_keep_every_comment(new_pairs, stem):
     preset = load_preset(SHIPPED_DIR / f"{stem}.toml")
     rng_pairs = list(preset.pairs)
     # Mix kept pairs with new ones so the matcher sees inserts, deletes and replacements.
-    mixed = [Pair(normalize(s), normalize(t)) for s, t in new_pairs]  # sentences are stored normalised
+    # Sentences are stored normalised (NFC, zero-width characters removed; issue 11).
+    mixed = [Pair(normalize(s), normalize(t)) for s, t in new_pairs if normalize(s) and normalize(t)]
     merged = rng_pairs[::2] + mixed + rng_pairs[1::3]
     seen, unique = set(), []
     for p in merged:
@@ -752,7 +753,7 @@ def valid_documents(draw) -> tuple[dict, Preset]:
         model=ModelConfig(**model),
         tokenizer=tokenizer,
         training=TrainingConfig(**training),
-        pairs=tuple(Pair(normalize(s), normalize(t)) for s, t in raw_pairs),
+        pairs=tuple(Pair(normalize(s), normalize(t)) for s, t in raw_pairs),  # NFC, no zero-width (issue 11)
     )
     return doc, expected
 

@@ -46,6 +46,9 @@ def install_extras(win) -> None:
 
     install_whatif(win)
     install_beam(win)
+    from .import_pairs import install_import_pairs
+
+    install_import_pairs(win)
 
 
 def run_app(argv: list[str] | None = None) -> int:

@@ -46,6 +46,12 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.plot.addItem(self.highlight)
         self.selected = RowHighlight(color=pg.mkColor("#ffffff"), width=2.0)
         self.plot.addItem(self.selected)
+        # gold alignment links (a corpus pair's Pharaoh links): a ringed dot in the cell
+        self.gold = pg.ScatterPlotItem(size=9, symbol="o", pen=pg.mkPen("#000000", width=1.5),
+                                       brush=pg.mkBrush(255, 255, 255, 200), pxMode=True)
+        self.gold.setZValue(15)
+        self.plot.addItem(self.gold)
+        self.gold_cells: tuple[tuple[int, int], ...] = ()
         self.note = pg.TextItem("", color="#555555", anchor=(0.5, 0.5))
         self.note.setZValue(20)
         self.plot.addItem(self.note)
@@ -127,6 +133,15 @@ class AttentionMap(pg.GraphicsLayoutWidget):
             self.note.setVisible(True)
         else:
             self.note.setVisible(False)
+
+    def set_gold(self, cells) -> None:
+        """Mark gold-link cells ``[(row, col), ...]`` (decoder step, source token); () clears."""
+        cells = tuple((int(r), int(c)) for r, c in (cells or ()))
+        if cells == self.gold_cells:
+            return
+        self.gold_cells = cells
+        self.gold.setData([c for _r, c in cells], [r for r, _c in cells])
+        self.gold.setToolTip("gold alignment link" if cells else "")
 
     def select_cell(self, row: int | None, col: int | None) -> None:
         self.selected.set_cell(row, col)

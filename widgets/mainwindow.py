@@ -23,7 +23,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox, QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFrame,
-    QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow,
+    QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMainWindow,
     QMenu, QProgressBar, QPushButton, QRadioButton, QSizePolicy, QSlider, QSpinBox, QSplitter,
     QTextBrowser, QTextEdit, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
@@ -282,8 +282,9 @@ class MainWindow(QMainWindow):
         pl = QVBoxLayout(pairs_box)
         pl.setContentsMargins(0, 0, 0, 0)
         pl.addWidget(QLabel("<b>Sentence pairs</b> (PageUp / PageDown)"))
-        self.pair_list = QListWidget()
-        self.pair_list.setAlternatingRowColors(True)
+        from .pairlist import PairList
+
+        self.pair_list = PairList()  # training, then held-out pairs; a filter box (issue 11)
         self.pair_list.currentRowChanged.connect(self._on_pair_row)
         pl.addWidget(self.pair_list, 1)
         own = QGroupBox("Your own sentence")
@@ -703,6 +704,7 @@ class MainWindow(QMainWindow):
             "layer": self._layer,
             "head": self._head,
             "panel": self.views.current_panel() if self.views is not None else "map",
+            "interventions": self.interventions,  # What-if edits (None: the model's own run)
         }
 
     @property
@@ -1049,8 +1051,19 @@ class MainWindow(QMainWindow):
             self._wanted_step = 0
         step = max(0, min(self._wanted_step, n - 1))
         self._update_unknown_banner(tr)
+        self._show_gold(tr)
         self._show_step(step)
         self.traceChanged.emit(tr)
+
+    def _show_gold(self, tr: "Trace") -> None:
+        """Mark the pair's gold alignment links on the cross-attention map (teacher forcing)."""
+        if self.views is None:
+            return
+        from .corpus_view import gold_cells
+
+        row = self.pair_list.row_of(self._source, self._target)
+        pair = self.pair_list.pair(row) if row >= 0 else None
+        self.views.cross_map.set_gold(gold_cells(pair, tr, self.bundle.preset if self.bundle else None))
 
     def _update_unknown_banner(self, tr: "Trace") -> None:
         if not tr.has_unknown:
@@ -1083,13 +1096,7 @@ class MainWindow(QMainWindow):
             self._trained_steps, self._trained_origin = 0, None
             self._checked_on = None
         if not keep_pairs:
-            self.pair_list.blockSignals(True)
-            self.pair_list.clear()
-            for i, pair in enumerate(p.pairs):
-                item = QListWidgetItem(f"{pair.source}  →  {pair.target}")
-                item.setToolTip(f"pair {i + 1}: {pair.source} → {pair.target}")
-                self.pair_list.addItem(item)
-            self.pair_list.blockSignals(False)
+            self.pair_list.set_pairs(p.pairs, p.heldout_pairs)
             self._select_preset_in_combo()
         layers, heads = self._layers_heads()
         self.layer_spin.blockSignals(True)
@@ -1184,7 +1191,23 @@ class MainWindow(QMainWindow):
         else:
             state = "<span style='color:#8250df'>untrained (seeded weights)</span>"
         rows.append(state)
+        rows.append(self._alignment_line(b))
         self.model_view.setHtml("<br>".join(r for r in rows if r))
+
+    def _alignment_line(self, b) -> str:
+        """Alignment accuracy vs gold links (corpus presets, issue 11), once per trained model."""
+        if self.training.is_active or not self._trained_steps:
+            return ""
+        from .corpus_view import alignment_html, alignment_summary
+
+        key = (id(b), id(b.model), self._trained_steps)
+        if getattr(self, "_align_key", None) != key:
+            try:
+                self._align_summary = alignment_summary(b)
+            except Exception:  # noqa: BLE001 - a score is never worth an error dialog
+                self._align_summary = None
+            self._align_key = key
+        return alignment_html(self._align_summary, b.preset.model.kind == "transformer")
 
     def _populate_presets(self, entries: list[tuple[str, str, bool, str]]) -> None:
         self.preset_combo.blockSignals(True)
@@ -1260,12 +1283,17 @@ class MainWindow(QMainWindow):
         if self.training.is_active:
             self._sync_pair_list()
             return
+        if self.pair_list.is_heldout(row):  # a held-out pair: traced like your own sentence
+            pair = self.pair_list.pair(row)
+            self.set_sentence(pair.source, pair.target)
+            return
         self.set_pair(row)
 
     def _sync_pair_list(self) -> None:
         self.pair_list.blockSignals(True)
-        if self._pair_index >= 0:
-            self.pair_list.setCurrentRow(self._pair_index)
+        row = self._pair_index if self._pair_index >= 0 else self.pair_list.row_of(self._source, self._target)
+        if row >= 0:
+            self.pair_list.setCurrentRow(row)
         else:
             self.pair_list.clearSelection()
             self.pair_list.setCurrentRow(-1)

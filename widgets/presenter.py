@@ -108,6 +108,10 @@ def apply_slide(window: "MainWindow", lecture: Lecture, slide: Slide, bundles: d
         window.set_sentence(source, target)
     if window.mode != slide.mode:
         window.set_mode(slide.mode)
+    if getattr(slide, "whatif", None) is not None or getattr(slide, "beam", None):
+        from .whatif import apply_slide_whatif
+
+        apply_slide_whatif(window, slide, source)
     window.set_layer_head(slide.layer, slide.head)
     n = len(window.trace.steps) if window.trace is not None else 0
     step, note = clamp_step(slide.step, n)
