@@ -1,7 +1,8 @@
 """Tokenizers and vocabularies.
 
-Two tokenizers, both Unicode-safe (text is NFC-normalised first, so a precomposed and a
-decomposed Hangul syllable or accented letter are the same token):
+Two tokenizers, both Unicode-safe (text goes through :func:`sandbox.text.normalize` first:
+NFC, so a precomposed and a decomposed Hangul syllable or accented letter are the same
+token, and zero-width characters removed, so none becomes an invisible ``<unk>``):
 
 - ``word``: runs of letters/digits are words; every other non-space character (punctuation,
   emoji) is a token of its own. ``"I love cats!"`` -> ``["I", "love", "cats", "!"]``.
@@ -21,9 +22,10 @@ from __future__ import annotations
 import io
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
+
+from .text import normalize
 
 PAD, SOS, EOS, UNK = "<pad>", "<sos>", "<eos>", "<unk>"
 SPECIALS = (PAD, SOS, EOS, UNK)
@@ -37,7 +39,7 @@ _WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 def tokenize(text: str, kind: str = "word") -> list[str]:
     """Split ``text`` into tokens with the ``word`` or ``char`` tokenizer."""
-    text = unicodedata.normalize("NFC", text).strip()
+    text = normalize(text)
     if kind == "word":
         return _WORD_RE.findall(text)
     if kind == "char":
@@ -64,11 +66,11 @@ def train_subword(sentences: Iterable[str], vocab_size: int) -> bytes:
     """A SentencePiece unigram model trained on ``sentences``, serialized.
 
     Deterministic: one thread, input in the given order, no sampling of sentences, identity
-    normalisation (text is already NFC). ``vocab_size`` counts pieces including SentencePiece's
+    normalisation (text is already normalised: NFC, zero-width removed). ``vocab_size`` counts pieces including SentencePiece's
     own ``<unk>``; a corpus too small for that many gets fewer (``hard_vocab_limit=False``)."""
     import sentencepiece as spm
 
-    data = [unicodedata.normalize("NFC", s).strip() for s in sentences]
+    data = [normalize(s) for s in sentences]
     data = [s for s in data if s]
     if not data:
         raise ValueError("a subword tokenizer needs at least one sentence to train on")
@@ -140,7 +142,7 @@ class Vocab:
 
             sp = spm.SentencePieceProcessor(model_proto=self.subword)
             object.__setattr__(self, "_sp", sp)
-        text = unicodedata.normalize("NFC", text).strip()
+        text = normalize(text)
         return [p for p in sp.encode(text, out_type=str) if p] if text else []
 
     @classmethod

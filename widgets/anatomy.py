@@ -329,6 +329,11 @@ class StepAnatomy(QWidget):
                 where += f", query “{html.escape(tok)}” ({position})"
             parts.append(where)
         parts.append("teacher forcing" if tf else "free running")
+        target_from = getattr(idx.trace, "target_from", None)
+        if idx.trace.target_tokens is None:
+            parts.append("no target (nothing to compare with)")
+        elif target_from == "preset":
+            parts.append("gold target: the preset's pair")
         # " · " with ordinary spaces (not &nbsp;) so the header can wrap between its parts.
         text = " · ".join(f"<span style='white-space:nowrap'>{p}</span>" for p in parts)
         self.header.setText(text)
@@ -378,8 +383,8 @@ class StepAnatomy(QWidget):
         n = len(keys)
         self.energy_bars.set(E, xrange=idx.energy_range(kind, layer, head), nrows=n, absent=absent)
         brushes = [BAR_BLUE] * n
-        if n:
-            brushes[int(np.nanargmax(W))] = QColor("#2f4b7c")
+        if n and np.isfinite(W).any():  # an overflow can leave every weight NaN
+            brushes[int(np.nanargmax(np.where(np.isfinite(W), W, np.nan)))] = QColor("#2f4b7c")
         self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=masked,
                              masked_label="0 (masked)", absent=absent)
         if idx.is_transformer:

@@ -116,7 +116,8 @@ class MainWindow(QMainWindow):
         self._trained_steps = 0
         self._trained_origin: str | None = None  # e.g. "lecture cache", shown in the Model box
         self._checked_on: str | None = None  # the device a lecture's claims were checked on
-        self._history: list = []
+        self._history: list = []  # training.Snapshot per history point (with its weights)
+        self._weights = None  # sandbox.history.WeightHistory of the same points (made on first use)
         self._first_shown = False
         self._defer_details = False
         self._loader = JobRunner(self, name="startup-loader")
@@ -537,12 +538,33 @@ class MainWindow(QMainWindow):
         self._preset_path = str(path)
         self._install_bundle(bundle)
         self.settings.setValue("last_preset", preset.key if self._is_listed(str(path)) else str(path))
-        self._history.clear()
-        self._update_history_slider()
+        self._clear_history()
         if self.loss_plot is not None:
             self.loss_plot.clear_data()
         self.set_pair(0)
         self.presetLoaded.emit(preset.key)
+
+    def reload_saved_preset(self, key_or_path: str | os.PathLike) -> bool:
+        """Show a preset just saved (Save / Save As). The trained model is kept when the save
+        changed nothing it depends on — model settings, tokenizers, seed and the vocabulary's
+        tokens (see :func:`sandbox.model.rebind`); otherwise this is :meth:`load_preset`.
+        Returns True when the model was kept."""
+        from sandbox.model import rebind
+        from sandbox.presets import find_preset, load_preset
+
+        path = find_preset(key_or_path)
+        preset = load_preset(path)
+        old = self.bundle
+        kept = None if old is None or self.training.is_active else rebind(old, preset)
+        if kept is None:
+            self.load_preset(path)
+            return False
+        steps, origin = self._trained_steps, self._trained_origin
+        self._preset_path = str(path)
+        self.settings.setValue("last_preset", preset.key if self._is_listed(str(path)) else str(path))
+        self.set_bundle(kept, trained_steps=steps, origin=origin)
+        self.presetLoaded.emit(preset.key)
+        return True
 
     def set_checked_device(self, device: str | None) -> None:
         """The device type ("cpu"/"cuda") the shown lecture model's claims were checked on;
@@ -565,8 +587,10 @@ class MainWindow(QMainWindow):
         if trained_steps is None:
             trained_steps, origin = ((self._trained_steps, self._trained_origin) if same_model
                                      else (0, None))
-        if not same_model and self.loss_plot is not None:
-            self.loss_plot.clear_data()  # the curve belongs to the model that was shown
+        if not same_model:
+            self._clear_history()  # the history, like the curve, belongs to the model shown
+            if self.loss_plot is not None:
+                self.loss_plot.clear_data()  # the curve belongs to the model that was shown
         self._install_bundle(bundle, keep_pairs=same_preset)
         self._set_trained(int(trained_steps), origin)
         if same_preset and self._source is not None:
@@ -586,16 +610,19 @@ class MainWindow(QMainWindow):
         self.interventions = None
         self._sync_pair_list()
         self._sync_mode_radios()
-        self._clear_history_for_new_request()
         self._retrace(keep_step=False)
 
     def set_sentence(self, source: str, target: str | None = None) -> bool:
         """Trace your own sentence; no target means free running. False (and a banner) if
         the sentence cannot be traced."""
-        source = (source or "").strip()
-        target = (target or "").strip() or None
+        from sandbox.text import normalize
+
+        typed = (source or "").strip()
+        source = normalize(source or "")  # NFC, zero-width characters removed: what the model reads
+        target = normalize(target or "") or None
         if not source:
-            self.show_banner("the source sentence is empty — type something to trace", "error")
+            extra = " (it holds only invisible zero-width characters)" if typed else ""
+            self.show_banner(f"the source sentence is empty{extra} — type something to trace", "error")
             return False
         if self.bundle is None:
             return False
@@ -609,7 +636,6 @@ class MainWindow(QMainWindow):
             self._mode = "free_running"
         self._sync_pair_list()
         self._sync_mode_radios()
-        self._clear_history_for_new_request()
         return self._retrace(keep_step=False)
 
     def set_mode(self, mode: str) -> None:
@@ -623,8 +649,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("mode", mode)
         self._sync_mode_radios()
         if changed:
-            self._clear_history_for_new_request()
-            self._retrace(keep_step=True)
+                self._retrace(keep_step=True)
 
     def set_step(self, t: int) -> None:
         n = len(self.trace.steps) if self.trace is not None else 1
@@ -783,7 +808,7 @@ class MainWindow(QMainWindow):
         # steps, counted on from where it stopped (the loss curve and history go on too).
         offset = self._trained_steps
         if offset == 0:
-            self._clear_history_for_new_request()
+            self._clear_history()
             if self.loss_plot is not None:
                 self.loss_plot.clear_data()
         self.hide_banner()
@@ -862,8 +887,20 @@ class MainWindow(QMainWindow):
                 self.training.queue_job(self.views.draw_details)
 
     def _on_history(self, entries: list) -> None:
+        from sandbox.history import WeightHistory, WeightSnapshot
+
         follow = self._following_live()
-        self._history.extend(e for e in entries if e.trace is not None)
+        if self._weights is None:
+            self._weights = WeightHistory()
+        for e in entries:
+            if e.weights is None and e.trace is None:
+                continue
+            self._history.append(e)
+            if e.weights is not None:
+                self._weights.add(WeightSnapshot(e.step, e.total, e.weights, e.metrics))
+                if e.trace is not None:
+                    self._weights.seed_trace(len(self._weights) - 1, e.request.source, e.request.target,
+                                             e.request.mode, e.trace)
         self._update_history_slider(follow)
 
     def _on_training_finished(self, status: str, message: str, bundle) -> None:
@@ -924,8 +961,28 @@ class MainWindow(QMainWindow):
             if self._live_trace is not None:
                 self._set_trace(self._live_trace, keep_step=True)
         else:
-            self._set_trace(self._history[v].trace, keep_step=True)
+            self._show_history_point(v)
         self._update_history_label()
+
+    def _history_trace(self, v: int):
+        """The current sentence and mode traced with the weights of history point ``v``
+        (the worker's own trace when it traced exactly this). Raises ValueError."""
+        h = self._history[v]
+        w = self._weights
+        if h.weights is None or w is None or len(w) != len(self._history):
+            if h.trace is None:
+                raise ValueError("this history point kept no weights")
+            return h.trace  # an entry without weights: only its own trace
+        return w.trace_at(v, self.bundle, self._source or "", self._target, self._mode)
+
+    def _show_history_point(self, v: int) -> bool:
+        try:
+            tr = self._history_trace(v)
+        except ValueError as e:
+            self.show_banner(f"cannot trace: {html.escape(str(e))}", "error")
+            return False
+        self._set_trace(tr, keep_step=True)
+        return True
 
     def show_history(self, index: int) -> None:
         """Show the trace kept at history entry ``index`` (len = live)."""
@@ -935,19 +992,28 @@ class MainWindow(QMainWindow):
     def history(self) -> list:
         return list(self._history)
 
-    def _clear_history_for_new_request(self) -> None:
+    def _clear_history(self) -> None:
+        """Forget the training history (another model is shown, or training starts afresh).
+        A new sentence or mode keeps it: every point is re-traced from its weights."""
         if self.training.is_active:
             return
+        if self._weights is not None:
+            self._weights.clear()
         if self._history:
             self._history.clear()
             self._update_history_slider()
 
     # ================================================================== tracing
-    def _retrace(self, keep_step: bool, keep_history: bool = False) -> bool:
+    def _retrace(self, keep_step: bool, keep_history: bool = True) -> bool:
+        """Trace the current sentence and mode: live, and at the history point shown when
+        the history slider is not on "live". The history is kept (``keep_history`` is
+        accepted for old callers and ignored)."""
         if self.bundle is None or not self._source:
             return False
         if self.training.is_active:
             self.training.set_request(self._request())
+            if not self._following_live():
+                return self._show_history_point(self.history_slider.value())
             return True
         from sandbox.trace import trace
 
@@ -965,11 +1031,9 @@ class MainWindow(QMainWindow):
         self._live_trace = tr
         if getattr(self, "_banner_kind", "") == "error":
             self.hide_banner()  # the last problem is fixed: this sentence traced
-        if self._history and not keep_history:
-            self._history.clear()
-            self._update_history_slider()
-        elif keep_history:
-            self._update_history_slider()
+        self._update_history_slider(follow=False)
+        if not self._following_live():  # the user looks at a point of training: show that point
+            return self._show_history_point(self.history_slider.value())
         self._set_trace(tr, keep_step=keep_step)
         return True
 
@@ -1148,8 +1212,13 @@ class MainWindow(QMainWindow):
     def _populate_presets(self, entries: list[tuple[str, str, bool, str]]) -> None:
         self.preset_combo.blockSignals(True)
         self.preset_combo.clear()
+        names = [name for _k, _p, _u, name in entries]
         for key, path, is_user, name in entries:
-            label = f"{name}  [yours]" if is_user else name
+            label = name
+            if names.count(name) > 1:  # two presets with one display name: add the file name
+                label = f"{name} ({Path(path).name})"
+            if is_user:
+                label += "  [yours]"
             self.preset_combo.addItem(label, path)
             self.preset_combo.setItemData(self.preset_combo.count() - 1, f"{key} — {path}",
                                           Qt.ItemDataRole.ToolTipRole)

@@ -320,8 +320,10 @@ class Views(QWidget):
             return
         idx = self.index
         kind, layer, head, row, col = self._explain_cell
-        key = (id(idx), self._explain_cell)
-        if key == self._explained_key:
+        # The index itself, not its id(): a new trace's index can reuse a freed one's id, and
+        # the explanation must always be of the record on screen (a history point's included).
+        key = (idx, self._explain_cell)
+        if self._explained_key is not None and self._explained_key[0] is idx and self._explained_key[1] == key[1]:
             return
         self._explained_key = key
         rec = idx.record(kind, layer, head, row)
