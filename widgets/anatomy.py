@@ -115,9 +115,9 @@ class StepAnatomy(QWidget):
         self.o_img = MatrixItem(self.o_plot, VECTOR_CMAP)
         self.cat_img = MatrixItem(self.cat_plot, VECTOR_CMAP)
         self.out_img = MatrixItem(self.out_plot, VECTOR_CMAP)
-        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "{:.3f}")
-        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "{:.3f}")
-        self.topk_bars = HBars(self.topk_plot, BAR_GREY, "{:.3f}")
+        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "energy")
+        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "weight")
+        self.topk_bars = HBars(self.topk_plot, BAR_GREY, "probability")
         for p in (self.e_plot, self.w_plot, self.v_plot):
             p.setYLink(self.k_plot)
             hide_axis(p, "left")

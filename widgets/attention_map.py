@@ -15,6 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QFont
 
+from .numfmt import fmt
 from .plots import (WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
                     set_title, style_plot)
 
@@ -144,7 +145,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         v = self.shown[r, c] if self.shown is not None else np.nan
         if v != v:
             return f"{rl} → {cl}: not computed yet (step forward, or click to jump there)"
-        return f"{rl} → {cl}: weight {float(v):.6f}"
+        return f"{rl} → {cl}: weight {fmt(v, 'weight', exact=True)}"
 
     def _on_move(self, pos) -> None:
         cell = self._cell_at(pos)

@@ -83,6 +83,21 @@ def export_trace_json(trace: "Trace", path: str | Path) -> Path:
     return write_bytes_atomic(path, (trace.dumps(indent=1) + "\n").encode("utf-8"))
 
 
+def default_export_dir(kind: str = "pictures") -> Path:
+    """Where an export dialog opens: the user's Pictures folder for images, Documents for
+    data and handouts (platformdirs; XDG user dirs on Linux), else the home folder.
+    Never the program's own folder (it may be read-only, and nobody looks there)."""
+    import platformdirs
+
+    if kind not in ("pictures", "documents"):
+        raise ValueError(f"unknown export folder kind {kind!r}; allowed: pictures, documents")
+    try:
+        d = Path(platformdirs.user_pictures_dir() if kind == "pictures" else platformdirs.user_documents_dir())
+    except Exception:  # noqa: BLE001 - an odd platform: fall back to home
+        d = Path.home()
+    return d if d.is_dir() else Path.home()
+
+
 def image_size(path: str | Path) -> QSize:
     """Size of an image file as Qt reads it (an empty size if it does not load)."""
     return QImage(str(path)).size()

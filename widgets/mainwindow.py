@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QTextBrowser, QTextEdit, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
 
+from .numfmt import count, fmt, percent
 from .settings import make_settings, read_bytes, read_float, read_str
 from .training import TraceRequest, TrainingSession
 
@@ -40,6 +41,9 @@ MODES = ("teacher_forcing", "free_running")
 PANELS = ("map", "anatomy", "encoder_self", "masked_self", "cross", "positions", "explain", "heads")
 FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 TEXT_INPUTS = (QLineEdit, QTextEdit, QAbstractSpinBox)
+APP_NAME = "Attention Sandbox"
+# Keys that are not actions (so not found among the window's shortcuts) for Help ▸ Keys.
+NAV_KEYS = ("← → step", "Home / End first / last step", "Space play", "PageUp / PageDown previous / next pair")
 
 
 class _StartupLoader(QObject):
@@ -108,7 +112,7 @@ class MainWindow(QMainWindow):
                  parent=None) -> None:
         super().__init__(parent)
         self.persist = persist  # False: never write settings (offscreen rendering)
-        self.setWindowTitle("Attention Sandbox")
+        self.setWindowTitle(APP_NAME)
         self.settings = settings if settings is not None else make_settings()
         self.bundle: Bundle | None = None
         self.trace: Trace | None = None  # what the views show
@@ -136,6 +140,10 @@ class MainWindow(QMainWindow):
         self.views = None
         self.loss_plot = None
         app = QApplication.instance()
+        if app is not None:
+            from .fonts import ensure_fonts
+
+            ensure_fonts()  # Latin first, Hangul fallback: digits never in the Hangul font
         base = app.font().pointSizeF() if app is not None else 9.0
         self._base_pt = base if base > 0 else 9.0
         self._font_scale = min(max(read_float(self.settings, "font_scale", 1.0), 0.5), 3.0)
@@ -224,7 +232,15 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(220)
         self.progress.setMinimumWidth(140)
         tb.addWidget(self.progress)
-        tb.addSeparator()
+        # The rest goes on a second toolbar that drops to its own row when the window is too
+        # narrow for both (fit_toolbars): nothing ever hides behind a "»" overflow.
+        tb = QToolBar("view")
+        tb.setObjectName("view_toolbar")
+        tb.setMovable(False)
+        self.addToolBar(tb)
+        self.view_toolbar = tb
+        self._toolbar_rows = [self.toolbar, self.view_toolbar]
+        self._toolbar_breaks: set = set()
         self.rb_teacher = QRadioButton("teacher forcing")
         self.rb_free = QRadioButton("free running")
         self.rb_teacher.setToolTip("each step is fed the gold previous token")
@@ -744,6 +760,36 @@ class MainWindow(QMainWindow):
         if self._play.isActive():
             self._play.setInterval(int(1000 / v))
 
+    # ================================================================== toolbars
+    def add_toolbar(self, tb: QToolBar) -> None:
+        """Add a toolbar that wraps onto a new row like the window's own (lectures use it)."""
+        tb.setMovable(False)
+        if tb not in self._toolbar_rows:
+            self.addToolBar(tb)
+            self._toolbar_rows.append(tb)
+        self.fit_toolbars()
+
+    def fit_toolbars(self) -> None:
+        """Put toolbars side by side while they fit the window's width, else start a new row."""
+        avail = self.width() - 8
+        used = 0
+        for tb in self._toolbar_rows:
+            w = tb.sizeHint().width()
+            want_break = used > 0 and used + w > avail
+            has_break = tb in self._toolbar_breaks
+            if want_break and not has_break:
+                self.insertToolBarBreak(tb)
+                self._toolbar_breaks.add(tb)
+            elif not want_break and has_break:
+                self.removeToolBarBreak(tb)
+                self._toolbar_breaks.discard(tb)
+            used = w if want_break else used + w
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if ev.oldSize().width() != ev.size().width():
+            self.fit_toolbars()
+
     # ================================================================== font scale
     def zoom_in(self) -> None:
         bigger = [s for s in FONT_SCALES if s > self._font_scale + 1e-6]
@@ -771,6 +817,7 @@ class MainWindow(QMainWindow):
             self.views.set_font(font)
         if self.loss_plot is not None:
             self.loss_plot.set_font(font)
+        self.fit_toolbars()
 
     # ================================================================== training
     @property
@@ -842,6 +889,7 @@ class MainWindow(QMainWindow):
             self.act_pause.setText("▶ Resume")
         elif state == "running":
             self.act_pause.setText("❚❚ Pause")
+        self._update_model_view()
 
     def _on_metrics(self, metrics: list) -> None:
         if self.loss_plot is not None:
@@ -850,8 +898,8 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(m.steps, 1))
         self.progress.setValue(m.step)
         self.progress.setFormat(f"step {m.step} / {m.steps}")
-        em = "—" if m.exact_match is None else f"{m.exact_match:.0%}"
-        self.status_right.setText(f"loss {m.loss:.3f} · token acc {m.token_accuracy:.0%} · exact {em} · "
+        em = percent(m.exact_match)
+        self.status_right.setText(f"loss {fmt(m.loss, 'loss')} · token acc {percent(m.token_accuracy)} · exact {em} · "
                                   f"{m.steps_per_sec:.0f} steps/s")
 
     def _on_snapshot(self, snap) -> None:
@@ -1047,7 +1095,9 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0 if not keep_pairs else self.progress.value())
         if not keep_pairs:
             self.progress.setFormat("untrained")
-        self.setWindowTitle(f"Attention Sandbox — {p.name}")
+            self.status_right.setText("")  # the last run's loss and speed belong to the old model
+        # Ends with the app name, so Qt does not append the display name a second time.
+        self.setWindowTitle(f"{p.name} — {APP_NAME}")
         self._update_model_view()
 
     def _set_trained(self, steps: int, origin: str | None = None) -> None:
@@ -1106,12 +1156,15 @@ class MainWindow(QMainWindow):
             rows.append(f"Transformer · {m.layers} layer(s) × {m.heads} heads · d_model {m.d_model} · "
                         f"d_ff {m.d_ff}")
             rows.append("encoder self · masked decoder self · cross attention in every layer")
-        rows.append(f"{params:,} parameters · vocab {len(b.src_vocab)} → {len(b.tgt_vocab)} · "
+        rows.append(f"{count(params)} parameters · vocab {len(b.src_vocab)} → {len(b.tgt_vocab)} · "
                     f"{len(p.pairs)} pairs")
         rows.append(f"training: {t.steps} steps · batch {t.batch_size} · lr {t.lr} · "
                     f"teacher forcing {t.teacher_forcing:g} · seed {t.seed}")
         rows.append(f"device: {device}")
-        if self.training.is_active:
+        if self.training.is_active and self.training.is_paused:
+            state = (f"<span style='color:#9a6700'>paused at step {self._trained_steps} "
+                     "(Ctrl+R resumes, ■ stops)</span>")
+        elif self.training.is_active:
             state = "<span style='color:#0969da'>training… (the views follow it live)</span>"
         elif self._trained_steps:
             origin = f" ({esc(self._trained_origin)})" if self._trained_origin else ""
@@ -1248,10 +1301,22 @@ class MainWindow(QMainWindow):
         doc.setHtml(self.banner_label.text())
         return doc.toPlainText()
 
+    def keys_text(self) -> str:
+        """Every key the window answers: the stepping keys, then each action's shortcut(s),
+        read from the actions themselves so a feature plugged in later is listed too."""
+        from PySide6.QtGui import QKeySequence as KS
+
+        seen: dict[str, str] = {}
+        for a in self.findChildren(QAction):
+            keys = [k.toString(KS.SequenceFormat.NativeText) for k in a.shortcuts() if not k.isEmpty()]
+            name = a.text().replace("&", "").rstrip("…").strip()
+            if keys and name and " / ".join(keys) not in seen:
+                seen[" / ".join(keys)] = name
+        acts = sorted(seen.items(), key=lambda kv: (len(kv[0]), kv[0]))
+        return " · ".join(list(NAV_KEYS) + [f"{k} {n}" for k, n in acts])
+
     def _show_keys(self) -> None:
-        self.show_banner("← → step · Home / End first / last step · Space play · PageUp / PageDown "
-                         "previous / next pair · Ctrl+R train / pause · Ctrl++ / Ctrl+- text size · "
-                         "Ctrl+E export PNG · Ctrl+J export trace JSON · Ctrl+Q quit", "info")
+        self.show_banner(html.escape(self.keys_text()), "info")
 
     # ================================================================== export
     def export_view(self, path: str | os.PathLike) -> Path:
@@ -1302,7 +1367,9 @@ class MainWindow(QMainWindow):
     def _export_dialog(self, what: str, fmt: str) -> None:
         if self.trace is None:
             return
-        name = f"{self._preset_key or 'attention'}_t{self._step}_{what}.{fmt}"
+        from .export import default_export_dir
+
+        name = str(default_export_dir("pictures") / f"{self._preset_key or 'attention'}_t{self._step}_{what}.{fmt}")
         path, _ = QFileDialog.getSaveFileName(self, f"Export {what} as {fmt.upper()}", name,
                                               f"{fmt.upper()} (*.{fmt})")
         if not path:
@@ -1316,8 +1383,11 @@ class MainWindow(QMainWindow):
     def _export_json_dialog(self) -> None:
         if self.trace is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export trace as JSON",
-                                              f"{self._preset_key or 'trace'}.json", "JSON (*.json)")
+        from .export import default_export_dir
+
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export trace as JSON", str(default_export_dir("documents") / f"{self._preset_key or 'trace'}.json"),
+            "JSON (*.json)")
         if path and self._guarded(lambda: self.export_trace_json(path)):
             self.status.showMessage(f"saved {path}", 6000)
 

@@ -16,6 +16,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from .numfmt import fmt
+
 pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="k",
                     antialias=False, useNumba=False)
 
@@ -264,9 +266,9 @@ class OverlayItem(pg.GraphicsObject):
             if 0 <= r < rows:
                 cell = tr.mapRect(QRectF(-0.5, r - 0.5, 0.0, 1))
                 p.fillRect(QRectF(cell.left(), cell.top(), max(5.0, cw * 0.08), cell.height()), BAD)
-        if self.show_values and cw >= 26 and ch >= 12:
+        if self.show_values and cw >= 30 and ch >= 12:
             font = QFont(self._font)
-            font.setPointSizeF(max(5.0, min(font.pointSizeF(), ch * 0.45, cw / 4.2)))
+            font.setPointSizeF(max(5.0, min(font.pointSizeF(), ch * 0.45, cw / 5.2)))
             p.setFont(font)
             vals = self._values
             for r in range(rows):
@@ -278,7 +280,7 @@ class OverlayItem(pg.GraphicsObject):
                     centre = tr.map(QPointF(c, r))
                     p.setPen(QColor("black") if v > 0.55 else QColor("white"))
                     p.drawText(QRectF(centre.x() - cw / 2, centre.y() - ch / 2, cw, ch),
-                               Qt.AlignmentFlag.AlignCenter, f"{v:.2f}")
+                               Qt.AlignmentFlag.AlignCenter, fmt(v, "weight"))
         p.restore()
 
 
@@ -374,9 +376,10 @@ class HBars:
     labelled "−∞"), so tests read the displayed numbers back from here.
     """
 
-    def __init__(self, plot: pg.PlotItem, color: QColor = BAR_BLUE, fmt: str = "{:.3f}"):
+    def __init__(self, plot: pg.PlotItem, color: QColor = BAR_BLUE, quantity: str = "weight"):
+        fmt(0.0, quantity)  # an unknown quantity fails here, not on the first draw
         self.plot = plot
-        self.fmt = fmt
+        self.quantity = quantity
         self.color = color
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=color, pen=None)
         plot.addItem(self.bars)
@@ -422,7 +425,7 @@ class HBars:
             if not finite[j]:
                 labels.append((0.0, j, masked_label, QColor("#666666"), True))
             else:  # right of the bar's end, or right of 0 for a negative bar (never clipped)
-                labels.append((max(v, 0.0), j, self.fmt.format(v).replace("-", "−"), QColor("#222222"), True))
+                labels.append((max(v, 0.0), j, fmt(v, self.quantity), QColor("#222222"), True))
         self.labels.set_labels(labels, QRectF(xrange[0], -0.5, xrange[1] - xrange[0], max(rows, 1)))
 
 

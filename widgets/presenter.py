@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import shiboken6
 from .qtcompat import pause_automatic_gc, resume_automatic_gc
+from .hooks import window_menu
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QPixmap
 from PySide6.QtWidgets import (
@@ -920,8 +921,7 @@ class LectureController(QObject):
         self.editor: LectureEditor | None = None
         self.editor_dock: QDockWidget | None = None
         self.lang = "en"
-        self.menu = QMenu("&Lecture", window)
-        window.menuBar().addMenu(self.menu)
+        self.menu = window_menu(window, "&Lecture")  # before Help, like every other menu
         self.combo = QComboBox()
         self.combo.setToolTip("lectures: shipped first, then yours")
         self.combo.setMinimumContentsLength(18)
@@ -930,16 +930,19 @@ class LectureController(QObject):
         self.present_action.setShortcut("F5")
         self.present_action.triggered.connect(lambda: self.present_key(self.combo.currentData()))
         window.addAction(self.present_action)
-        tb = getattr(window, "toolbar", None)
-        if not isinstance(tb, QToolBar):
-            tb = QToolBar("lecture")
-            tb.setObjectName("lecture_toolbar")
-            window.addToolBar(tb)
-        tb.addSeparator()
+        # A toolbar of its own that wraps onto a new row when the window is narrow, so
+        # "Present" is never hidden behind the main toolbar's "»" overflow.
+        tb = QToolBar("lecture")
+        tb.setObjectName("lecture_toolbar")
         tb.addWidget(QLabel(" lecture "))
         tb.addWidget(self.combo)
         tb.addAction(self.present_action)
         self.toolbar = tb
+        add = getattr(window, "add_toolbar", None)
+        if add is not None:
+            add(tb)
+        else:
+            window.addToolBar(tb)
         self.refresh()
         app = QApplication.instance()
         if app is not None:
