@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QFont
 
 from .numfmt import fmt
-from .plots import (WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
+from .plots import (token_axes, WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
                     set_title, style_plot)
 
 
@@ -29,8 +29,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
     def __init__(self, kind: str, parent=None) -> None:
         super().__init__(parent)
         self.kind = kind
-        self.setMinimumSize(200, 150)
-        self.plot = style_plot(self.addPlot(row=0, col=0))
+        self.setMinimumSize(200, 120)
+        self.plot = style_plot(self.addPlot(row=0, col=0, axisItems=token_axes("left", "top", "bottom")))
         self.plot.showAxis("top")
         hide_bottom = self.plot.getAxis("bottom")
         hide_bottom.setStyle(showValues=True)

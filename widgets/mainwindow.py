@@ -42,6 +42,7 @@ PANELS = ("map", "anatomy", "encoder_self", "masked_self", "cross", "positions",
 FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 TEXT_INPUTS = (QLineEdit, QTextEdit, QAbstractSpinBox)
 APP_NAME = "Attention Sandbox"
+CHROME_MAX_SCALE = 1.3  # see MainWindow._apply_font
 # Keys that are not actions (so not found among the window's shortcuts) for Help ▸ Keys.
 NAV_KEYS = ("← → step", "Home / End first / last step", "Space play", "PageUp / PageDown previous / next pair")
 
@@ -302,6 +303,7 @@ class MainWindow(QMainWindow):
         ll = QVBoxLayout(left)
         ll.setContentsMargins(4, 4, 4, 4)
         self.left_split = QSplitter(Qt.Orientation.Vertical)
+        self.left_split.setChildrenCollapsible(False)
         pairs_box = QWidget()
         pl = QVBoxLayout(pairs_box)
         pl.setContentsMargins(0, 0, 0, 0)
@@ -381,6 +383,7 @@ class MainWindow(QMainWindow):
         self.centre_layout = cl
 
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
+        self.main_split.setChildrenCollapsible(False)
         self.main_split.addWidget(left)
         self.main_split.addWidget(centre)
         self.main_split.setStretchFactor(0, 0)
@@ -451,6 +454,7 @@ class MainWindow(QMainWindow):
         self.bottom = bottom
 
         self.outer_split = QSplitter(Qt.Orientation.Vertical)
+        self.outer_split.setChildrenCollapsible(False)
         self.outer_split.addWidget(self.main_split)
         self.outer_split.addWidget(bottom)
         self.outer_split.setStretchFactor(0, 1)
@@ -785,10 +789,24 @@ class MainWindow(QMainWindow):
                 self._toolbar_breaks.discard(tb)
             used = w if want_break else used + w
 
+    def _fit_toolbars_later(self) -> None:
+        """After a font change: once the toolbars' size hints have caught up."""
+        QTimer.singleShot(0, self._refit_toolbars)
+
+    def _refit_toolbars(self) -> None:
+        self.fit_toolbars()
+        # A toolbar that was once squeezed keeps its "»" even with room to spare (Qt keeps
+        # the overflow state); hiding and showing it lays it out afresh.
+        for tb in self._toolbar_rows:
+            ext = tb.findChild(QToolButton, "qt_toolbar_ext_button")
+            if tb.isVisible() and ext is not None and ext.isVisible():
+                tb.setVisible(False)
+                tb.setVisible(True)
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         if ev.oldSize().width() != ev.size().width():
             self.fit_toolbars()
+            self._fit_toolbars_later()
 
     # ================================================================== font scale
     def zoom_in(self) -> None:
@@ -809,15 +827,22 @@ class MainWindow(QMainWindow):
         return self._font_scale
 
     def _apply_font(self) -> None:
+        """The views (maps, anatomy, explanation) get the whole scale, for the back row; the
+        chrome (menus, toolbars, lists, stepping bar) at most CHROME_MAX_SCALE, so that at
+        200 % on a 1280×720 projector the controls still leave the views room."""
         font = QApplication.font()
-        font.setPointSizeF(self._base_pt * self._font_scale)
+        font.setPointSizeF(self._base_pt * min(self._font_scale, CHROME_MAX_SCALE))
         self.setFont(font)
         self.zoom_label.setText(f"{round(self._font_scale * 100)}%")
+        big = QApplication.font()
+        big.setPointSizeF(self._base_pt * self._font_scale)
         if self.views is not None:
-            self.views.set_font(font)
+            self.views.setFont(big)
+            self.views.set_font(big)
         if self.loss_plot is not None:
             self.loss_plot.set_font(font)
         self.fit_toolbars()
+        self._fit_toolbars_later()
 
     # ================================================================== training
     @property

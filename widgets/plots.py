@@ -71,6 +71,66 @@ def set_ticks(axis: pg.AxisItem, labels: Sequence[str] | None, offset: int = 0) 
         axis.setTicks([[(i + offset, t) for i, t in enumerate(key[0])], []])
 
 
+def thin_indices(n: int, step: int) -> list[int]:
+    """Every ``step``-th of ``n`` positions counted back from the last, so the last one —
+    ``<eos>`` in a token list — always keeps its label."""
+    step = max(1, int(step))
+    return sorted(range(n - 1, -1, -step)) if n > 0 else []
+
+
+class TokenAxis(pg.AxisItem):
+    """An axis of token labels that never overprint: when the cells are narrower (or
+    lower) than the labels, only every k-th label is drawn, counted back from the last
+    (``<eos>`` always labelled), and a label longer than its room is elided with "…".
+    With no token labels set it is an ordinary numeric axis.
+
+    ``drawn`` holds the (position, text) pairs of the last paint, for tests."""
+
+    MIN_CHARS = 4  # a horizontal label gets room for at least this many characters
+
+    def __init__(self, orientation: str, **kw) -> None:
+        super().__init__(orientation, **kw)
+        self.drawn: list[tuple[int, str]] = []
+
+    def generateDrawSpecs(self, p):
+        full = self._tickLevels
+        if not full or not full[0]:
+            return super().generateDrawSpecs(p)
+        from PySide6.QtGui import QFontMetricsF
+
+        font = self.style.get("tickFont") or p.font()
+        fm = QFontMetricsF(font)
+        ticks = full[0]
+        n = len(ticks)
+        span = abs(self.range[1] - self.range[0]) or 1.0
+        vertical = self.orientation in ("left", "right")
+        length = self.geometry().height() if vertical else self.geometry().width()
+        ppu = max(length / span, 1e-6)  # pixels per token
+        if vertical:
+            need = fm.height() * 1.05
+            room_w = max(self.geometry().width() - 14, fm.horizontalAdvance("M…"))
+        else:
+            widest = max(fm.horizontalAdvance(str(t)) for _, t in ticks) + 8
+            need = min(widest, fm.horizontalAdvance("M" * self.MIN_CHARS + "…") + 8)
+        step = max(1, int(np.ceil(need / ppu)))
+        keep = thin_indices(n, step)
+        if not vertical:
+            room_w = max(step * ppu - 8, fm.horizontalAdvance("M…"))
+        mode = Qt.TextElideMode.ElideRight
+        shown = [(ticks[i][0], fm.elidedText(str(ticks[i][1]), mode, room_w)) for i in keep]
+        self.drawn = [(int(round(v)), t) for v, t in shown]
+        self._tickLevels = [shown] + [lvl for lvl in full[1:]]
+        try:
+            return super().generateDrawSpecs(p)
+        finally:
+            self._tickLevels = full
+
+
+def token_axes(*names: str) -> dict[str, TokenAxis]:
+    """``axisItems`` for ``addPlot``: a TokenAxis on each named side."""
+    return {name: TokenAxis(name) for name in names}
+
+
 def fit_left_axis(axis: pg.AxisItem, labels: Sequence[str]) -> None:
     """Make a left axis wide enough for its tick labels now, not after a first paint
     (pyqtgraph widens an axis only once it has drawn too-long labels — too late for an
@@ -81,7 +141,10 @@ def fit_left_axis(axis: pg.AxisItem, labels: Sequence[str]) -> None:
     font = axis.style.get("tickFont") or QApplication.font()
     fm = QFontMetrics(font)
     w = max((fm.horizontalAdvance(str(t)) for t in labels), default=0)
-    axis.setWidth(int(w + 18))
+    # A TokenAxis elides longer labels: a 60-token sentence's longest word must not take
+    # the map's width (at most ~16 characters of room).
+    cap = fm.horizontalAdvance("M" * 12) if isinstance(axis, TokenAxis) else w
+    axis.setWidth(int(min(w, cap) + 18))
 
 
 def hide_axis(plot: pg.PlotItem, name: str) -> None:
@@ -349,7 +412,13 @@ class LabelsItem(pg.GraphicsObject):
         fm = p.fontMetrics()
         h = fm.height()
         painted = []
-        for x, y, text, color, right in self._labels:
+        # Rows lower than the text: label every k-th row (counted back from the last) so
+        # no two labels overprint; the bars themselves are all drawn.
+        row_px = abs(tr.m22()) or 1.0
+        keep = set(thin_indices(len(self._labels), int(np.ceil(h * 0.95 / row_px))))
+        for k, (x, y, text, color, right) in enumerate(self._labels):
+            if k not in keep:
+                continue
             pt = tr.map(QPointF(x, y))
             w = fm.horizontalAdvance(text) + 4
             if area.width() > 0 and w > area.width():
