@@ -298,9 +298,11 @@ class NarrationPanel(QWidget):
 
 
 def narration_html(text: str) -> str:
-    """Narration as HTML: blank lines make paragraphs, single newlines line breaks."""
-    paras = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paras)
+    """Narration as HTML: blank lines make paragraphs, single newlines line breaks, and
+    plain-text formulas (s_{t-1}, h_j, W1) typeset (widgets.richtext)."""
+    from .richtext import paragraphs_html
+
+    return paragraphs_html(text)
 
 
 def missing_image_text(lecture: Lecture, slide: Slide, lang: str) -> str:
@@ -556,6 +558,9 @@ class Presenter(QObject):
         self.revealed = True
         for name in quiz_hidden(self.slide):
             self.window.set_panel_hidden(name, False)
+        # Un-hiding a tab leaves the tab widget on whichever tab it fell back to while the
+        # slide's own was hidden: show the slide's panel, as the slide says.
+        self.window.focus_panel(self.slide.panel)
         self._update_panel()
 
     def set_lang(self, lang: str) -> None:
@@ -572,7 +577,10 @@ class Presenter(QObject):
         s = self.slide
         p.lecture_label.setText(self.lecture.title)
         p.counter.setText(self.counter_text)
-        p.title.setText(s.title)
+        from .richtext import formula_html
+
+        p.title.setTextFormat(Qt.TextFormat.RichText)
+        p.title.setText(formula_html(s.title))
         p.context.setText(self._context_text())
         other = "en" if self.lang == "ko" else "ko"
         p.lang_button.setText(f"{LANG_NAMES[other]} (L)")
