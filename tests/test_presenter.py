@@ -92,7 +92,9 @@ def test_keys_move_through_slides(qtbot, window):
     qtbot.keyClick(window.views, Qt.Key.Key_Right)
     assert p.index == 1
     assert _view(window) == _expected_view(lec, lec.slides[1])
-    assert "e_j = s_t · h_j" in p.panel.text.toPlainText()
+    # Issue 14: the narration's formulas are typeset (e_j → e with subscript j).
+    assert "ej = st · hj" in p.panel.text.toPlainText()
+    assert "e<sub>j</sub>" in __import__("widgets.presenter").presenter.narration_html(lec.slides[1].text("en"))
     # ↓ / ↑ walk the decoder steps inside a slide
     t = window.step
     qtbot.keyClick(window, Qt.Key.Key_Down)
