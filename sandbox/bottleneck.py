@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
+from .device import resolve_device
 from .model import RNG_LOCK  # importing model also applies configure_torch() (one thread)
 from .presets import ModelConfig
 from .seq2seq import ATTENTIONS, CELLS, Seq2Seq
@@ -267,12 +268,6 @@ def _check(s: Settings) -> None:
         raise ValueError(f"lr: must be a positive number, got {s.lr!r}")
 
 
-def _resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def _decode(ids: Iterable[int], syms: Sequence[str]) -> str:
     out = []
     for i in ids:
@@ -320,7 +315,7 @@ def run_experiment(lengths: Sequence[int] | None = None,
     _check(s)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ValueError(f"seed: must be a whole number from 0 to {2**32 - 1}, got {seed!r}")
-    dev = _resolve_device(s.device)
+    dev = resolve_device(s.device)
     t_start = time.perf_counter()
     syms = symbols(s.vocab)
     pools, tests = make_datasets(s, seed, dev)

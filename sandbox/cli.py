@@ -15,8 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from .train import Metrics
 
 EXIT_BAD_INPUT = 2
 
@@ -51,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--seed", type=int, help="override the preset's seed")
     p.add_argument("--out", required=True, help="checkpoint file to write")
-    p.set_defaults(handler=_lazy("sandbox.train:cli_train"))
+    p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("render", help="render the window's views at one step to a PNG, offscreen")
     p.add_argument("--preset", required=True)
@@ -65,9 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output .png (or .svg)")
     p.set_defaults(handler=_from_caller("render"))
 
-    p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout")
+    p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout, "
+                                       "or check its claims")
     p.add_argument("lecture", help="a shipped lecture name or a .toml path")
-    p.add_argument("--export", required=True, metavar="DIR")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--export", metavar="DIR", help="write slide PNGs and handout.pdf into DIR")
+    what.add_argument("--check", action="store_true",
+                      help="train (or load) the lecture's models and print every slide claim that "
+                           "fails; exit 0 all hold, 1 one fails, 2 bad input")
+    p.add_argument("--seeds", default="0", help="with --check: seeds to train, e.g. 0,1,2 or 0-4 (default 0)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                   help="where to train and run the models (default: the lecture's [train] device, cpu)")
     p.add_argument("--lang", choices=["ko", "en"], default="en")
     p.set_defaults(handler=_from_caller("lecture"))
 
@@ -152,6 +164,94 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Progress:
+    """A plain-text progress bar on stderr: redrawn in place on a terminal (≤ 10 times a
+    second), one line every ~10% otherwise."""
+
+    WIDTH = 24
+
+    def __init__(self, total: int, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.total = max(total, 1)
+        try:
+            self.tty = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
+        self._last_draw = 0.0
+        self._next_mark = 1
+        self._drawn = False
+
+    def line(self, m: "Metrics") -> str:
+        frac = min(m.step / self.total, 1.0)
+        fill = int(round(frac * self.WIDTH))
+        exact = "  -  " if m.exact_match is None else f"{100 * m.exact_match:5.1f}%"
+        return (f"[{'#' * fill}{'.' * (self.WIDTH - fill)}] {m.step}/{m.steps} "
+                f"loss {m.loss:.4f} acc {100 * m.token_accuracy:5.1f}% exact {exact} "
+                f"{m.steps_per_sec:.0f} steps/s")
+
+    def __call__(self, m: "Metrics") -> None:
+        if self.tty:
+            now = time.monotonic()
+            if now - self._last_draw >= 0.1 or m.step >= m.steps:
+                self.stream.write("\r" + self.line(m) + "\x1b[K")
+                self.stream.flush()
+                self._last_draw, self._drawn = now, True
+        else:
+            mark = int(10 * m.step / self.total)
+            if mark >= self._next_mark:
+                self.stream.write(self.line(m) + "\n")
+                self.stream.flush()
+                self._next_mark = mark + 1
+
+    def close(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _check_writable(out: str) -> Path:
+    path = Path(out)
+    if not out.strip():
+        raise ValueError("--out: the checkpoint path is empty")
+    if path.is_dir():
+        raise ValueError(f"{out}: is a directory; give a checkpoint file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ValueError(f"{out}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"{out}: the folder {parent} is not writable")
+    return path
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``python main.py train --preset P [--steps N] [--device D] [--seed S] --out FILE``."""
+    from .checkpoint import save_checkpoint
+    from .device import resolve_device
+    from .train import Trainer
+
+    out = _check_writable(args.out)
+    device = resolve_device(args.device)  # a CUDA problem is reported before any loading
+    bundle = load_bundle(args.preset, None, device="cpu")
+    trainer = Trainer(bundle, steps=args.steps, device=str(device), seed=args.seed)
+    bar = _Progress(trainer.total_steps)
+    try:
+        result = trainer.run(progress=bar)
+    finally:
+        bar.close()
+    if result.status == "nonfinite":
+        raise UserError(f"{result.message} Nothing was saved.")
+    m = result.metrics
+    assert m is not None
+    save_checkpoint(trainer.bundle, out, metrics=m)
+    n = trainer.pairs_count
+    hits = round((m.exact_match or 0.0) * n)
+    print(f"trained {trainer.bundle.preset.key}: {m.step} steps in {m.elapsed:.1f} s "
+          f"({m.steps_per_sec:.0f} steps/s, {trainer.device.type}) · loss {m.loss:.3g} · "
+          f"token acc {100 * m.token_accuracy:.1f}% · "
+          f"exact match {100 * (m.exact_match or 0.0):.1f}% ({hits}/{n}) · saved {out}")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from .presets import PresetError, list_presets, load_preset
 
@@ -180,6 +280,8 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str | None, str] |
             ap.error("no window is available here; run `python main.py` or give a command")
         return int(_lazy(commands[None])() or 0)
     handler = args.handler
+    if args.command == "lecture" and getattr(args, "check", False):
+        handler = _lazy("sandbox.lecture_check:cli_check")  # Qt-free
     if isinstance(handler, str):  # a drawing command: its handler comes from the caller
         if handler not in commands:
             ap.error(f"`{handler}` needs the window package; run it as `python main.py {handler} ...`")

@@ -182,3 +182,22 @@ class Seq2Seq(nn.Module):
         cell_input = ("embedding", "context") if self.attention == "bahdanau" else ("embedding",)
         return StepOut(logits=self.W_o(out)[0], output=out[0], state=s[0], carry=carry,
                        concat=concat, cell_input=cell_input)
+
+    # -- a batch of hypotheses, one step at a time (beam search) --------------------------
+    def beam_start(self, mem: Memory) -> Any:
+        return mem.final
+
+    def beam_step(self, mem: Memory, carry: Any, tokens: torch.Tensor, t: int) -> tuple[torch.Tensor, Any]:
+        """tokens (B,) -> (logits (B, V), carry); ``mem`` holds one sentence, shared."""
+        B = tokens.shape[0]
+        shared = Memory(states=mem.states.expand(B, -1, -1), mask=mem.mask.expand(B, -1, -1, -1),
+                        final=None)
+        out, _, carry = self._step(shared, carry, tokens, t)
+        return self.W_o(out), carry
+
+    @staticmethod
+    def beam_select(carry: Any, index: torch.Tensor) -> Any:
+        """The RNN state (1, B, H) (a pair for an LSTM) of the hypotheses in ``index``."""
+        if isinstance(carry, tuple):
+            return tuple(c[:, index].contiguous() for c in carry)
+        return carry[:, index].contiguous()

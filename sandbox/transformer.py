@@ -196,3 +196,30 @@ class Transformer(nn.Module):
             if rec is not None:
                 rec.min_position = old
         return StepOut(logits=self.W_o(y), output=y, state=y, carry=prefix, concat=(), cell_input=())
+
+    def steps_parallel(self, mem: Memory, tokens: list[int]) -> list[StepOut]:
+        """Every decoder step at once, as training runs it: inputs ``tokens`` (L,) under the
+        causal mask, so a recorder sees each ``masked_self`` row with -inf after its step."""
+        ids = torch.tensor([tokens], device=mem.states.device)  # (1, L)
+        y = self.decode(mem, ids, padded=False)[0]  # (L, D)
+        logits = self.W_o(y)  # (L, V)
+        return [StepOut(logits=logits[t], output=y[t], state=y[t], carry=list(tokens[: t + 1]),
+                        concat=(), cell_input=()) for t in range(len(tokens))]
+
+    # -- a batch of hypotheses, one step at a time (beam search) --------------------------
+    def beam_start(self, mem: Memory) -> torch.Tensor:
+        return torch.zeros((1, 0), dtype=torch.long, device=mem.states.device)  # (B, 0) prefixes
+
+    def beam_step(self, mem: Memory, carry: torch.Tensor, tokens: torch.Tensor,
+                  t: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """tokens (B,) -> (logits (B, V), carry); ``mem`` holds one sentence, shared."""
+        ids = torch.cat([carry, tokens[:, None]], dim=1)  # (B, t + 1)
+        B = ids.shape[0]
+        shared = Memory(states=mem.states.expand(B, -1, -1), mask=mem.mask.expand(B, -1, -1, -1),
+                        final=None)
+        y = self.decode(shared, ids, padded=False)[:, -1]  # (B, D)
+        return self.W_o(y), ids
+
+    @staticmethod
+    def beam_select(carry: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return carry[index]

@@ -25,22 +25,34 @@ def _user_home(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _no_thread_left_running(request):
-    """Fail a Qt test (one using ``qtbot``) that leaves a QThread running."""
+    """Fail a Qt test (one using ``qtbot``) that leaves a job or a QThread running, or that
+    switches Python's garbage collector off without the app's GUI-thread collector."""
     yield
     if "PySide6.QtCore" not in sys.modules or "qtbot" not in request.fixturenames:
         return
     from PySide6.QtCore import QThread
     import gc
 
+    jobs = sys.modules.get("widgets.jobs")
+    left = jobs.running_runners() if jobs is not None else []
+    for r in left:
+        r.shutdown(2000)
     running = [o for o in gc.get_objects() if issubclass(type(o), QThread) and _safe_running(o)]
     if running:
         for t in running:
             t.quit()
             t.wait(2000)
-        pytest.fail(f"{request.node.nodeid} left {len(running)} QThread(s) running")
-    if not gc.isenabled():  # a worker's pause_automatic_gc() without its resume
-        gc.enable()
-        pytest.fail(f"{request.node.nodeid} left Python's garbage collector switched off")
+    if left or running:
+        pytest.fail(f"{request.node.nodeid} left {len(left)} job(s) and {len(running)} QThread(s) running")
+    collector = jobs.gui_gc() if jobs is not None else None
+    if not gc.isenabled():
+        # Allowed only while the app-wide collector (widgets.jobs.install_gui_gc) collects on
+        # this, the GUI thread; do what its timer would have done by now.
+        if collector is None or not collector.timer.isActive():
+            gc.enable()
+            pytest.fail(f"{request.node.nodeid} left Python's garbage collector switched off "
+                        "with no GUI-thread collector running")
+        collector.check()
 
 
 def _safe_running(t) -> bool:

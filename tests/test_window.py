@@ -416,10 +416,9 @@ def test_window_module_imports_nothing_heavy():
 
 
 def test_void_qt_calls_cannot_exhaust_none(qapp):
-    """PySide6 6.12 on Python 3.11 drops a reference to None on every void call, which
-    aborts the interpreter after a few repaints. Either the installed PySide6 does not
-    leak (our pin, 6.11.3) or the qtcompat workaround must be active."""
-    import widgets.qtcompat as qc
+    """PySide6 6.12 on Python 3.11 dropped a reference to None on every void call, which
+    aborted the interpreter after a few repaints. The pinned PySide6 (6.11.3) must not leak
+    (the refcount workaround for 6.12 was removed with issue 10)."""
     from PySide6.QtGui import QImage, QPainter
 
     img = QImage(8, 8, QImage.Format.Format_ARGB32)
@@ -429,10 +428,7 @@ def test_void_qt_calls_cannot_exhaust_none(qapp):
         painter.drawLine(0, 0, 5, 5)
     leaked = before - sys.getrefcount(None)
     painter.end()
-    if sys.version_info < (3, 12) and leaked >= 1000:
-        assert qc._PINNED and sys.getrefcount(None) > qc.BOOST // 2
-    else:
-        assert leaked < 1000
+    assert leaked < 1000
 
 
 def test_app_installs_editor_lectures_compare_and_bottleneck(qtbot, tmp_path):

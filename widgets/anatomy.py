@@ -34,6 +34,15 @@ STRIP_H = 34
 MIDDLE_MIN_H = 130
 
 
+CONCAT_SYMBOLS = {"context": "c", "state": "s"}
+
+
+def concat_label(names) -> str:
+    """The readout input as the step records it: ("context", "state") -> "[c; s]",
+    ("state",) -> "[s]" (no attention reads only the state)."""
+    return "[" + "; ".join(CONCAT_SYMBOLS.get(n, n) for n in names) + "]"
+
+
 def _strip(plot: pg.PlotItem, label: str) -> None:
     set_ticks(plot.getAxis("left"), [label])
     hide_axis(plot, "bottom")
@@ -113,6 +122,7 @@ class StepAnatomy(QWidget):
         for p, label in ((self.q_plot, "q"), (self.c_plot, "c"), (self.o_plot, "out"),
                          (self.cat_plot, "[c; s]"), (self.out_plot, "õ")):
             _strip(p, label)
+        self.cat_label = "[c; s]"  # what the readout strip is labelled now (from the step)
         self.q_img = MatrixItem(self.q_plot, VECTOR_CMAP)
         self.k_img = MatrixItem(self.k_plot, VECTOR_CMAP)
         self.c_img = MatrixItem(self.c_plot, VECTOR_CMAP)
@@ -182,11 +192,11 @@ class StepAnatomy(QWidget):
         if transformer:
             set_title(self.k_plot, "keys k<sub>j</sub> (head)")
             _strip(self.cat_plot, "heads")
+            self.cat_label = "heads"
             _strip(self.out_plot, "y")
         else:
             set_title(self.k_plot, "keys = values h<sub>j</sub>")
-            _strip(self.cat_plot, "[c; s]")
-            _strip(self.out_plot, "õ")
+            _strip(self.out_plot, "õ")  # the [..] strip is labelled per step from Step.concat
 
     def _fix_left_widths(self, idx: TraceIndex) -> None:
         """Same left-axis width down each column so strips line up with the matrices."""
@@ -347,7 +357,10 @@ class StepAnatomy(QWidget):
         brushes = [BAR_BLUE] * n
         if n:
             brushes[int(np.argmax(W))] = QColor("#2f4b7c")
-        self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=future,
+        masked = np.isneginf(E)  # the record's own masks (−inf), never a NaN
+        if future is not None:
+            masked |= future
+        self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=masked,
                              masked_label="0 (masked)")
         if idx.is_transformer:
             self.v_img.set(V, levels=lv)
@@ -368,6 +381,10 @@ class StepAnatomy(QWidget):
             for name in step.concat:
                 parts.append(rec.output if (name == "context" and rec is not None) else step.state)
             cat = np.concatenate(parts) if parts else step.state
+            label = concat_label(step.concat or ("state",))
+            if label != self.cat_label:
+                self.cat_label = label
+                _strip(self.cat_plot, label)
             self.cat_img.set(cat[None, :], levels=_sym(cat, step.output))
             self._head_boundaries([p.shape[0] for p in parts] if len(parts) > 1 else [])
             out = step.output
@@ -389,5 +406,7 @@ class StepAnatomy(QWidget):
 
 
 def _sym(*arrays: np.ndarray) -> tuple[float, float]:
-    m = max((float(np.abs(a).max()) for a in arrays if a is not None and a.size), default=1.0) or 1.0
+    """Symmetric levels over the finite entries (a NaN from an overflow is left out)."""
+    m = max((float(np.abs(a[np.isfinite(a)]).max(initial=0.0)) for a in arrays if a is not None and a.size),
+            default=1.0) or 1.0
     return (-m, m)

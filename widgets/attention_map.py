@@ -53,6 +53,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.full: np.ndarray | None = None  # every row, as the trace has it
         self.shown: np.ndarray | None = None  # rows after the current step blanked (NaN)
         self.masked: np.ndarray | None = None
+        self.nan: np.ndarray | None = None  # computed rows whose weight is NaN (an overflow)
         self.row_labels: tuple[str, ...] = ()
         self.col_labels: tuple[str, ...] = ()
         self.current_row: int | None = None
@@ -93,7 +94,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
             set_ticks(self.plot.getAxis("top"), col_labels)
             set_ticks(self.plot.getAxis("bottom"), col_labels)
         if full is None or full.size == 0:
-            self.shown = None
+            self.shown = self.nan = None
             self.matrix.set(np.full((max(len(row_labels), 1), max(len(col_labels), 1)), np.nan, np.float32))
             self.overlay.set_data(None)
             self.highlight.set_row(None, 0)
@@ -108,8 +109,14 @@ class AttentionMap(pg.GraphicsLayoutWidget):
                     m[upto + 1:] = False
                 shown[m] = np.nan
             self.shown, self.masked = shown, m
+            nan = np.isnan(np.asarray(full, dtype=np.float32))
+            if upto is not None:
+                nan[upto + 1:] = False
+            if m is not None:
+                nan &= ~m
+            self.nan = nan
             self.matrix.set(shown)
-            self.overlay.set_data(shown, m, [r for r in flag_rows if upto is None or r <= upto])
+            self.overlay.set_data(shown, m, [r for r in flag_rows if upto is None or r <= upto], nan=nan)
             self.highlight.set_row(current, shown.shape[1])
         self.current_row = current
         if note:
@@ -143,6 +150,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         if self.masked is not None and self.masked[r, c]:
             return f"{rl} → {cl}: masked (may not attend; weight exactly 0)"
         v = self.shown[r, c] if self.shown is not None else np.nan
+        if self.nan is not None and self.nan[r, c]:
+            return f"{rl} → {cl}: NaN — the model's numbers overflowed here (not a mask)"
         if v != v:
             return f"{rl} → {cl}: not computed yet (step forward, or click to jump there)"
         return f"{rl} → {cl}: weight {fmt(v, 'weight', exact=True)}"

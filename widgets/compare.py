@@ -11,7 +11,7 @@ One step slider (and ← → Home End) moves every column to the same decoder st
 column whose output is shorter (free running) stays on its last step and says so.
 
 "Train all" trains fresh copies of the columns' models one after another with
-:class:`sandbox.train.Trainer` on a QThread worker (the preset's own steps, batch size,
+:meth:`sandbox.train.Trainer.run` on the app's job runner (the preset's own steps, batch size,
 learning rate and seed). As in the window: only the worker touches the models while it
 runs; it traces the selected pair and keeps the newest snapshot per column; the GUI polls
 every 50 ms; stop (and closing) joins the thread.
@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
-from .qtcompat import collect_in_gui_thread, pause_automatic_gc, resume_automatic_gc
 from .hooks import CloseStopper, window_menu
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from .jobs import JobResult, JobRunner
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QHBoxLayout, QLabel, QMainWindow,
                                QPushButton, QRadioButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
@@ -48,7 +48,6 @@ __all__ = ["families", "CompareView", "CompareColumn", "CompactStep", "CompareDi
 MIN_COLUMNS, MAX_COLUMNS = 2, 4
 POLL_MS = 50
 SNAPSHOT_EVERY = 0.05  # seconds between snapshots of the column being trained
-HOLD_LIMIT = 0.1
 # left-to-right order of a default comparison: the bottleneck first, then the scores
 _ORDER = ("none", "dot", "scaled_dot", "general", "bahdanau", "transformer")
 # which to pick first for a default comparison: the bottleneck, then one of each family
@@ -338,49 +337,36 @@ class ColumnSnapshot:
     error: str | None = None
 
 
-class _TrainAllWorker(QObject):
-    """Trains each bundle in turn; keeps the newest snapshot per column."""
+@dataclass(frozen=True)
+class TrainAllOutcome:
+    bundles: list  # the trained bundles, one per column
+    started: frozenset  # columns whose training began
+    error: str | None = None
 
-    finished = Signal()
+
+def _merge_columns(old: dict, new: dict) -> dict:
+    return {**old, **new}  # the newest snapshot per column
+
+
+class TrainAllJob:
+    """The "Train all" task: trains each bundle in turn with :meth:`Trainer.run` and reports
+    ``{column: ColumnSnapshot}`` (newest per column). Qt-free; ``set_request`` is thread-safe."""
 
     def __init__(self, bundles: list["Bundle"], request: _Request, *, device: str = "auto",
                  steps: int | None = None) -> None:
-        super().__init__()
-        self.bundles = bundles
+        self.bundles = list(bundles)
         self._device, self._steps = device, steps
-        self._stop = threading.Event()
-        self._go = threading.Event()
-        self._go.set()
         self._lock = threading.Lock()
         self._request = request
         self._request_changed = False
-        self._latest: dict[int, ColumnSnapshot] = {}
         self._state: dict[int, tuple] = {}  # column -> (step, total, exact, loss, status, message)
-        self.current = -1
-        self.error: str | None = None
-
-    # -- GUI thread ---------------------------------------------------------------------
-    def stop(self) -> None:
-        self._stop.set()
-
-    def hold(self) -> None:
-        self._go.clear()
-
-    def release(self) -> None:
-        self._go.set()
 
     def set_request(self, request: _Request) -> None:
         with self._lock:
             self._request = request
             self._request_changed = True
 
-    def take(self) -> dict[int, ColumnSnapshot]:
-        with self._lock:
-            out, self._latest = self._latest, {}
-        return out
-
-    # -- worker thread ------------------------------------------------------------------
-    def _snapshot(self, col: int) -> None:
+    def _snapshot(self, col: int) -> ColumnSnapshot:
         from sandbox.trace import trace
 
         with self._lock:
@@ -391,59 +377,50 @@ class _TrainAllWorker(QObject):
         except Exception as e:  # noqa: BLE001 - a bad sentence must not stop training
             err = str(e)
         step, total, exact, loss, status, message = self._state.get(col, (0, 0, None, None, "waiting", ""))
-        snap = ColumnSnapshot(col, tr, step, total, exact, loss, status, message, err)
-        with self._lock:
-            self._latest[col] = snap
+        return ColumnSnapshot(col, tr, step, total, exact, loss, status, message, err)
 
-    def _retrace_all_if_asked(self) -> None:
+    def _retrace_all_if_asked(self, progress) -> None:
         with self._lock:
             changed, self._request_changed = self._request_changed, False
         if changed:
-            for c in range(len(self.bundles)):
-                self._snapshot(c)
+            progress({c: self._snapshot(c) for c in range(len(self.bundles))})
 
-    @Slot()
-    def run(self) -> None:
+    def __call__(self, progress, should_stop) -> TrainAllOutcome:
+        from sandbox.train import Trainer
+
+        error = None
         try:
-            from sandbox.train import NonFiniteError, Trainer
-
             for col, bundle in enumerate(self.bundles):
-                if self._stop.is_set():
+                if should_stop():
                     break
-                self.current = col
                 trainer = Trainer(bundle, steps=self._steps, device=self._device)
+                self.bundles[col] = trainer.bundle
                 total = trainer.total_steps
                 self._state[col] = (0, total, None, None, "training", "")
-                self._snapshot(col)
-                last = time.perf_counter()
-                while not trainer.done and not self._stop.is_set():
-                    self._go.wait(HOLD_LIMIT)
-                    try:
-                        m = trainer.step()
-                    except NonFiniteError as e:
-                        self._state[col] = (trainer.step_count, total, None, None, "nonfinite", str(e))
-                        break
+                progress({col: self._snapshot(col)})
+                last = [time.perf_counter()]
+
+                def on_step(m, col=col, total=total) -> None:
                     self._state[col] = (m.step, total, m.exact_match, m.loss, "training", "")
-                    self._retrace_all_if_asked()
-                    if time.perf_counter() - last >= SNAPSHOT_EVERY:
-                        self._snapshot(col)
-                        last = time.perf_counter()
-                step, _, exact, loss, status, msg = self._state[col]
-                if status == "training":
-                    status = "done" if trainer.done else "stopped"
-                    if trainer.done:
-                        _tok, exact = trainer.evaluate()
-                self._state[col] = (step, total, exact, loss, status, msg)
-                self._snapshot(col)
-            self._retrace_all_if_asked()
+                    self._retrace_all_if_asked(progress)
+                    if time.perf_counter() - last[0] >= SNAPSHOT_EVERY:
+                        progress({col: self._snapshot(col)})
+                        last[0] = time.perf_counter()
+
+                result = trainer.run(progress=on_step, should_stop=should_stop)
+                m = result.metrics
+                step = m.step if m is not None else trainer.step_count
+                exact = m.exact_match if m is not None else None
+                loss = m.loss if m is not None else None
+                if result.status == "nonfinite":
+                    self._state[col] = (trainer.step_count, total, None, None, "nonfinite", result.message)
+                else:
+                    self._state[col] = (step, total, exact, loss, result.status, "")
+                progress({col: self._snapshot(col)})
+            self._retrace_all_if_asked(progress)
         except Exception as e:  # noqa: BLE001 - shown in the view, never a crash
-            self.error = f"{type(e).__name__}: {e}"
-        finally:
-            self.current = -1
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
-            self.finished.emit()
+            error = f"{type(e).__name__}: {e}"
+        return TrainAllOutcome(self.bundles, frozenset(self._state), error)
 
 
 # --------------------------------------------------------------------------- the view
@@ -468,9 +445,10 @@ class CompareView(QWidget):
         self.step = 0
         self.pair = 0
         self.mode = mode if mode in ("teacher_forcing", "free_running") else "teacher_forcing"
-        self._thread: QThread | None = None
-        self._worker: _TrainAllWorker | None = None
-        self._polling = False
+        self.jobs = JobRunner(self, name="compare-training", interval_ms=POLL_MS)
+        self.jobs.progress.connect(self._on_progress)
+        self.jobs.finished.connect(self._finish)
+        self._job: TrainAllJob | None = None
         self._families = families()
         self.family = 0
         lay = QVBoxLayout(self)
@@ -529,9 +507,6 @@ class CompareView(QWidget):
         for w in (self.btn_next, self.btn_last, self.step_label):
             bar.addWidget(w)
         lay.addLayout(bar)
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self.poll)
         # -- wiring
         self.btn_first.clicked.connect(self.first_step)
         self.btn_prev.clicked.connect(self.prev_step)
@@ -704,8 +679,8 @@ class CompareView(QWidget):
         self._retrace(keep_step=True)
 
     def _retrace(self, keep_step: bool) -> None:
-        if self._worker is not None:  # the worker owns the models: it re-traces them
-            self._worker.set_request(self._request())
+        if self._job is not None:  # the worker owns the models: it re-traces them
+            self._job.set_request(self._request())
             return
         for col in self.columns:
             self._retrace_column(col)
@@ -763,11 +738,11 @@ class CompareView(QWidget):
     # ================================================================== training
     @property
     def is_training(self) -> bool:
-        return self._thread is not None
+        return self.jobs.is_running
 
     def train_all(self, steps: int | None = None) -> bool:
         """Train fresh copies of every column's model, one after another (False if running)."""
-        if self._thread is not None or not self.columns:
+        if self.jobs.is_running or not self.columns:
             return False
         bundles = [self._try_build(col.key) for col in self.columns]  # fresh, seeded weights
         if any(b is None for b in bundles):
@@ -777,16 +752,8 @@ class CompareView(QWidget):
             col.set_status("waiting to train")
             self._retrace_column(col)
         self._sync_slider(keep_step=True)
-        self._worker = _TrainAllWorker(bundles, self._request(), device=self.device, steps=steps)
-        self._thread = QThread()
-        self._thread.setObjectName("compare-training")
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
-        self._worker.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
-        pause_automatic_gc()  # no cyclic GC on the worker thread while it runs (qtcompat)
-        self._thread.start()
-        self._timer.start()
+        self._job = TrainAllJob(bundles, self._request(), device=self.device, steps=steps)
+        self.jobs.start(self._job, merge=_merge_columns)
         self._update_buttons()
         self.info.setText("training every column in turn…")
         self.stateChanged.emit("training")
@@ -794,35 +761,17 @@ class CompareView(QWidget):
 
     def stop(self, timeout_ms: int = 30000) -> bool:
         """Stop training and join the thread; True if no thread is left."""
-        if self._thread is None:
-            return True
-        self._worker.stop()
-        self._worker.release()
-        self._thread.quit()
-        ok = self._thread.wait(timeout_ms)
-        if ok:
-            self._finish()
-        return ok
+        return self.jobs.shutdown(timeout_ms)
 
     def shutdown(self) -> None:
         self.stop()
 
-    @Slot()
-    def poll(self) -> None:
-        w = self._worker
-        if w is None or self._polling:
-            return
-        collect_in_gui_thread(0)  # young objects only, here rather than on the worker
-        snaps = w.take()
-        if not snaps:
-            return
-        w.hold()
-        self._polling = True
+    def _on_progress(self, snaps: dict[int, ColumnSnapshot]) -> None:
+        self.jobs.hold()  # the worker waits between steps while this draws
         try:
             self._apply(snaps)
         finally:
-            self._polling = False
-            w.release()
+            self.jobs.release()
 
     def _apply(self, snaps: dict[int, ColumnSnapshot]) -> None:
         for i, snap in sorted(snaps.items()):
@@ -843,29 +792,16 @@ class CompareView(QWidget):
             col.set_status(text)
         self._sync_slider(keep_step=True)
 
-    def _on_finished(self) -> None:
-        if self._thread is None:
-            return
-        self._thread.wait()
-        self._finish()
-
-    def _finish(self) -> None:
-        if self._thread is None:
-            return
-        self._timer.stop()
-        worker = self._worker
-        self._thread = None
-        self._worker = None
-        resume_automatic_gc()
-        snaps = worker.take()
-        if snaps:
-            self._apply(snaps)
+    def _finish(self, result: JobResult) -> None:
+        job, self._job = self._job, None
+        out = result.value if isinstance(result.value, TrainAllOutcome) else TrainAllOutcome(
+            job.bundles if job else [], frozenset(), result.error or "training failed")
+        worker = out
         for col, b in zip(self.columns, worker.bundles):
             col.bundle = b  # the thread is joined: the GUI may trace these now
-        stopped = worker._stop.is_set()
+        stopped = result.status == "cancelled"
         for i, col in enumerate(self.columns):
-            st = worker._state.get(i)
-            if st is None and stopped:
+            if i not in worker.started and stopped:
                 col.set_status("not trained (stopped before its turn)")
         self._update_buttons()
         self.info.setText(f"<span style='color:{BAD.name()}'>training failed: {html.escape(worker.error)}</span>"

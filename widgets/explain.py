@@ -1,20 +1,22 @@
 """Explain a cell: one attention weight's arithmetic with the record's own numbers.
 
-:func:`explain` recomputes, from one :class:`~sandbox.attention.AttentionRecord`, the
-score of every key (the q·k products, ``general``'s q·(Wk)_j, ``bahdanau``'s additive
-terms, the scale), each exp(e_i − max), their sum and the weight — and checks the result
-against the weight the model recorded. :class:`ExplainView` shows it.
+:func:`explain` lays out, as HTML, what :func:`sandbox.explain.compute` recomputes from
+one :class:`~sandbox.attention.AttentionRecord` alone: the score of every key (the q·k
+products, ``general``'s q·(Wk)_j, ``bahdanau``'s additive terms, the scale), each
+exp(e_i − max), their sum and the weight — checked against the weight the model recorded.
+:class:`ExplainView` shows it.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from PySide6.QtWidgets import QTextBrowser
+
+from sandbox.explain import Explanation, compute  # noqa: F401 - the arithmetic lives in the core
 
 from .numfmt import fmt
 
@@ -30,65 +32,10 @@ FORMULAS = {
 MAX_TERMS = 8
 
 
-@dataclass
-class Explanation:
-    """The worked numbers for weight ``j`` of one record (float64)."""
-
-    score: str
-    j: int
-    products: np.ndarray  # (T,) the dot products before scaling (dot/scaled/general), or vᵀtanh
-    energies: np.ndarray  # (T,) recomputed scores; -inf where masked
-    recorded_energies: np.ndarray
-    scale: float | None
-    max_energy: float
-    exps: np.ndarray  # (T,) exp(e_i - max); 0 where masked
-    total: float  # Σ exp(e_i - max)
-    weight: float  # exps[j] / total
-    recorded_weight: float
-    masked: np.ndarray  # (T,) bool
-    html: str = ""
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def matches(self) -> bool:
-        return abs(self.weight - self.recorded_weight) <= 1e-5 + 1e-4 * abs(self.recorded_weight)
-
-
 def _f(x: float, quantity: str = "energy") -> str:
-    """A worked-readout number (widgets.numfmt): 4 decimals for scores, 6 for weights."""
+    """A number as shown in a worked readout (widgets.numfmt): −∞ for a masked score,
+    +∞ and NaN for an overflow (never "masked")."""
     return fmt(x, quantity, exact=True)
-
-
-def compute(rec: "AttentionRecord", j: int) -> Explanation:
-    q = rec.query.astype(np.float64)
-    keys = rec.keys.astype(np.float64)
-    rec_e = rec.energies.astype(np.float64)
-    masked = np.isneginf(rec_e)
-    scale = None
-    if rec.score == "dot":
-        products = keys @ q
-        energies = products.copy()
-    elif rec.score == "scaled_dot":
-        products = keys @ q
-        scale = float(rec.terms.get("scale", 1.0 / math.sqrt(q.shape[0])))
-        energies = products * scale
-    elif rec.score == "general":
-        products = rec.terms["Wk"].astype(np.float64) @ q
-        energies = products.copy()
-    elif rec.score == "bahdanau":
-        products = rec.terms["tanh"].astype(np.float64) @ rec.terms["v"].astype(np.float64)
-        energies = products.copy()
-    else:
-        raise ValueError(f"unknown score {rec.score!r}")
-    energies = np.where(masked, -np.inf, energies)
-    finite = energies[~masked]
-    m = float(finite.max()) if finite.size else 0.0
-    exps = np.where(masked, 0.0, np.exp(np.where(masked, 0.0, energies - m)))
-    total = float(exps.sum())
-    weight = float(exps[j] / total) if total > 0 else 0.0
-    return Explanation(score=rec.score, j=j, products=products, energies=energies,
-                       recorded_energies=rec_e, scale=scale, max_energy=m, exps=exps, total=total,
-                       weight=weight, recorded_weight=float(rec.weights[j]), masked=masked)
 
 
 def _terms_line(a: np.ndarray, b: np.ndarray) -> str:

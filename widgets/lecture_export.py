@@ -45,23 +45,28 @@ def _offscreen_if_headless() -> None:
 
 
 def train_bundles(lecture: "Lecture", log: Callable[[str], None] | None = None,
-                  device: str = "cpu") -> dict[str, "Bundle"]:
-    """Every model the lecture uses, from the cache or trained (and cached)."""
-    from sandbox.lectures import cached_checkpoint_path, ensure_trained, lecture_presets
+                  device: str | None = None) -> dict[str, "Bundle"]:
+    """Every model the lecture uses: from the user's cache, the shipped checkpoints, or
+    trained (and cached). ``device`` defaults to the lecture's ``[train] device``."""
+    from sandbox.lectures import ensure_trained, lecture_presets, model_source
 
+    device = device or lecture.train.device
     out = {}
     for ref in lecture_presets(lecture):
-        cached = cached_checkpoint_path(lecture, ref).is_file()
+        where = model_source(lecture, ref, device)
         t0 = time.perf_counter()
         out[ref] = ensure_trained(lecture, preset=ref, device=device)
         if log is not None:
-            log(f"{ref}: {'loaded from the cache' if cached else f'trained in {time.perf_counter() - t0:.1f} s'}")
+            done = {"cache": "loaded from the cache", "shipped": "loaded the shipped checkpoint"}.get(
+                where, f"trained in {time.perf_counter() - t0:.1f} s")
+            log(f"{ref}: {done}")
     return out
 
 
 def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "en", *,
                    bundles: dict[str, "Bundle"] | None = None, size: tuple[int, int] = EXPORT_SIZE,
                    font_scale: float = EXPORT_FONT_SCALE, log: Callable[[str], None] | None = None,
+                   device: str | None = None,
                    progress: Callable[[int, int], None] | None = None) -> ExportResult:
     """Write ``slide_NN.png`` per slide and ``handout.pdf`` into ``out_dir`` (created).
 
@@ -93,7 +98,7 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
     out.mkdir(parents=True, exist_ok=True)
     family = ensure_korean_font()
     if bundles is None:
-        bundles = train_bundles(lecture, log)
+        bundles = train_bundles(lecture, log, device)
     missing = [r for r in lecture_presets(lecture) if r not in bundles]
     if missing:
         raise ValueError(f"no model given for preset(s) {', '.join(missing)}")
@@ -443,7 +448,8 @@ def cli_lecture(args) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    result = export_lecture(lecture, out, lang=getattr(args, "lang", "en") or "en", log=log)
+    result = export_lecture(lecture, out, lang=getattr(args, "lang", "en") or "en", log=log,
+                            device=getattr(args, "device", None))
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {len(result.pngs)} slide PNGs and {result.pdf}")

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox, QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFrame,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QTextBrowser, QTextEdit, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
 
+from .jobs import JobRunner
 from .numfmt import count, fmt, percent
 from .settings import make_settings, read_bytes, read_float, read_str
 from .training import TraceRequest, TrainingSession
@@ -47,45 +48,33 @@ CHROME_MAX_SCALE = 1.3  # see MainWindow._apply_font
 NAV_KEYS = ("← → step", "Home / End first / last step", "Space play", "PageUp / PageDown previous / next pair")
 
 
-class _StartupLoader(QObject):
-    """Runs on a QThread at launch: imports torch, loads a preset, traces its first pair."""
+def _startup_task(preset_ref: str, wanted_mode: str):
+    """The start-up job (runs on the job runner's thread): import torch, load the preset
+    (the default one if it is broken), trace its first pair. ``(progress, should_stop) -> dict``."""
 
-    done = Signal(object)
-    failed = Signal(str)
+    def task(progress, should_stop) -> dict:
+        import torch  # noqa: F401 - the slow import, off the GUI thread
 
-    def __init__(self, preset: str, mode: str) -> None:
-        super().__init__()
-        self.preset, self.mode = preset, mode
+        from sandbox.device import available_devices
+        from sandbox.model import Bundle
+        from sandbox.presets import PresetError, find_preset, load_preset
+        from sandbox.trace import trace
 
-    @Slot()
-    def run(self) -> None:
+        presets = _preset_entries()
+        warning = None
         try:
-            import torch  # noqa: F401 - the slow import, off the GUI thread
+            preset = load_preset(find_preset(preset_ref))
+        except PresetError as e:
+            warning = f"could not open the last preset ({e}); opened {DEFAULT_PRESET} instead"
+            preset = load_preset(find_preset(DEFAULT_PRESET))
+        bundle = Bundle.from_preset(preset)
+        pair = preset.pairs[0]
+        mode = wanted_mode if wanted_mode in MODES else "teacher_forcing"
+        tr = trace(bundle, pair.source, pair.target, mode=mode)
+        return {"presets": presets, "bundle": bundle, "trace": tr, "mode": mode,
+                "devices": available_devices(), "warning": warning}
 
-            from sandbox.model import Bundle
-            from sandbox.presets import PresetError, find_preset, load_preset
-            from sandbox.trace import trace
-            from sandbox.train import available_devices
-
-            presets = _preset_entries()
-            warning = None
-            try:
-                preset = load_preset(find_preset(self.preset))
-            except PresetError as e:
-                warning = f"could not open the last preset ({e}); opened {DEFAULT_PRESET} instead"
-                preset = load_preset(find_preset(DEFAULT_PRESET))
-            bundle = Bundle.from_preset(preset)
-            pair = preset.pairs[0]
-            mode = self.mode if self.mode in MODES else "teacher_forcing"
-            tr = trace(bundle, pair.source, pair.target, mode=mode)
-            self.done.emit({"presets": presets, "bundle": bundle, "trace": tr, "mode": mode,
-                            "devices": available_devices(), "warning": warning})
-        except Exception as e:  # noqa: BLE001 - shown in the window
-            self.failed.emit(f"{type(e).__name__}: {e}")
-        finally:
-            app = QApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
+    return task
 
 
 def _preset_entries() -> list[tuple[str, str, bool, str]]:
@@ -130,11 +119,12 @@ class MainWindow(QMainWindow):
         self._head = 0
         self._trained_steps = 0
         self._trained_origin: str | None = None  # e.g. "lecture cache", shown in the Model box
+        self._checked_on: str | None = None  # the device a lecture's claims were checked on
         self._history: list = []
         self._first_shown = False
         self._defer_details = False
-        self._loader_thread: QThread | None = None
-        self._loader: _StartupLoader | None = None
+        self._loader = JobRunner(self, name="startup-loader")
+        self._loader.finished.connect(self._on_loader_finished)
         self._load_started = False
         self._closing = False
         self._model_facts: tuple | None = None  # (bundle, parameter count, device) for the Model box
@@ -503,30 +493,17 @@ class MainWindow(QMainWindow):
         self._load_started = True
         preset = read_str(self.settings, "last_preset", DEFAULT_PRESET) or DEFAULT_PRESET
         mode = read_str(self.settings, "mode", "teacher_forcing")
-        self._loader = _StartupLoader(preset, mode)
-        self._loader_thread = QThread()
-        self._loader_thread.setObjectName("startup-loader")
-        self._loader.moveToThread(self._loader_thread)
-        self._loader_thread.started.connect(self._loader.run)
-        self._loader.done.connect(self._loader_thread.quit, Qt.ConnectionType.DirectConnection)
-        self._loader.failed.connect(self._loader_thread.quit, Qt.ConnectionType.DirectConnection)
-        self._loader.done.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
-        self._loader.failed.connect(self._on_load_failed, Qt.ConnectionType.QueuedConnection)
-        from .qtcompat import pause_automatic_gc
-
-        pause_automatic_gc()  # no cyclic GC on the loader thread (see widgets.qtcompat)
-        self._loader_thread.start()
+        self._loader.start(_startup_task(preset, mode))
         QTimer.singleShot(0, self._build_views)
 
     def _join_loader(self) -> None:
-        if self._loader_thread is not None:
-            from .qtcompat import resume_automatic_gc
+        self._loader.shutdown()
 
-            self._loader_thread.quit()
-            self._loader_thread.wait()
-            self._loader_thread = None
-            self._loader = None
-            resume_automatic_gc()
+    def _on_loader_finished(self, result) -> None:
+        if result.status == "done":
+            self._on_loaded(result.value)
+        else:
+            self._on_load_failed(result.error or "loading was cancelled")
 
     def _on_loaded(self, result: dict) -> None:
         self._join_loader()
@@ -584,6 +561,12 @@ class MainWindow(QMainWindow):
             self.loss_plot.clear_data()
         self.set_pair(0)
         self.presetLoaded.emit(preset.key)
+
+    def set_checked_device(self, device: str | None) -> None:
+        """The device type ("cpu"/"cuda") the shown lecture model's claims were checked on;
+        the Model box warns while the model runs elsewhere. None: no such promise."""
+        self._checked_on = device
+        self._update_model_view()
 
     def set_bundle(self, bundle: "Bundle", trained_steps: int | None = None,
                    origin: str | None = None) -> None:
@@ -1094,6 +1077,7 @@ class MainWindow(QMainWindow):
             self._preset_path = str(p.path)
         if not keep_pairs:
             self._trained_steps, self._trained_origin = 0, None
+            self._checked_on = None
         if not keep_pairs:
             self.pair_list.blockSignals(True)
             self.pair_list.clear()
@@ -1186,6 +1170,10 @@ class MainWindow(QMainWindow):
         rows.append(f"training: {t.steps} steps · batch {t.batch_size} · lr {t.lr} · "
                     f"teacher forcing {t.teacher_forcing:g} · seed {t.seed}")
         rows.append(f"device: {device}")
+        if self._checked_on and device != "—" and not device.startswith(self._checked_on):
+            rows.append(f"<span style='color:#9a6700'>⚠ this lecture was checked on the "
+                        f"{esc(self._checked_on.upper())}; on {esc(device)} the numbers differ from "
+                        "that run, and a slide's claim may not hold</span>")
         if self.training.is_active and self.training.is_paused:
             state = (f"<span style='color:#9a6700'>paused at step {self._trained_steps} "
                      "(Ctrl+R resumes, ■ stops)</span>")

@@ -29,9 +29,9 @@ def fmt(x: float, quantity: str = "weight", *, exact: bool = False) -> str:
         raise ValueError(f"unknown quantity {quantity!r}; allowed: {', '.join(QUANTITIES)}")
     x = float(x)
     if math.isnan(x):
-        return "—"
+        return "NaN"  # an overflow, not a masked cell
     if math.isinf(x):
-        return ("" if x > 0 else MINUS) + "∞"
+        return ("+" if x > 0 else MINUS) + "∞"
     nd = EXACT[quantity] if exact else FIGURE
     s = f"{x:.{nd}f}"
     if s.startswith("-"):

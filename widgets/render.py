@@ -90,6 +90,12 @@ def cli_render(args) -> int:
             win.hide()
             win.deleteLater()
             app.processEvents()
+    from sandbox.nonfinite import problems
+
+    bad = list(problems(tr))
+    if bad:
+        print(f"warning: the model's numbers overflowed float32 (shown as NaN / +∞, not as masked): "
+              f"{bad[0]}" + (f" (and {len(bad) - 1} more places)" if len(bad) > 1 else ""), file=sys.stderr)
     if tr.has_unknown:
         print(f"warning: unknown tokens became <unk>: source {list(tr.source_unknown)}, "
               f"target {list(tr.target_unknown)}", file=sys.stderr)

@@ -111,8 +111,8 @@ class TraceIndex:
             for (k, l, _, _), r in self.records.items():
                 if k == kind and l == layer:
                     for a in (r.query, r.keys, r.values, r.output):
-                        if a.size:
-                            m = max(m, float(np.abs(a).max()))
+                        if a.size:  # finite entries only: an overflow's NaN/inf has no colour
+                            m = max(m, float(np.abs(a[np.isfinite(a)]).max(initial=0.0)))
             lv = (-(m or 1.0), m or 1.0)
             self._vlevels[key] = lv
         return lv
