@@ -153,3 +153,35 @@ def test_numfmt_one_format_per_quantity():
     assert count(18214) == "18\u2009214"
     with pytest.raises(ValueError, match="unknown quantity"):
         fmt(1.0, "weigth")
+
+
+def test_unknown_words_are_listed_once_with_a_count():
+    from widgets.mainwindow import unknown_words_text
+
+    assert unknown_words_text(["a"] * 150 + ["zebra"]) == "“a” ×150, “zebra”"
+    text = unknown_words_text([f"w{i}" for i in range(20)])
+    assert text.count("“") == 12 and text.endswith("… and 8 more")
+
+
+def test_long_sentence_labels_never_overprint(win, qapp):
+    """A 60-token sentence: the map's axes thin their labels so none overlap, and the last
+    token (<eos>) keeps its label."""
+    from PySide6.QtGui import QFontMetricsF
+
+    win.set_font_scale(1.0)
+    win.resize(1280, 720)
+    src = " ".join(["I", "love", "cats"] * 20)
+    assert win.set_sentence(src, None)
+    win.focus_panel("map")
+    _settle(qapp)
+    m = win.views.cross_map
+    m.grab()  # paint: the axes decide what to draw when they paint
+    for side in ("top", "bottom"):
+        ax = m.plot.getAxis(side)
+        drawn = ax.drawn
+        assert drawn and drawn[-1][1] == "<eos>", drawn[-3:]
+        fm = QFontMetricsF(ax.style["tickFont"])
+        ppu = ax.geometry().width() / (abs(ax.range[1] - ax.range[0]) or 1)
+        for (a, ta), (b, tb) in zip(drawn, drawn[1:]):
+            gap = (b - a) * ppu
+            assert gap >= (fm.horizontalAdvance(ta) + fm.horizontalAdvance(tb)) / 2, (ta, tb, gap)

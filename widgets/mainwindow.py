@@ -91,6 +91,17 @@ def _preset_entries() -> list[tuple[str, str, bool, str]]:
     return out
 
 
+def unknown_words_text(words: list[str], limit: int = 12) -> str:
+    """Each unknown word once, in first-seen order, with a count when it repeats
+    (“a” ×150); after ``limit`` words, "… and N more"."""
+    counts: dict[str, int] = {}
+    for w in words:
+        counts[w] = counts.get(w, 0) + 1
+    items = [f"“{w}”" + (f" ×{n}" if n > 1 else "") for w, n in counts.items()]
+    more = f" … and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
 class MainWindow(QMainWindow):
     firstShown = Signal()
     traceChanged = Signal(object)
@@ -1063,7 +1074,7 @@ class MainWindow(QMainWindow):
         if self._target and tok is not None:
             orig = tokenize(self._target, tok.target)
             words += [orig[i] for i in tr.target_unknown if i < len(orig)]
-        shown = ", ".join(f"“{w}”" for w in words) or "some words"
+        shown = unknown_words_text(words) or "some words"
         self.show_banner(f"⚠ unknown to this model, shown as &lt;unk&gt;: {html.escape(shown)} — "
                          "it has only seen the words of its preset's pairs", "warning")
         self._banner_kind = "unk"
