@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
     def __init__(self, *, deferred: bool = False, settings=None, persist: bool = True,
                  parent=None) -> None:
         super().__init__(parent)
+        self._deferred = deferred
         self.persist = persist  # False: never write settings (offscreen rendering)
         self.setWindowTitle(APP_NAME)
         self.settings = settings if settings is not None else make_settings()
@@ -377,9 +378,20 @@ class MainWindow(QMainWindow):
         bl.addWidget(close)
         self.banner.hide()
         cl.addWidget(self.banner)
-        self.placeholder = QLabel("<h2>loading…</h2><p>starting PyTorch and tracing the first sentence</p>")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # Until torch and the first trace are ready: the map the last session closed on
+        # (widgets.firstmap, plain QPainter from a JSON file), else a "loading…" note.
+        cached = None
+        if self._deferred:
+            from . import firstmap
+
+            data = firstmap.load()
+            cached = firstmap.CachedMap(data) if data is not None else None
+        if cached is not None:
+            self.placeholder = cached
+        else:
+            self.placeholder = QLabel("<h2>loading…</h2><p>starting PyTorch and tracing the first sentence</p>")
+            self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.placeholder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         cl.addWidget(self.placeholder, 1)
         self.centre_layout = cl
 
@@ -479,14 +491,46 @@ class MainWindow(QMainWindow):
         self.views = Views()
         self.views.cellHovered.connect(lambda s: self.status.showMessage(s, 4000))
         self.views.stepRequested.connect(self.set_step)
-        self.centre_layout.replaceWidget(self.placeholder, self.views)
-        self.placeholder.hide()
-        self.placeholder.deleteLater()
-        self.centre_layout.setStretchFactor(self.views, 1)
+        from .firstmap import CachedMap
+
+        if isinstance(self.placeholder, CachedMap) and self.trace is None:
+            # Keep the cached map on screen until the live trace replaces it (_swap_in_views).
+            self.views.hide()
+            self.centre_layout.addWidget(self.views, 1)
+        else:
+            self._swap_in_views()
         self.loss_plot = LossPlot()
         self.loss_holder.addWidget(self.loss_plot)
         self._restore_view_state()
         self._apply_font()
+
+    def _swap_in_views(self) -> None:
+        """Put the live views where the placeholder (or cached map) was."""
+        if self.placeholder is None or self.views is None:
+            return
+        if self.centre_layout.indexOf(self.views) >= 0:
+            self.centre_layout.removeWidget(self.views)
+        self.centre_layout.replaceWidget(self.placeholder, self.views)
+        self.placeholder.hide()
+        self.placeholder.deleteLater()
+        self.placeholder = None
+        self.views.show()
+        self.centre_layout.setStretchFactor(self.views, 1)
+
+    def _save_first_map(self) -> None:
+        """Keep the map on screen for the next launch's first paint (widgets.firstmap)."""
+        if self.views is None or self.trace is None:
+            return
+        from . import firstmap
+
+        try:
+            m = self.views.cross_map
+            title = f"{self.bundle.preset.name}" if self.bundle is not None else "attention"
+            data = firstmap.snapshot(m, self._preset_key, title)
+            if data is not None:
+                firstmap.save(data)
+        except (OSError, ValueError) as e:  # a cache: never stop the window closing
+            print(f"warning: could not cache the first map: {e}", file=sys.stderr)
 
     def _set_loading(self, loading: bool) -> None:
         for w in (self.preset_combo, self.pair_list, self.trace_button, self.source_edit, self.target_edit,
@@ -534,6 +578,7 @@ class MainWindow(QMainWindow):
         self._sync_pair_list()
         self._sync_mode_radios()
         self._set_trace(tr, keep_step=False)
+        self._swap_in_views()
         if result.get("warning"):
             self.show_banner(html.escape(result["warning"]), "warning")
         self.status.showMessage("ready — ← → step, Ctrl+R trains, click a cell to explain it", 8000)
@@ -544,6 +589,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self._build_views()
+        self._swap_in_views()
         self._set_loading(False)
         self.show_banner(f"could not start: {html.escape(message)}", "error")
         self.ready.emit()
@@ -1478,6 +1524,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         if not self.persist:
             return
+        self._save_first_map()
         s = self.settings
         s.setValue("geometry", self.saveGeometry())
         for name in ("main_split", "left_split", "outer_split"):
