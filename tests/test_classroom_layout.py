@@ -68,6 +68,11 @@ def layout_problems(w) -> list[str]:
     for name, (widget, min_h) in panels.items():
         if widget.height() < min_h:
             bad.append(f"{name} is {widget.height()} px high (< {min_h})")
+    # The plots' data areas, not only their widgets: rows must stay readable.
+    for name, vb, min_h in (("map data area", v.cross_map.plot.getViewBox(), 70),
+                            ("anatomy keys/bars area", an.k_plot.getViewBox(), 45)):
+        if vb.height() < min_h:
+            bad.append(f"{name} is {vb.height():.0f} px high (< {min_h})")
     for name, widget in (("step slider", w.step_slider), ("Train", w.toolbar.widgetForAction(w.act_train)),
                          ("Present", w.lectures.toolbar.widgetForAction(w.lectures.present_action)),
                          ("A+", w.view_toolbar.widgetForAction(w.act_zoom_in))):

@@ -556,6 +556,8 @@ def test_cli_lecture_exports(tmp_path, capsys, qapp):
     path.write_text(MINIMAL.replace("steps = 3", "steps = 2"), encoding="utf-8")
     out = tmp_path / "out"
     assert main(["lecture", str(path), "--export", str(out), "--lang", "ko"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["handout.pdf", "slide_01.png", "slide_02.png"]
+    # Issue 14: slide 2 is a quiz (hidden panels), so it also exports its answer image.
+    assert sorted(p.name for p in out.iterdir()) == ["handout.pdf", "slide_01.png", "slide_02.png",
+                                                     "slide_02_answer.png"]
     assert _pdf_pages((out / "handout.pdf").read_bytes()) == 2
     assert "wrote 2 slide PNGs" in capsys.readouterr().out

@@ -136,6 +136,11 @@ class StepAnatomy(QWidget):
         for p in (self.e_plot, self.w_plot, self.v_plot):
             p.setYLink(self.k_plot)
             hide_axis(p, "left")
+        # Every bar is labelled with its value, so the bar plots need no numeric scale: the
+        # row of matrices and bars keeps its height for the tokens on small screens.
+        for p in (self.e_plot, self.w_plot, self.topk_plot):
+            hide_axis(p, "bottom")
+            p.getAxis("bottom").setHeight(4)
         # Strips and matrices line up by equal left-axis widths and equal x ranges (set per
         # shape); no setXLink, which would shift a strip whose axes differ in width.
         set_title(self.e_plot, "energies e<sub>j</sub>")

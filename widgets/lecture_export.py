@@ -452,5 +452,7 @@ def cli_lecture(args) -> int:
                             device=getattr(args, "device", None))
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"wrote {len(result.pngs)} slide PNGs and {result.pdf}")
+    answers = sum(1 for p in result.pngs if p.stem.endswith("_answer"))
+    extra = f" (+{answers} quiz answer image{'s' if answers != 1 else ''})" if answers else ""
+    print(f"wrote {len(result.pngs) - answers} slide PNGs{extra} and {result.pdf}")
     return 0

@@ -44,6 +44,7 @@ FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 TEXT_INPUTS = (QLineEdit, QTextEdit, QAbstractSpinBox)
 APP_NAME = "Attention Sandbox"
 CHROME_MAX_SCALE = 1.3  # see MainWindow._apply_font
+VIEWS_NEED_H = 420  # px of view height per 100 % text scale (MainWindow.view_scale)
 # Keys that are not actions (so not found among the window's shortcuts) for Help ▸ Keys.
 NAV_KEYS = ("← → step", "Home / End first / last step", "Space play", "PageUp / PageDown previous / next pair")
 
@@ -539,6 +540,8 @@ class MainWindow(QMainWindow):
         self.act_train.setEnabled(not loading and self.bundle is not None)
         if loading:
             self.status.showMessage("loading…")
+        elif self.status.currentMessage() == "loading…":
+            self.status.clearMessage()
 
     # ================================================================== startup (run_app)
     def start_loading(self) -> None:
@@ -835,6 +838,7 @@ class MainWindow(QMainWindow):
 
     def _refit_toolbars(self) -> None:
         self.fit_toolbars()
+        self._refit_view_scale()
         # A toolbar that was once squeezed keeps its "»" even with room to spare (Qt keeps
         # the overflow state); hiding and showing it lays it out afresh.
         for tb in self._toolbar_rows:
@@ -847,6 +851,8 @@ class MainWindow(QMainWindow):
         if ev.oldSize().width() != ev.size().width():
             self.fit_toolbars()
             self._fit_toolbars_later()
+        if ev.oldSize().height() != ev.size().height():
+            QTimer.singleShot(0, self._refit_view_scale)
 
     # ================================================================== font scale
     def zoom_in(self) -> None:
@@ -866,6 +872,20 @@ class MainWindow(QMainWindow):
     def font_scale(self) -> float:
         return self._font_scale
 
+    @property
+    def view_scale(self) -> float:
+        """The text scale the views get: the chosen one, but no larger than the height for
+        the views allows (VIEWS_NEED_H pixels per 100 %), so that a map and the step
+        anatomy keep readable rows on a 1280×720 projector at 200 %."""
+        h = self.main_split.height()
+        if h < 100 or not self.isVisible():
+            return self._font_scale
+        return min(self._font_scale, max(1.0, h / VIEWS_NEED_H))
+
+    def _refit_view_scale(self) -> None:
+        if abs(self.view_scale - getattr(self, "_applied_view_scale", self.view_scale)) > 0.04:
+            self._apply_font()
+
     def _apply_font(self) -> None:
         """The views (maps, anatomy, explanation) get the whole scale, for the back row; the
         chrome (menus, toolbars, lists, stepping bar) at most CHROME_MAX_SCALE, so that at
@@ -873,9 +893,16 @@ class MainWindow(QMainWindow):
         font = QApplication.font()
         font.setPointSizeF(self._base_pt * min(self._font_scale, CHROME_MAX_SCALE))
         self.setFont(font)
+        view_scale = self.view_scale
+        self._applied_view_scale = view_scale
         self.zoom_label.setText(f"{round(self._font_scale * 100)}%")
+        self.zoom_label.setToolTip(
+            f"text size {round(self._font_scale * 100)}%" + (
+                f"; the views show {round(view_scale * 100)}%, as much as this window's height leaves "
+                "room for (a larger window or presenter mode shows more)" if view_scale < self._font_scale - 1e-6
+                else ""))
         big = QApplication.font()
-        big.setPointSizeF(self._base_pt * self._font_scale)
+        big.setPointSizeF(self._base_pt * view_scale)
         if self.views is not None:
             self.views.setFont(big)
             self.views.set_font(big)
