@@ -70,3 +70,25 @@ def test_handout_text_layer_is_searchable_with_spaces(exported):
         first = " ".join(slide.title.split()[:3])
         assert first in words, (first, words[:400])
     assert "ﬁ" not in text and "ﬂ" not in text  # no ligature glyphs a search would miss
+
+
+def test_lecture_menu_exports_with_a_progress_bar(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from widgets.mainwindow import MainWindow
+    from widgets.presenter import install_lectures
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat), persist=False)
+    qtbot.addWidget(win)
+    win.load_preset("ko_en_cat")
+    ctl = install_lectures(win)
+    texts = [a.text() for a in ctl.menu.actions()]
+    assert any(t.startswith("Export") for t in texts), texts
+    lec = _quick(load_lecture(find_lecture("why_attention")), steps=2)
+    ctl.lang = "ko"
+    res = ctl.export_to(lec, tmp_path / "out")
+    assert res is not None and res.pdf.is_file()
+    assert ctl.export_dialog_widget.maximum() == len(lec.slides)
+    assert ctl.export_progress == (len(lec.slides), len(lec.slides))
+    assert "exported" in win.banner_text
+    win.close()
