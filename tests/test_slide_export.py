@@ -92,3 +92,41 @@ def test_lecture_menu_exports_with_a_progress_bar(qtbot, tmp_path):
     assert ctl.export_progress == (len(lec.slides), len(lec.slides))
     assert "exported" in win.banner_text
     win.close()
+
+
+def test_svg_export_draws_text_as_outlines(qtbot, tmp_path):
+    """Hangul and digits are glyph outlines (paths), not <text> naming a font the reader
+    may lack; each outline keeps its text in aria-label and sits where the text was."""
+    import xml.etree.ElementTree as ET
+
+    from PySide6.QtWidgets import QLabel
+
+    from widgets.export import export_widget
+    from widgets.fonts import ensure_fonts
+
+    ensure_fonts()
+    label = QLabel("나는 고양이로소이다 0.754")
+    qtbot.addWidget(label)
+    label.resize(400, 40)
+    label.show()
+    path = export_widget(label, tmp_path / "l.svg")
+    root = ET.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert not list(root.iter(f"{ns}text"))
+    paths = [p for p in root.iter(f"{ns}path") if p.get("aria-label")]
+    assert "".join(p.get("aria-label") for p in paths).replace(" ", "") == "나는고양이로소이다0.754"
+    for p in paths:
+        assert len(p.get("d")) > 50  # real outlines, not an empty path
+    # The outlines fill the widget's text box: rendered back, ink spans most of the text width.
+    from PySide6.QtGui import QFontMetrics, QImage, QPainter
+    from PySide6.QtSvg import QSvgRenderer
+
+    img = QImage(400, 40, QImage.Format.Format_ARGB32)
+    img.fill(0)
+    painter = QPainter(img)
+    QSvgRenderer(str(path)).render(painter)
+    painter.end()
+    ink = [x for x in range(400) if any(img.pixelColor(x, y).alpha() > 0 and img.pixelColor(x, y).value() < 100
+                                        for y in range(40))]
+    want = QFontMetrics(label.font()).horizontalAdvance(label.text())
+    assert ink and abs((ink[-1] - ink[0]) - want) < 0.15 * want, (ink[:1], ink[-1:], want)
