@@ -190,3 +190,44 @@ def test_long_sentence_labels_never_overprint(win, qapp):
         for (a, ta), (b, tb) in zip(drawn, drawn[1:]):
             gap = (b - a) * ppu
             assert gap >= (fm.horizontalAdvance(ta) + fm.horizontalAdvance(tb)) / 2, (ta, tb, gap)
+
+
+def test_first_map_cache_round_trips_and_paints(qapp, qtbot, tmp_path):
+    """The map a session closes on is written to the cache and painted at the next start
+    without numpy, pyqtgraph or torch; a broken cache file is ignored."""
+    from PySide6.QtCore import QSettings
+
+    from widgets import firstmap
+    from widgets.mainwindow import MainWindow
+
+    w = MainWindow(settings=QSettings(str(tmp_path / "a.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.load_preset("ko_en_cat")
+    w.set_step(2)
+    w.show()
+    qapp.processEvents()
+    w.close()  # persist=True: closing writes the first-map cache
+    data = firstmap.load()
+    assert data is not None
+    shown = w.views.cross_map.shown
+    assert data["rows"] == list(w.views.cross_map.row_labels) and data["current"] == 2
+    for r in range(shown.shape[0]):
+        for c in range(shown.shape[1]):
+            v = shown[r, c]
+            assert (data["values"][r][c] is None) == bool(v != v)
+            if v == v:
+                assert abs(data["values"][r][c] - float(v)) <= 5e-4
+    cm = firstmap.CachedMap(data)
+    qtbot.addWidget(cm)
+    cm.resize(600, 300)
+    img = cm.grab().toImage()
+    assert cm.painted
+    colours = {c for row in data["cells"] for c in row if c and c.startswith("#")}
+    found = {img.pixelColor(x, y).name() for x in range(0, 600, 3) for y in range(0, 300, 3)}
+    assert colours & found  # the cells are drawn in their cached colours
+    firstmap.cache_path().write_text("{not json", encoding="utf-8")
+    assert firstmap.load() is None
+    code = ("import sys, widgets.firstmap as f; print(','.join(m for m in ('torch', 'numpy', 'pyqtgraph') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "", out.stdout + out.stderr

@@ -44,7 +44,11 @@ FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 TEXT_INPUTS = (QLineEdit, QTextEdit, QAbstractSpinBox)
 APP_NAME = "Attention Sandbox"
 CHROME_MAX_SCALE = 1.3  # see MainWindow._apply_font
-VIEWS_NEED_H = 420  # px of view height per 100 % text scale (MainWindow.view_scale)
+VIEWS_NEED_H = 420
+# Live training: the views follow the newest snapshot at most this often. Each snapshot is a
+# trace on the trainer's thread and a repaint here; 10 a second reads as live and leaves the
+# trainer most of the CPU (bench/bench_classroom.py measures window vs headless speed).
+LIVE_INTERVAL_S = 0.1  # px of view height per 100 % text scale (MainWindow.view_scale)
 # Keys that are not actions (so not found among the window's shortcuts) for Help ▸ Keys.
 NAV_KEYS = ("← → step", "Home / End first / last step", "Space play", "PageUp / PageDown previous / next pair")
 
@@ -938,7 +942,8 @@ class MainWindow(QMainWindow):
             if self.loss_plot is not None:
                 self.loss_plot.clear_data()
         self.hide_banner()
-        self.training.start(self.bundle, self._request(), device=device, steps=steps, step_offset=offset)
+        self.training.start(self.bundle, self._request(), device=device, steps=steps, step_offset=offset,
+                            interval=LIVE_INTERVAL_S)
         self._set_training_ui(True)
         self._update_model_view()
         more = f" (continuing from step {offset})" if offset else ""
