@@ -1,4 +1,4 @@
-"""Command line: ``python main.py [trace|train|render|lecture|presets|bottleneck] ...``.
+"""Command line: ``python main.py [trace|beam|train|render|lecture|presets|bottleneck] ...``.
 
 This module knows the Qt-free commands. The ones that draw (``render``, ``lecture``,
 ``bottleneck``, and the window itself when no subcommand is given) live in ``widgets/``;
@@ -44,7 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["teacher_forcing", "free_running"], default="teacher_forcing")
     p.add_argument("--checkpoint", help="trained weights from `train` (default: untrained, seeded)")
     p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    _add_whatif_flags(p)
     p.set_defaults(handler=cmd_trace)
+
+    p = sub.add_parser("beam", help="beam search: the best translations and a trace along each")
+    p.add_argument("--preset", required=True, help="a preset name (see `presets`) or a .toml path")
+    p.add_argument("--source", required=True, help="source sentence")
+    p.add_argument("--width", required=True, type=int, metavar="K", help="beam width (1 = greedy)")
+    p.add_argument("--checkpoint", help="trained weights from `train` (default: untrained, seeded)")
+    p.add_argument("--max-len", type=int, help="most decoder steps (default: as free running)")
+    p.add_argument("--length-penalty", type=float, default=0.0, metavar="ALPHA",
+                   help="rank by log_prob / length^ALPHA (default 0: no penalty)")
+    p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    p.set_defaults(handler=cmd_beam)
 
     p = sub.add_parser("presets", help="list shipped and user presets")
     p.set_defaults(handler=cmd_presets)
@@ -67,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", type=int, default=0)
     p.add_argument("--head", type=int, default=0)
     p.add_argument("--out", required=True, help="output .png (or .svg)")
+    _add_whatif_flags(p)
     p.set_defaults(handler=_from_caller("render"))
 
     p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout, "
@@ -89,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_from_caller("bottleneck"))
     return ap
+
+
+def _add_whatif_flags(p: argparse.ArgumentParser) -> None:
+    """``--force T=TOKEN``, ``--pin T=J``, ``--hide-source J`` (DESIGN.md, What-if)."""
+    p.add_argument("--force", action="append", default=[], metavar="T=TOKEN",
+                   help="what if step T had output TOKEN (repeatable); step T+1 reads it")
+    p.add_argument("--pin", action="append", default=[], metavar="T=J",
+                   help="put all of step T's cross attention on source token J (0-based; repeatable)")
+    p.add_argument("--hide-source", action="append", default=[], metavar="J",
+                   help="mask source token J from every cross attention (repeatable)")
 
 
 def _lazy(target: str) -> Callable[..., int]:
@@ -155,12 +178,78 @@ def cmd_trace(args: argparse.Namespace) -> int:
         if text is not None and len(text.strip()) > MAX_SENTENCE_CHARS:
             raise UserError(f"{flag}: the sentence is {len(text.strip())} characters long; "
                             f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
+    interventions = _interventions(args)
     bundle = load_bundle(args.preset, args.checkpoint)
-    tr = trace(bundle, args.source, args.target, mode=args.mode)
+    tr = trace_with_flags(bundle, args.source, args.target, args.mode, interventions)
     write_output(tr.dumps() + "\n", args.json)
     if tr.has_unknown:
         print(f"warning: unknown tokens became <unk>: source {list(tr.source_unknown)}, "
               f"target {list(tr.target_unknown)}", file=sys.stderr)
+    return 0
+
+
+def interventions_from_args(args: argparse.Namespace):
+    """The What-if flags as an Interventions value, or None when there are none."""
+    iv = _interventions(args)
+    return None if iv.empty else iv
+
+
+def trace_with_flags(bundle, source: str, target: str | None, mode: str, interventions):
+    """trace() with What-if edits; an edit that cannot apply names its flag (UserError)."""
+    from .trace import trace
+    from .whatif import WhatIfError
+
+    try:
+        return trace(bundle, source, target, mode=mode, interventions=interventions)
+    except WhatIfError as e:  # name the flag: "force 9=cat: ..." -> "--force 9=cat: ..."
+        msg = str(e)
+        raise UserError(("--" + msg) if msg.split(" ")[0].rstrip(":") in ("force", "pin", "hide-source")
+                        else msg) from None
+
+
+def _interventions(args: argparse.Namespace):
+    """The What-if flags of ``trace`` as an Interventions value (UserError when malformed)."""
+    from .whatif import Interventions, Pin, WhatIfError, parse_step_value
+
+    try:
+        force: dict[int, str] = {}
+        for text in args.force:
+            t, tok = parse_step_value(text, "--force", "TOKEN")
+            if t in force:
+                raise WhatIfError(f"--force {text!r}: step {t} is forced twice")
+            force[t] = tok
+        pins = []
+        for text in args.pin:
+            t, j = parse_step_value(text, "--pin", "J")
+            if not j.isdigit():
+                raise WhatIfError(f"--pin {text!r}: J must be a source token index (0, 1, ...)")
+            pins.append(Pin(t, int(j)))
+        hide = set()
+        for text in args.hide_source:
+            if not text.strip().isdigit():
+                raise WhatIfError(f"--hide-source {text!r}: expected a source token index (0, 1, ...)")
+            hide.add(int(text))
+        return Interventions(force, tuple(pins), frozenset(hide))
+    except WhatIfError as e:
+        raise UserError(str(e)) from None
+
+
+def cmd_beam(args: argparse.Namespace) -> int:
+    from .presets import MAX_SENTENCE_CHARS
+    from .whatif import beam_search
+
+    if not args.source.strip():
+        raise UserError("--source: the source sentence is empty")
+    if len(args.source.strip()) > MAX_SENTENCE_CHARS:
+        raise UserError(f"--source: the sentence is {len(args.source.strip())} characters long; "
+                        f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
+    bundle = load_bundle(args.preset, args.checkpoint)
+    res = beam_search(bundle, args.source, args.width, max_len=args.max_len,
+                      length_penalty=args.length_penalty)
+    import json
+
+    text = json.dumps(res.to_json(bundle.preset.key), ensure_ascii=False, allow_nan=False)
+    write_output(text + "\n", args.json)
     return 0
 
 

@@ -1064,7 +1064,7 @@ def _device_type(device: str) -> str:
     """``cpu`` or ``cuda`` for a device name (``auto`` resolved on this machine)."""
     if device == "cpu":
         return "cpu"
-    from .train import resolve_device
+    from .device import resolve_device
 
     return resolve_device(device).type
 

@@ -32,13 +32,13 @@ import torch
 
 from .attention import AttentionRecord, editing, jsonable, recording
 from .model import Bundle, model_summary
+from .names import MODES  # noqa: F401 - also importable from here
 
 if TYPE_CHECKING:
-    from .whatif import Interventions
+    from .interventions import Interventions
 from .vocab import EOS_ID, SOS, SOS_ID, encode_sentence
 
 TRACE_FORMAT = "attention-sandbox/trace@1"
-MODES = ("teacher_forcing", "free_running")
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,7 +193,7 @@ def trace(bundle: Bundle, source: str, target: str | None = None,
     ``follow``: free running only — the output token ids to pass on at each step instead of
     the argmax (a beam's tokens); decoding stops at ``<eos>`` or when they run out.
     """
-    from .whatif import Interventions, check_interventions
+    from .interventions import Interventions, check_interventions
 
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; allowed: {', '.join(MODES)}")

@@ -9,8 +9,6 @@ import ast
 import json
 import math
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import tiny_preset
+from helpers import run_main, tiny_preset
 from sandbox.model import Bundle
 from sandbox.presets import PresetError, load_preset, loads_preset
 from sandbox.trace import trace
@@ -110,12 +108,11 @@ def _overflowing_checkpoint(path: Path) -> Path:
     return save_checkpoint(b, path / "huge.safetensors")
 
 
-def test_trace_of_an_overflowing_model_names_the_step_and_values(tmp_path):
+def test_trace_of_an_overflowing_model_names_the_step_and_values(tmp_path, capsys):
     ck = _overflowing_checkpoint(tmp_path)
     out = tmp_path / "t.json"
-    r = subprocess.run([sys.executable, "main.py", "trace", "--preset", str(tmp_path / "huge.toml"),
-                        "--checkpoint", str(ck), "--source", "a b c", "--target", "x y z",
-                        "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = run_main(capsys, "trace", "--preset", str(tmp_path / "huge.toml"),
+                 "--checkpoint", str(ck), "--source", "a b c", "--target", "x y z", "--json", str(out))
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.gui
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from helpers import tiny_preset  # noqa: E402

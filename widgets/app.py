@@ -26,9 +26,10 @@ def install_extras(win) -> None:
     if getattr(win, "_extras_installed", False):
         return
     win._extras_installed = True
+    from .beam import install_beam
     from .bottleneck_view import install_bottleneck
     from .compare import install_compare
-    from .editor import install_editor
+    from .editor_install import install_editor
     from .presenter import install_lectures
 
     win.editor = install_editor(win)
@@ -42,17 +43,21 @@ def install_extras(win) -> None:
     win.lectures = install_lectures(win)
     install_compare(win)
     install_bottleneck(win)
+    from .whatif import install_whatif
+
+    install_whatif(win)
+    install_beam(win)
 
 
 def run_app(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
+    from .jobs import install_gui_gc
+    from .qtcompat import headless_app
     from .settings import APPLICATION, ORGANIZATION
 
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    app = QApplication.instance() or QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app = headless_app(list(argv) if argv is not None else sys.argv[:1], override=False)
+    install_gui_gc()  # Python's cyclic GC runs on this thread only (widgets.jobs)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Attention Sandbox")

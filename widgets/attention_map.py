@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFont
 
 from .numfmt import fmt
@@ -24,6 +24,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
     """A labelled weight matrix. Draws what it is given; holds no model state."""
 
     cellClicked = Signal(int, int)  # row, col
+    cellMenuRequested = Signal(int, int, object)  # row, col, global QPoint: a right click on a cell
+    columnMenuRequested = Signal(int, object)  # col, global QPoint: a right click on a column label
     cellHovered = Signal(str)
 
     def __init__(self, kind: str, parent=None) -> None:
@@ -165,8 +167,30 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.setToolTip(text)
         self.cellHovered.emit(text)
 
+    def column_at_label(self, scene_pos) -> int | None:
+        """The column whose token label (top or bottom axis) is under ``scene_pos``."""
+        if not self.col_labels:
+            return None
+        for name in ("top", "bottom"):
+            axis = self.plot.getAxis(name)
+            if axis.isVisible() and axis.sceneBoundingRect().contains(scene_pos):
+                c = int(round(self.plot.getViewBox().mapSceneToView(scene_pos).x()))
+                return c if 0 <= c < len(self.col_labels) else None
+        return None
+
     def _on_click(self, ev) -> None:
         cell = self._cell_at(ev.scenePos())
+        if ev.button() == Qt.MouseButton.RightButton:
+            point = ev.screenPos().toPoint()
+            if cell is not None:
+                ev.accept()
+                self.cellMenuRequested.emit(*cell, point)
+                return
+            col = self.column_at_label(ev.scenePos())
+            if col is not None:
+                ev.accept()
+                self.columnMenuRequested.emit(col, point)
+            return
         if cell is not None:
             ev.accept()
             self.cellClicked.emit(*cell)

@@ -69,7 +69,7 @@ from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, wri
 from .editor_pairs import COLUMNS, PairsTableModel
 from .editor_settings import SEQ2SEQ_FIELDS, TRANSFORMER_FIELDS, SettingsForm, field_value, with_field
 
-__all__ = ["PresetEditor", "EditorDialogs", "install_editor", "find_draft", "is_shipped", "check_save_name"]
+__all__ = ["PresetEditor", "EditorDialogs", "find_draft", "is_shipped", "check_save_name"]
 
 AUTOSAVE_MS = 1000
 _SAVE_NAME_RE = re.compile(r"\w[\w.-]{0,79}")
@@ -984,11 +984,3 @@ class PresetEditor(QWidget):
             self.discard()
             return True
         return False
-
-
-def install_editor(window) -> PresetEditor:
-    """Add the editor to the main window as a dock plus File menu actions. See
-    :mod:`widgets.editor_install`."""
-    from .editor_install import install_editor as _install
-
-    return _install(window)

@@ -54,9 +54,18 @@ def explain(rec: "AttentionRecord", j: int, key_tokens: Sequence[str], query_lab
     jt = tok(j)
     h: list[str] = []
     lines: list[str] = []
-    h.append(f"<h3 style='margin:2px 0'>Why is α<sub>{j}</sub> = {_f(ex.recorded_weight, 'weight')}?</h3>")
+    if rec.original_weights is not None:
+        h.append(f"<h3 style='margin:2px 0'>α<sub>{j}</sub> is pinned to {_f(float(rec.weights[j]), 'weight')}; "
+                 f"the model's own α<sub>{j}</sub> = {_f(ex.recorded_weight, 'weight')}. Why?</h3>")
+    else:
+        h.append(f"<h3 style='margin:2px 0'>Why is α<sub>{j}</sub> = {_f(ex.recorded_weight, 'weight')}?</h3>")
     h.append(f"<div>{html.escape(title)}query: <b>{html.escape(query_label)}</b>, key j = {j} "
              f"“<b>{jt}</b>” · score <b>{rec.score}</b>: {FORMULAS[rec.score]}</div>")
+    if rec.original_weights is not None:
+        used = int(np.argmax(rec.weights))
+        h.append(f"<div style='color:#bc4c00'><b>What-if:</b> this step's attention is pinned to key {used} "
+                 f"“{tok(used)}”: the weight used here is {_f(float(rec.weights[j]), 'weight')} (one-hot) and the "
+                 f"output is v<sub>{used}</sub>. Below is the weight the model itself computed.</div>")
     # 1. the score of the clicked key, term by term
     h.append("<p style='margin:6px 0 2px 0'><b>1. Score of key j</b></p>")
     q = rec.query.astype(np.float64)
@@ -112,7 +121,8 @@ def explain(rec: "AttentionRecord", j: int, key_tokens: Sequence[str], query_lab
              f"{_f(ex.exps[j], 'exp')} / {_f(ex.total, 'exp')} = <b>weight = {_f(ex.weight, 'weight')}</b></p>")
     ok = ex.matches
     colour = "#1a7f37" if ok else "#cf222e"
-    h.append(f"<p style='margin:2px 0;color:{colour}'>recorded weight = {_f(ex.recorded_weight, 'weight')} "
+    own = " (the model's own, before pinning)" if rec.original_weights is not None else ""
+    h.append(f"<p style='margin:2px 0;color:{colour}'>recorded weight{own} = {_f(ex.recorded_weight, 'weight')} "
              f"{'✓ matches' if ok else '✗ does not match'}</p>")
     lines.append(f"sum = {_f(ex.total, 'exp')}")
     lines.append(f"weight = {_f(ex.weight, 'weight')}")

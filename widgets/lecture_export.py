@@ -39,11 +39,6 @@ class ExportResult:
     notes: tuple[str, ...]  # per-slide notes that were shown (clamped steps, missing images)
 
 
-def _offscreen_if_headless() -> None:
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-
-
 def train_bundles(lecture: "Lecture", log: Callable[[str], None] | None = None,
                   device: str | None = None) -> dict[str, "Bundle"]:
     """Every model the lecture uses: from the user's cache, the shipped checkpoints, or
@@ -425,7 +420,6 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
 
 def cli_lecture(args) -> int:
     """``main.py lecture FILE_OR_NAME --export DIR [--lang en|ko]``."""
-    _offscreen_if_headless()
     from sandbox.lectures import find_lecture, load_lecture
 
     lecture = load_lecture(find_lecture(args.lecture))  # LectureError: one line, exit 2
@@ -437,13 +431,9 @@ def cli_lecture(args) -> int:
     except OSError as e:
         raise OSError(e.errno, f"cannot create the export folder: {e.strerror or e}", str(out)) from None
 
-    from PySide6.QtWidgets import QApplication
+    from .qtcompat import headless_app
 
-    from .qtcompat import quiet_harmless_qt_warnings
-
-    quiet_harmless_qt_warnings()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "attention-sandbox"])
-    del app
+    headless_app()
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QTextBrowser, QTextEdit, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
 
+from sandbox.names import MODES, PANELS
+
 from .jobs import JobRunner
 from .numfmt import count, fmt, percent
 from .settings import make_settings, read_bytes, read_float, read_str
@@ -38,8 +40,6 @@ if TYPE_CHECKING:
     from sandbox.trace import Trace
 
 DEFAULT_PRESET = "ko_en_cat"
-MODES = ("teacher_forcing", "free_running")
-PANELS = ("map", "anatomy", "encoder_self", "masked_self", "cross", "positions", "explain", "heads")
 FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 TEXT_INPUTS = (QLineEdit, QTextEdit, QAbstractSpinBox)
 APP_NAME = "Attention Sandbox"
@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self.bundle: Bundle | None = None
         self.trace: Trace | None = None  # what the views show
         self._live_trace: Trace | None = None  # the newest trace of the model
+        self.interventions = None  # What-if edits (sandbox.whatif.Interventions) for the next trace
         self._preset_key: str | None = None
         self._preset_path: str | None = None
         self._pair_index = -1
@@ -172,7 +173,7 @@ class MainWindow(QMainWindow):
         if not deferred:
             self._build_views()
             self._populate_presets(_preset_entries())
-            from sandbox.train import available_devices
+            from sandbox.device import available_devices
 
             self._populate_devices(available_devices())
             self._set_loading(False)
@@ -665,6 +666,7 @@ class MainWindow(QMainWindow):
         index = max(0, min(int(index), len(pairs) - 1))
         self._pair_index = index
         self._source, self._target = pairs[index].source, pairs[index].target
+        self.interventions = None
         self._sync_pair_list()
         self._sync_mode_radios()
         self._clear_history_for_new_request()
@@ -685,6 +687,7 @@ class MainWindow(QMainWindow):
             if p.source == source and p.target == target:
                 self._pair_index = i
         self._source, self._target = source, target
+        self.interventions = None
         if target is None:
             self._mode = "free_running"
         self._sync_pair_list()
@@ -1109,8 +1112,14 @@ class MainWindow(QMainWindow):
         from sandbox.trace import trace
 
         try:
-            tr = trace(self.bundle, self._source, self._target, mode=self._mode)
+            tr = trace(self.bundle, self._source, self._target, mode=self._mode,
+                       interventions=self.interventions)
         except ValueError as e:
+            if self.interventions is not None:  # an edit that no longer applies: drop the edits
+                self.interventions = None
+                ok = self._retrace(keep_step, keep_history)
+                self.show_banner(f"what-if edits removed: {html.escape(str(e))}", "warning")
+                return ok
             self.show_banner(f"cannot trace: {html.escape(str(e))}", "error")
             return False
         self._live_trace = tr
@@ -1123,6 +1132,10 @@ class MainWindow(QMainWindow):
             self._update_history_slider()
         self._set_trace(tr, keep_step=keep_step)
         return True
+
+    def show_trace(self, tr: "Trace", keep_step: bool = False) -> None:
+        """Show a trace made elsewhere (a beam's) in every view; the next retrace replaces it."""
+        self._set_trace(tr, keep_step=keep_step)
 
     def _set_trace(self, tr: "Trace", keep_step: bool) -> None:
         self.trace = tr

@@ -26,6 +26,7 @@ VECTOR_CMAP = pg.colormap.get("CET-D1")  # blue - white - red, for signed vector
 HIGHLIGHT = QColor("#ff3b30")
 GOOD = QColor("#1a7f37")
 BAD = QColor("#cf222e")
+WHATIF = QColor("#bc4c00")  # What-if edits: forced tokens, pinned attention, hidden sources
 BAR_BLUE = QColor("#4c72b0")
 BAR_ORANGE = QColor("#dd8452")
 BAR_GREY = QColor("#9aa0a6")
@@ -469,14 +470,19 @@ class HBars:
 
     def set(self, values: np.ndarray, xrange: tuple[float, float] | None = None,
             brushes: list[QColor] | None = None, nrows: int | None = None,
-            masked: np.ndarray | None = None, masked_label: str = "−∞ masked") -> None:
+            masked: np.ndarray | None = None, masked_label: str = "−∞ masked",
+            absent: np.ndarray | None = None, absent_label: str = "— not decoded yet") -> None:
         """``masked``: rows drawn as an empty bar labelled ``masked_label`` (−inf values
-        always are). NaN and +inf are labelled "NaN" / "+∞" in red: an overflow, not a mask."""
+        always are). NaN and +inf are labelled "NaN" / "+∞" in red: an overflow, not a mask.
+        ``absent``: rows with no value at all (a position a free-running decoder has not
+        reached yet), labelled ``absent_label``."""
         values = np.asarray(values, dtype=np.float32)
         n = values.shape[0]
         finite = np.isfinite(values)
         masked = np.isneginf(values) if masked is None else (masked | np.isneginf(values))
         finite = finite & ~masked
+        if absent is not None:
+            finite = finite & ~absent
         widths = np.where(finite, values, 0.0).astype(np.float64)
         self.values = values
         kw = {}
@@ -499,7 +505,9 @@ class HBars:
         labels = []
         for j in range(n):
             v = float(values[j])
-            if masked[j]:  # −inf, or a position the caller says is masked
+            if absent is not None and absent[j]:
+                labels.append((0.0, j, absent_label, QColor("#999999"), True))
+            elif masked[j]:  # −inf, or a position the caller says is masked
                 labels.append((0.0, j, masked_label, QColor("#666666"), True))
             elif not finite[j]:  # NaN or +inf: an overflow, never called masked
                 labels.append((0.0, j, "NaN" if v != v else "+∞", BAD, True))

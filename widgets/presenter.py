@@ -328,7 +328,7 @@ class Presenter(QObject):
         self.active = False
         self.state: SlideState | None = None
         self.jobs = JobRunner(self, name="lecture-trainer")
-        self.jobs.progress.connect(lambda p: self._on_progress(*p))
+        self.jobs.progress.connect(self._on_job_progress)
         self.jobs.finished.connect(self._on_job_finished)
         self._saved: dict[str, Any] = {}
         self._progress_text = ""
@@ -448,6 +448,9 @@ class Presenter(QObject):
 
     def _cancel_training(self) -> None:
         self.jobs.cancel()
+
+    def _on_job_progress(self, p: tuple) -> None:
+        self._on_progress(*p)
 
     def _on_job_finished(self, result) -> None:
         if result.status == "done":
