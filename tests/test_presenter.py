@@ -442,3 +442,16 @@ def test_model_box_warns_when_a_lecture_model_runs_off_its_checked_device(qtbot,
     p.leave()
     window.load_preset("ko_en_cat_general")  # another model: no promise any more
     assert "numbers differ" not in window.model_view.toPlainText()
+
+
+def test_reveal_shows_the_slides_own_tab(qtbot, window):
+    """Issue 14: the transformer quiz hides its cross-attention tab; R must bring back that
+    tab (the slide's panel), not the tab the widget fell back to while it was hidden."""
+    lec = _quick("transformer")
+    quiz = next(i for i, s in enumerate(lec.slides) if s.hidden and s.panel == "cross")
+    p = _start(qtbot, window, lec, lang="en", start=quiz)
+    views = window.views
+    assert views.current_panel() != "cross"  # hidden: the tab widget shows another tab
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert views.current_panel() == "cross"
+    p.leave()

@@ -75,6 +75,7 @@ def test_handout_text_layer_is_searchable_with_spaces(exported):
 def test_lecture_menu_exports_with_a_progress_bar(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
+    from widgets.lecture_export import export_to, install_export
     from widgets.mainwindow import MainWindow
     from widgets.presenter import install_lectures
 
@@ -82,11 +83,14 @@ def test_lecture_menu_exports_with_a_progress_bar(qtbot, tmp_path):
     qtbot.addWidget(win)
     win.load_preset("ko_en_cat")
     ctl = install_lectures(win)
+    install_export(ctl)
+    install_export(ctl)  # once
+    assert sum(a is ctl.export_action for a in ctl.menu.actions()) == 1
     texts = [a.text() for a in ctl.menu.actions()]
     assert any(t.startswith("Export") for t in texts), texts
     lec = _quick(load_lecture(find_lecture("why_attention")), steps=2)
     ctl.lang = "ko"
-    res = ctl.export_to(lec, tmp_path / "out")
+    res = export_to(ctl, lec, tmp_path / "out")
     assert res is not None and res.pdf.is_file()
     assert ctl.export_dialog_widget.maximum() == len(lec.slides)
     assert ctl.export_progress == (len(lec.slides), len(lec.slides))

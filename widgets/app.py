@@ -41,6 +41,9 @@ def install_extras(win) -> None:
     shown = settings is not None and read_str(settings, EDITOR_VISIBLE_KEY, "false").lower() == "true"
     win.preset_editor_dock.setVisible(shown)
     win.lectures = install_lectures(win)
+    from .lecture_export import install_export
+
+    install_export(win.lectures)  # Lecture ▸ Export… (the export imports the presenter, not back)
     install_compare(win)
     install_bottleneck(win)
     from .whatif import install_whatif

@@ -415,6 +415,89 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
     return bytes(buf.data().data())
 
 
+# ------------------------------------------------------------------------------- GUI
+
+
+def install_export(controller) -> None:
+    """Add "Export the chosen lecture as slides…" to a LectureController's Lecture menu
+    (once). The presenter does not import this module: the export imports the presenter."""
+    from PySide6.QtGui import QAction
+
+    if getattr(controller, "export_action", None) is not None:
+        return
+    a = QAction("Export the chosen lecture as slides…", controller.window)
+    a.setToolTip("PNG per slide (title, view, narration) and a PDF handout, in the narration "
+                 "language chosen above")
+    a.triggered.connect(lambda _=False: export_dialog(controller))
+    controller.export_action = a
+    controller.extra_actions.append(a)
+    controller.refresh()
+
+
+def export_dialog(controller) -> None:
+    """Lecture ▸ Export…: ask for a folder (Documents by default), then :func:`export_to`."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from .export import default_export_dir
+
+    lec = controller._load(controller.combo.currentData())
+    if lec is None:
+        return
+    folder = QFileDialog.getExistingDirectory(controller.window, f"Export “{lec.title}” into…",
+                                              str(default_export_dir("documents")))
+    if folder:
+        export_to(controller, lec, Path(folder) / f"{lec.key}_slides_{controller.lang}")
+
+
+def export_to(controller, lecture: "Lecture", out_dir: str | os.PathLike) -> ExportResult | None:
+    """Export ``lecture`` into ``out_dir`` in the controller's narration language, with a
+    progress dialog (Cancel stops between slides). Returns the ExportResult, or None
+    (cancelled, or the window's banner says why)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    n = len(lecture.slides)
+    dlg = QProgressDialog("Loading the lecture's models…", "Cancel", 0, n, controller.window)
+    dlg.setWindowTitle("Export lecture")
+    dlg.setWindowModality(Qt.WindowModality.WindowModal)
+    dlg.setMinimumDuration(0)
+    dlg.setValue(0)
+    controller.export_dialog_widget = dlg
+    controller.export_progress = (0, n)  # (slides done, slides), for tests and the status
+
+    class _Cancelled(Exception):
+        pass
+
+    def pump() -> None:
+        QApplication.processEvents()
+        if dlg.wasCanceled():
+            raise _Cancelled
+
+    def log(msg: str) -> None:
+        dlg.setLabelText(msg)
+        pump()
+
+    def progress(done: int, total: int) -> None:
+        controller.export_progress = (done, total)
+        dlg.setMaximum(total)
+        dlg.setValue(done)
+        dlg.setLabelText(f"slide {done} / {total}")
+        pump()
+
+    try:
+        res = export_lecture(lecture, out_dir, lang=controller.lang, log=log, progress=progress)
+    except _Cancelled:
+        controller._message(f"export cancelled; the slides written so far are in {out_dir}", "warning")
+        return None
+    except (ValueError, OSError) as e:  # LectureError is a ValueError
+        controller._message(f"could not export: {e}", "error")
+        return None
+    finally:
+        dlg.close()
+    controller._message(f"exported {len(res.pngs)} slide images and {res.pdf.name} into {out_dir}")
+    return res
+
+
 # ------------------------------------------------------------------------------- CLI
 
 

@@ -1013,6 +1013,7 @@ class LectureController(QObject):
         self.editor: LectureEditor | None = None
         self.editor_dock: QDockWidget | None = None
         self.lang = "en"
+        self.extra_actions: list[QAction] = []
         self.menu = window_menu(window, "&Lecture")  # before Help, like every other menu
         self.combo = QComboBox()
         self.combo.setToolTip("lectures: shipped first, then yours")
@@ -1078,10 +1079,10 @@ class LectureController(QObject):
             a.triggered.connect(lambda _=False, p=str(path): self.edit_key(p))
         m.addAction("New lecture from this view", self.new_from_view)
         m.addAction("Open lecture file…", self._open_dialog)
-        m.addSeparator()
-        self.export_action = m.addAction("Export the chosen lecture as slides…", self.export_dialog)
-        self.export_action.setToolTip("PNG per slide (title, view, narration) and a PDF handout, "
-                                      "in the narration language chosen above")
+        if self.extra_actions:  # added by other modules (lecture_export.install_export)
+            m.addSeparator()
+            for a in self.extra_actions:
+                m.addAction(a)
         m.addSeparator()
         m.addAction("Show lectures folder path", lambda: self._message(f"your lectures: {user_lectures_dir()}"))
 
@@ -1158,66 +1159,6 @@ class LectureController(QObject):
             self._message(str(e), "error")
             return None
         return self.edit(dataclasses.replace(stub, slides=(slide,)))
-
-    def export_dialog(self) -> None:
-        """Lecture ▸ Export…: ask for a folder (Documents by default), then export_to."""
-        lec = self._load(self.combo.currentData())
-        if lec is None:
-            return
-        from .export import default_export_dir
-
-        folder = QFileDialog.getExistingDirectory(self.window, f"Export “{lec.title}” into…",
-                                                  str(default_export_dir("documents")))
-        if folder:
-            self.export_to(lec, Path(folder) / f"{lec.key}_slides_{self.lang}")
-
-    def export_to(self, lecture: Lecture, out_dir: str | os.PathLike):
-        """Export ``lecture`` into ``out_dir`` with a progress dialog (Cancel stops between
-        slides). Returns the ExportResult, or None (cancelled, or a banner says why)."""
-        from PySide6.QtWidgets import QProgressDialog
-
-        from .lecture_export import export_lecture
-
-        n = len(lecture.slides)
-        dlg = QProgressDialog("Loading the lecture's models…", "Cancel", 0, n, self.window)
-        dlg.setWindowTitle("Export lecture")
-        dlg.setWindowModality(Qt.WindowModality.WindowModal)
-        dlg.setMinimumDuration(0)
-        dlg.setValue(0)
-        self.export_dialog_widget = dlg
-        self.export_progress = (0, n)  # (slides done, slides), for tests and the status
-
-        class _Cancelled(Exception):
-            pass
-
-        def pump() -> None:
-            QApplication.processEvents()
-            if dlg.wasCanceled():
-                raise _Cancelled
-
-        def log(msg: str) -> None:
-            dlg.setLabelText(msg)
-            pump()
-
-        def progress(done: int, total: int) -> None:
-            self.export_progress = (done, total)
-            dlg.setMaximum(total)
-            dlg.setValue(done)
-            dlg.setLabelText(f"slide {done} / {total}")
-            pump()
-
-        try:
-            res = export_lecture(lecture, out_dir, lang=self.lang, log=log, progress=progress)
-        except _Cancelled:
-            self._message("export cancelled; the slides written so far are in " + str(out_dir), "warning")
-            return None
-        except (ValueError, OSError) as e:  # LectureError is a ValueError
-            self._message(f"could not export: {e}", "error")
-            return None
-        finally:
-            dlg.close()
-        self._message(f"exported {len(res.pngs)} slide images and {res.pdf.name} into {out_dir}")
-        return res
 
     def _open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open lecture", str(user_lectures_dir()),
