@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from sandbox.names import MODES, PANELS
 
 from .jobs import JobRunner
+from .numfmt import count, fmt, percent
 from .settings import make_settings, read_bytes, read_float, read_str
 from .training import TraceRequest, TrainingSession
 
@@ -41,6 +42,15 @@ if TYPE_CHECKING:
 DEFAULT_PRESET = "ko_en_cat"
 FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 TEXT_INPUTS = (QLineEdit, QTextEdit, QAbstractSpinBox)
+APP_NAME = "Attention Sandbox"
+CHROME_MAX_SCALE = 1.3  # see MainWindow._apply_font
+VIEWS_NEED_H = 420
+# Live training: the views follow the newest snapshot at most this often. Each snapshot is a
+# trace on the trainer's thread and a repaint here; 10 a second reads as live and leaves the
+# trainer most of the CPU (bench/bench_classroom.py measures window vs headless speed).
+LIVE_INTERVAL_S = 0.1  # px of view height per 100 % text scale (MainWindow.view_scale)
+# Keys that are not actions (so not found among the window's shortcuts) for Help ▸ Keys.
+NAV_KEYS = ("← → step", "Home / End first / last step", "Space play", "PageUp / PageDown previous / next pair")
 
 
 def _startup_task(preset_ref: str, wanted_mode: str):
@@ -86,6 +96,17 @@ def _preset_entries() -> list[tuple[str, str, bool, str]]:
     return out
 
 
+def unknown_words_text(words: list[str], limit: int = 12) -> str:
+    """Each unknown word once, in first-seen order, with a count when it repeats
+    (“a” ×150); after ``limit`` words, "… and N more"."""
+    counts: dict[str, int] = {}
+    for w in words:
+        counts[w] = counts.get(w, 0) + 1
+    items = [f"“{w}”" + (f" ×{n}" if n > 1 else "") for w, n in counts.items()]
+    more = f" … and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
 class MainWindow(QMainWindow):
     firstShown = Signal()
     traceChanged = Signal(object)
@@ -96,8 +117,9 @@ class MainWindow(QMainWindow):
     def __init__(self, *, deferred: bool = False, settings=None, persist: bool = True,
                  parent=None) -> None:
         super().__init__(parent)
+        self._deferred = deferred
         self.persist = persist  # False: never write settings (offscreen rendering)
-        self.setWindowTitle("Attention Sandbox")
+        self.setWindowTitle(APP_NAME)
         self.settings = settings if settings is not None else make_settings()
         self.bundle: Bundle | None = None
         self.trace: Trace | None = None  # what the views show
@@ -128,6 +150,10 @@ class MainWindow(QMainWindow):
         self.views = None
         self.loss_plot = None
         app = QApplication.instance()
+        if app is not None:
+            from .fonts import ensure_fonts
+
+            ensure_fonts()  # Latin first, Hangul fallback: digits never in the Hangul font
         base = app.font().pointSizeF() if app is not None else 9.0
         self._base_pt = base if base > 0 else 9.0
         self._font_scale = min(max(read_float(self.settings, "font_scale", 1.0), 0.5), 3.0)
@@ -216,7 +242,15 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(220)
         self.progress.setMinimumWidth(140)
         tb.addWidget(self.progress)
-        tb.addSeparator()
+        # The rest goes on a second toolbar that drops to its own row when the window is too
+        # narrow for both (fit_toolbars): nothing ever hides behind a "»" overflow.
+        tb = QToolBar("view")
+        tb.setObjectName("view_toolbar")
+        tb.setMovable(False)
+        self.addToolBar(tb)
+        self.view_toolbar = tb
+        self._toolbar_rows = [self.toolbar, self.view_toolbar]
+        self._toolbar_breaks: set = set()
         self.rb_teacher = QRadioButton("teacher forcing")
         self.rb_free = QRadioButton("free running")
         self.rb_teacher.setToolTip("each step is fed the gold previous token")
@@ -278,6 +312,7 @@ class MainWindow(QMainWindow):
         ll = QVBoxLayout(left)
         ll.setContentsMargins(4, 4, 4, 4)
         self.left_split = QSplitter(Qt.Orientation.Vertical)
+        self.left_split.setChildrenCollapsible(False)
         pairs_box = QWidget()
         pl = QVBoxLayout(pairs_box)
         pl.setContentsMargins(0, 0, 0, 0)
@@ -351,13 +386,25 @@ class MainWindow(QMainWindow):
         bl.addWidget(close)
         self.banner.hide()
         cl.addWidget(self.banner)
-        self.placeholder = QLabel("<h2>loading…</h2><p>starting PyTorch and tracing the first sentence</p>")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # Until torch and the first trace are ready: the map the last session closed on
+        # (widgets.firstmap, plain QPainter from a JSON file), else a "loading…" note.
+        cached = None
+        if self._deferred:
+            from . import firstmap
+
+            data = firstmap.load()
+            cached = firstmap.CachedMap(data) if data is not None else None
+        if cached is not None:
+            self.placeholder = cached
+        else:
+            self.placeholder = QLabel("<h2>loading…</h2><p>starting PyTorch and tracing the first sentence</p>")
+            self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.placeholder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         cl.addWidget(self.placeholder, 1)
         self.centre_layout = cl
 
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
+        self.main_split.setChildrenCollapsible(False)
         self.main_split.addWidget(left)
         self.main_split.addWidget(centre)
         self.main_split.setStretchFactor(0, 0)
@@ -428,6 +475,7 @@ class MainWindow(QMainWindow):
         self.bottom = bottom
 
         self.outer_split = QSplitter(Qt.Orientation.Vertical)
+        self.outer_split.setChildrenCollapsible(False)
         self.outer_split.addWidget(self.main_split)
         self.outer_split.addWidget(bottom)
         self.outer_split.setStretchFactor(0, 1)
@@ -451,14 +499,46 @@ class MainWindow(QMainWindow):
         self.views = Views()
         self.views.cellHovered.connect(lambda s: self.status.showMessage(s, 4000))
         self.views.stepRequested.connect(self.set_step)
-        self.centre_layout.replaceWidget(self.placeholder, self.views)
-        self.placeholder.hide()
-        self.placeholder.deleteLater()
-        self.centre_layout.setStretchFactor(self.views, 1)
+        from .firstmap import CachedMap
+
+        if isinstance(self.placeholder, CachedMap) and self.trace is None:
+            # Keep the cached map on screen until the live trace replaces it (_swap_in_views).
+            self.views.hide()
+            self.centre_layout.addWidget(self.views, 1)
+        else:
+            self._swap_in_views()
         self.loss_plot = LossPlot()
         self.loss_holder.addWidget(self.loss_plot)
         self._restore_view_state()
         self._apply_font()
+
+    def _swap_in_views(self) -> None:
+        """Put the live views where the placeholder (or cached map) was."""
+        if self.placeholder is None or self.views is None:
+            return
+        if self.centre_layout.indexOf(self.views) >= 0:
+            self.centre_layout.removeWidget(self.views)
+        self.centre_layout.replaceWidget(self.placeholder, self.views)
+        self.placeholder.hide()
+        self.placeholder.deleteLater()
+        self.placeholder = None
+        self.views.show()
+        self.centre_layout.setStretchFactor(self.views, 1)
+
+    def _save_first_map(self) -> None:
+        """Keep the map on screen for the next launch's first paint (widgets.firstmap)."""
+        if self.views is None or self.trace is None:
+            return
+        from . import firstmap
+
+        try:
+            m = self.views.cross_map
+            title = f"{self.bundle.preset.name}" if self.bundle is not None else "attention"
+            data = firstmap.snapshot(m, self._preset_key, title)
+            if data is not None:
+                firstmap.save(data)
+        except (OSError, ValueError) as e:  # a cache: never stop the window closing
+            print(f"warning: could not cache the first map: {e}", file=sys.stderr)
 
     def _set_loading(self, loading: bool) -> None:
         for w in (self.preset_combo, self.pair_list, self.trace_button, self.source_edit, self.target_edit,
@@ -467,6 +547,8 @@ class MainWindow(QMainWindow):
         self.act_train.setEnabled(not loading and self.bundle is not None)
         if loading:
             self.status.showMessage("loading…")
+        elif self.status.currentMessage() == "loading…":
+            self.status.clearMessage()
 
     # ================================================================== startup (run_app)
     def start_loading(self) -> None:
@@ -506,6 +588,7 @@ class MainWindow(QMainWindow):
         self._sync_pair_list()
         self._sync_mode_radios()
         self._set_trace(tr, keep_step=False)
+        self._swap_in_views()
         if result.get("warning"):
             self.show_banner(html.escape(result["warning"]), "warning")
         self.status.showMessage("ready — ← → step, Ctrl+R trains, click a cell to explain it", 8000)
@@ -516,6 +599,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self._build_views()
+        self._swap_in_views()
         self._set_loading(False)
         self.show_banner(f"could not start: {html.escape(message)}", "error")
         self.ready.emit()
@@ -757,6 +841,53 @@ class MainWindow(QMainWindow):
         if self._play.isActive():
             self._play.setInterval(int(1000 / v))
 
+    # ================================================================== toolbars
+    def add_toolbar(self, tb: QToolBar) -> None:
+        """Add a toolbar that wraps onto a new row like the window's own (lectures use it)."""
+        tb.setMovable(False)
+        if tb not in self._toolbar_rows:
+            self.addToolBar(tb)
+            self._toolbar_rows.append(tb)
+        self.fit_toolbars()
+
+    def fit_toolbars(self) -> None:
+        """Put toolbars side by side while they fit the window's width, else start a new row."""
+        avail = self.width() - 8
+        used = 0
+        for tb in self._toolbar_rows:
+            w = tb.sizeHint().width()
+            want_break = used > 0 and used + w > avail
+            has_break = tb in self._toolbar_breaks
+            if want_break and not has_break:
+                self.insertToolBarBreak(tb)
+                self._toolbar_breaks.add(tb)
+            elif not want_break and has_break:
+                self.removeToolBarBreak(tb)
+                self._toolbar_breaks.discard(tb)
+            used = w if want_break else used + w
+
+    def _fit_toolbars_later(self) -> None:
+        """After a font change: once the toolbars' size hints have caught up."""
+        QTimer.singleShot(0, self._refit_toolbars)
+
+    def _refit_toolbars(self) -> None:
+        self.fit_toolbars()
+        self._refit_view_scale()
+        # A toolbar that was once squeezed keeps its "»" even with room to spare (Qt keeps
+        # the overflow state); hiding and showing it lays it out afresh.
+        for tb in self._toolbar_rows:
+            ext = tb.findChild(QToolButton, "qt_toolbar_ext_button")
+            if tb.isVisible() and ext is not None and ext.isVisible():
+                tb.setVisible(False)
+                tb.setVisible(True)
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if ev.oldSize().width() != ev.size().width():
+            self.fit_toolbars()
+            self._fit_toolbars_later()
+        if ev.oldSize().height() != ev.size().height():
+            QTimer.singleShot(0, self._refit_view_scale)
+
     # ================================================================== font scale
     def zoom_in(self) -> None:
         bigger = [s for s in FONT_SCALES if s > self._font_scale + 1e-6]
@@ -775,15 +906,44 @@ class MainWindow(QMainWindow):
     def font_scale(self) -> float:
         return self._font_scale
 
+    @property
+    def view_scale(self) -> float:
+        """The text scale the views get: the chosen one, but no larger than the height for
+        the views allows (VIEWS_NEED_H pixels per 100 %), so that a map and the step
+        anatomy keep readable rows on a 1280×720 projector at 200 %."""
+        h = self.main_split.height()
+        if h < 100 or not self.isVisible():
+            return self._font_scale
+        return min(self._font_scale, max(1.0, h / VIEWS_NEED_H))
+
+    def _refit_view_scale(self) -> None:
+        if abs(self.view_scale - getattr(self, "_applied_view_scale", self.view_scale)) > 0.04:
+            self._apply_font()
+
     def _apply_font(self) -> None:
+        """The views (maps, anatomy, explanation) get the whole scale, for the back row; the
+        chrome (menus, toolbars, lists, stepping bar) at most CHROME_MAX_SCALE, so that at
+        200 % on a 1280×720 projector the controls still leave the views room."""
         font = QApplication.font()
-        font.setPointSizeF(self._base_pt * self._font_scale)
+        font.setPointSizeF(self._base_pt * min(self._font_scale, CHROME_MAX_SCALE))
         self.setFont(font)
+        view_scale = self.view_scale
+        self._applied_view_scale = view_scale
         self.zoom_label.setText(f"{round(self._font_scale * 100)}%")
+        self.zoom_label.setToolTip(
+            f"text size {round(self._font_scale * 100)}%" + (
+                f"; the views show {round(view_scale * 100)}%, as much as this window's height leaves "
+                "room for (a larger window or presenter mode shows more)" if view_scale < self._font_scale - 1e-6
+                else ""))
+        big = QApplication.font()
+        big.setPointSizeF(self._base_pt * view_scale)
         if self.views is not None:
-            self.views.set_font(font)
+            self.views.setFont(big)
+            self.views.set_font(big)
         if self.loss_plot is not None:
             self.loss_plot.set_font(font)
+        self.fit_toolbars()
+        self._fit_toolbars_later()
 
     # ================================================================== training
     @property
@@ -812,7 +972,8 @@ class MainWindow(QMainWindow):
             if self.loss_plot is not None:
                 self.loss_plot.clear_data()
         self.hide_banner()
-        self.training.start(self.bundle, self._request(), device=device, steps=steps, step_offset=offset)
+        self.training.start(self.bundle, self._request(), device=device, steps=steps, step_offset=offset,
+                            interval=LIVE_INTERVAL_S)
         self._set_training_ui(True)
         self._update_model_view()
         more = f" (continuing from step {offset})" if offset else ""
@@ -855,6 +1016,7 @@ class MainWindow(QMainWindow):
             self.act_pause.setText("▶ Resume")
         elif state == "running":
             self.act_pause.setText("❚❚ Pause")
+        self._update_model_view()
 
     def _on_metrics(self, metrics: list) -> None:
         if self.loss_plot is not None:
@@ -863,8 +1025,8 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(m.steps, 1))
         self.progress.setValue(m.step)
         self.progress.setFormat(f"step {m.step} / {m.steps}")
-        em = "—" if m.exact_match is None else f"{m.exact_match:.0%}"
-        self.status_right.setText(f"loss {m.loss:.3f} · token acc {m.token_accuracy:.0%} · exact {em} · "
+        em = percent(m.exact_match)
+        self.status_right.setText(f"loss {fmt(m.loss, 'loss')} · token acc {percent(m.token_accuracy)} · exact {em} · "
                                   f"{m.steps_per_sec:.0f} steps/s")
 
     def _on_snapshot(self, snap) -> None:
@@ -1080,7 +1242,7 @@ class MainWindow(QMainWindow):
         if self._target and tok is not None:
             orig = tokenize(self._target, tok.target)
             words += [orig[i] for i in tr.target_unknown if i < len(orig)]
-        shown = ", ".join(f"“{w}”" for w in words) or "some words"
+        shown = unknown_words_text(words) or "some words"
         self.show_banner(f"⚠ unknown to this model, shown as &lt;unk&gt;: {html.escape(shown)} — "
                          "it has only seen the words of its preset's pairs", "warning")
         self._banner_kind = "unk"
@@ -1115,7 +1277,9 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0 if not keep_pairs else self.progress.value())
         if not keep_pairs:
             self.progress.setFormat("untrained")
-        self.setWindowTitle(f"Attention Sandbox — {p.name}")
+            self.status_right.setText("")  # the last run's loss and speed belong to the old model
+        # Ends with the app name, so Qt does not append the display name a second time.
+        self.setWindowTitle(f"{p.name} — {APP_NAME}")
         self._update_model_view()
 
     def _set_trained(self, steps: int, origin: str | None = None) -> None:
@@ -1174,7 +1338,7 @@ class MainWindow(QMainWindow):
             rows.append(f"Transformer · {m.layers} layer(s) × {m.heads} heads · d_model {m.d_model} · "
                         f"d_ff {m.d_ff}")
             rows.append("encoder self · masked decoder self · cross attention in every layer")
-        rows.append(f"{params:,} parameters · vocab {len(b.src_vocab)} → {len(b.tgt_vocab)} · "
+        rows.append(f"{count(params)} parameters · vocab {len(b.src_vocab)} → {len(b.tgt_vocab)} · "
                     f"{len(p.pairs)} pairs")
         rows.append(f"training: {t.steps} steps · batch {t.batch_size} · lr {t.lr} · "
                     f"teacher forcing {t.teacher_forcing:g} · seed {t.seed}")
@@ -1183,7 +1347,10 @@ class MainWindow(QMainWindow):
             rows.append(f"<span style='color:#9a6700'>⚠ this lecture was checked on the "
                         f"{esc(self._checked_on.upper())}; on {esc(device)} the numbers differ from "
                         "that run, and a slide's claim may not hold</span>")
-        if self.training.is_active:
+        if self.training.is_active and self.training.is_paused:
+            state = (f"<span style='color:#9a6700'>paused at step {self._trained_steps} "
+                     "(Ctrl+R resumes, ■ stops)</span>")
+        elif self.training.is_active:
             state = "<span style='color:#0969da'>training… (the views follow it live)</span>"
         elif self._trained_steps:
             origin = f" ({esc(self._trained_origin)})" if self._trained_origin else ""
@@ -1346,10 +1513,22 @@ class MainWindow(QMainWindow):
         doc.setHtml(self.banner_label.text())
         return doc.toPlainText()
 
+    def keys_text(self) -> str:
+        """Every key the window answers: the stepping keys, then each action's shortcut(s),
+        read from the actions themselves so a feature plugged in later is listed too."""
+        from PySide6.QtGui import QKeySequence as KS
+
+        seen: dict[str, str] = {}
+        for a in self.findChildren(QAction):
+            keys = [k.toString(KS.SequenceFormat.NativeText) for k in a.shortcuts() if not k.isEmpty()]
+            name = a.text().replace("&", "").rstrip("…").strip()
+            if keys and name and " / ".join(keys) not in seen:
+                seen[" / ".join(keys)] = name
+        acts = sorted(seen.items(), key=lambda kv: (len(kv[0]), kv[0]))
+        return " · ".join(list(NAV_KEYS) + [f"{k} {n}" for k, n in acts])
+
     def _show_keys(self) -> None:
-        self.show_banner("← → step · Home / End first / last step · Space play · PageUp / PageDown "
-                         "previous / next pair · Ctrl+R train / pause · Ctrl++ / Ctrl+- text size · "
-                         "Ctrl+E export PNG · Ctrl+J export trace JSON · Ctrl+Q quit", "info")
+        self.show_banner(html.escape(self.keys_text()), "info")
 
     # ================================================================== export
     def export_view(self, path: str | os.PathLike) -> Path:
@@ -1400,7 +1579,9 @@ class MainWindow(QMainWindow):
     def _export_dialog(self, what: str, fmt: str) -> None:
         if self.trace is None:
             return
-        name = f"{self._preset_key or 'attention'}_t{self._step}_{what}.{fmt}"
+        from .export import default_export_dir
+
+        name = str(default_export_dir("pictures") / f"{self._preset_key or 'attention'}_t{self._step}_{what}.{fmt}")
         path, _ = QFileDialog.getSaveFileName(self, f"Export {what} as {fmt.upper()}", name,
                                               f"{fmt.upper()} (*.{fmt})")
         if not path:
@@ -1414,8 +1595,11 @@ class MainWindow(QMainWindow):
     def _export_json_dialog(self) -> None:
         if self.trace is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export trace as JSON",
-                                              f"{self._preset_key or 'trace'}.json", "JSON (*.json)")
+        from .export import default_export_dir
+
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export trace as JSON", str(default_export_dir("documents") / f"{self._preset_key or 'trace'}.json"),
+            "JSON (*.json)")
         if path and self._guarded(lambda: self.export_trace_json(path)):
             self.status.showMessage(f"saved {path}", 6000)
 
@@ -1482,6 +1666,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         if not self.persist:
             return
+        self._save_first_map()
         s = self.settings
         s.setValue("geometry", self.saveGeometry())
         for name in ("main_split", "left_split", "outer_split"):

@@ -60,10 +60,12 @@ class Views(QWidget):
         self.lower.addWidget(self.explain)
         self.lower.setStretchFactor(0, 4)
         self.lower.setStretchFactor(1, 2)
-        self.lower.setSizes([820, 470])
+        self.lower.setSizes([900, 390])
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(self.lower)
+        self.splitter.setChildrenCollapsible(False)  # a projector's small screen never hides a panel
+        self.lower.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([420, 380])
