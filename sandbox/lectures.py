@@ -1201,12 +1201,12 @@ def _cache_key(lecture: Lecture, preset: Preset, device: str = "cpu") -> str:
     """Hash of what determines the trained weights: the preset's model, tokenizer, training
     settings and pairs (not its name, description or comments), the train spec, and the
     device type when it is not the CPU (a GPU trains other numbers from the same seed)."""
-    from .presets import _attrs, _model_dict, _TOKENIZER_KEYS, _TRAINING_KEYS
+    from .presets import _attrs, _model_dict, _tokenizer_dict, _TRAINING_KEYS
 
     payload: dict[str, Any] = {
         "v": CACHE_VERSION,
         "model": _model_dict(preset.model),
-        "tokenizer": _attrs(preset.tokenizer, _TOKENIZER_KEYS),
+        "tokenizer": _tokenizer_dict(preset.tokenizer),  # vocab_size only for subword (keeps old keys)
         "training": _attrs(preset.training, _TRAINING_KEYS),
         "pairs": [[p.source, p.target] for p in preset.pairs],
         "train": {"steps": _effective_steps(lecture, preset), "seed": lecture.train.seed},
