@@ -20,7 +20,9 @@ from typing import Any
 import tomlkit
 
 from sandbox.fileio import atomic_write_bytes
-from sandbox.presets import ModelConfig, Pair, Preset, TokenizerConfig, TrainingConfig, user_presets_dir
+from sandbox.corpus import DataConfig, format_alignment, parse_alignment
+from sandbox.presets import (ModelConfig, Pair, Preset, PresetError, TokenizerConfig, TrainingConfig, data_file,
+                             dumps_preset, loads_preset, user_presets_dir)
 
 __all__ = ["DRAFT_FORMAT", "Draft", "DraftError", "drafts_dir", "draft_path", "find_draft",
            "dumps_draft", "write_draft", "read_draft", "delete_draft"]
@@ -105,11 +107,19 @@ def dumps_draft(preset: Preset, origin: str | os.PathLike[str] | None) -> str:
     body["model"] = _as_table(preset.model)
     body["tokenizer"] = _as_table(preset.tokenizer)
     body["training"] = _as_table(preset.training)
+    if preset.data is not None:  # a corpus preset: its pairs stay in its file (issue 11)
+        data = dataclasses.asdict(preset.data)
+        if origin is not None:  # absolute, so the draft finds the file wherever it is read
+            data["file"] = os.fspath(data_file(preset.data, origin).resolve())
+        body["data"] = data
+        return tomlkit.dumps(doc)
     pairs = tomlkit.aot()
     for p in preset.pairs:
         t = tomlkit.table()
         t["source"] = _text(p.source)
         t["target"] = _text(p.target)
+        if p.alignment is not None:
+            t["alignment"] = format_alignment(p.alignment)
         pairs.append(t)
     body["pairs"] = pairs
     return tomlkit.dumps(doc)
@@ -159,7 +169,12 @@ def read_draft(path: str | os.PathLike[str]) -> Draft:
         for p in pairs_raw:
             if not (isinstance(p, dict) and isinstance(p.get("source"), str) and isinstance(p.get("target"), str)):
                 raise DraftError(f"{path}: a pair is not two strings")
-            pairs.append(Pair(p["source"], p["target"]))
+            links = p.get("alignment")
+            try:
+                links = None if links is None else parse_alignment(str(links))
+            except ValueError:
+                raise DraftError(f"{path}: a pair's alignment is broken") from None
+            pairs.append(Pair(p["source"], p["target"], links))
         name, description = body.get("name"), body.get("description", "")
         if not isinstance(name, str) or not isinstance(description, str):
             raise DraftError(f"{path}: name and description must be strings")
@@ -171,6 +186,15 @@ def read_draft(path: str | os.PathLike[str]) -> Draft:
             training=_config(TrainingConfig, body.get("training"), "training"),
             pairs=tuple(pairs),
         )
+        if "data" in body:  # read the corpus again, as a preset file with this [data] would
+            raw = body["data"]
+            if not isinstance(raw, dict) or not isinstance(raw.get("file"), str):
+                raise DraftError(f"{path}: data must be a table naming a file")
+            try:
+                data = DataConfig(**{k: v for k, v in raw.items() if k in DataConfig.__dataclass_fields__})
+                preset = loads_preset(dumps_preset(dataclasses.replace(preset, data=data)))
+            except (PresetError, TypeError) as e:
+                raise DraftError(f"{path}: {getattr(e, 'message', e)}") from None
         origin = meta.get("origin") or None
         return Draft(file=path, origin=None if origin is None else Path(str(origin)), preset=preset, mtime_ns=mtime)
     except DraftError:
