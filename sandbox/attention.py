@@ -126,15 +126,10 @@ def _nulls_to_neginf(x: Any) -> Any:
 
 
 class Recorder:
-    """Collects :class:`AttentionRecord` objects while active (see :func:`recording`).
+    """Collects :class:`AttentionRecord` objects while active (see :func:`recording`)."""
 
-    ``min_position`` skips query positions below it, so a Transformer decoder re-run on a
-    prefix only records its newest position.
-    """
-
-    def __init__(self, min_position: int | None = None) -> None:
+    def __init__(self) -> None:
         self.records: list[AttentionRecord] = []
-        self.min_position = min_position
 
     def take(self) -> list[AttentionRecord]:
         out, self.records = self.records, []
@@ -145,9 +140,9 @@ _ACTIVE: ContextVar[Recorder | None] = ContextVar("attention_recorder", default=
 
 
 @contextmanager
-def recording(min_position: int | None = None) -> Iterator[Recorder]:
+def recording() -> Iterator[Recorder]:
     """Record every :func:`attend` call made inside the ``with`` block (batch size 1)."""
-    rec = Recorder(min_position)
+    rec = Recorder()
     token = _ACTIVE.set(rec)
     try:
         yield rec
@@ -268,12 +263,15 @@ def attend(
     layer: int = 0,
     query_start: int = 0,
     dropout: nn.Module | None = None,
+    record_from: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Score, mask, softmax and sum. Returns ``(output (B,H,L,d_v), weights (B,H,L,S))``.
 
     ``scorer`` is the module holding the score's parameters (``general``, ``bahdanau``).
     ``query_start`` is the position of the first query row (a seq2seq decoder calls this
     once per step with L = 1). ``dropout`` is applied to the weights after recording.
+    ``record_from``: query positions before it are not recorded (a Transformer decoder
+    re-run on a prefix at step t passes t: the earlier rows were recorded at their own steps).
     Inside :func:`editing` a ``cross`` attention also applies the What-if edits (hidden keys
     are masked before the softmax; pinned rows get one-hot weights after it).
     """
@@ -313,7 +311,7 @@ def attend(
     rec = _ACTIVE.get()
     if rec is not None:
         _record(rec, kind, layer, score, query, keys, values, energies, weights, output, terms,
-                query_start, original, {(h, row) for h, row, _ in pins})
+                query_start, original, {(h, row) for h, row, _ in pins}, record_from)
     return output, weights
 
 
@@ -327,7 +325,7 @@ def _np(t: torch.Tensor) -> np.ndarray:
 def _record(rec: Recorder, kind: str, layer: int, score: str, query, keys, values, energies, weights,
             output, terms: dict[str, torch.Tensor], query_start: int,
             original: torch.Tensor | None = None,
-            pinned_rows: set[tuple[int, int]] = frozenset()) -> None:
+            pinned_rows: set[tuple[int, int]] = frozenset(), record_from: int = 0) -> None:
     if query.shape[0] != 1:
         raise ValueError("attention can only be recorded for a batch of one sentence")
     q, k, v, e, w, o = (_np(x)[0] for x in (query, keys, values, energies, weights, output))
@@ -337,7 +335,7 @@ def _record(rec: Recorder, kind: str, layer: int, score: str, query, keys, value
     for h in range(heads):
         for l in range(length):
             pos = query_start + l
-            if rec.min_position is not None and pos < rec.min_position:
+            if pos < record_from:
                 continue
             rec_terms: dict[str, np.ndarray] = {}
             if score == "scaled_dot":

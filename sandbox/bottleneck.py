@@ -21,7 +21,7 @@ Protocol, as in the paper's Fig. 2 (RNNsearch-50 was trained once on sentences o
   right; *token accuracy* = the fraction of output positions that are right.
 
 The models are :class:`sandbox.seq2seq.Seq2Seq` built from a
-:class:`~sandbox.presets.ModelConfig` — the same class the presets train. No Qt here; the
+:class:`~sandbox.seq2seq.Seq2SeqConfig` — the same model class the presets train. No Qt here; the
 plot, the GUI and the ``bottleneck`` command live in ``widgets/bottleneck_view.py``.
 """
 
@@ -39,8 +39,8 @@ import torch.nn.functional as F
 
 from .device import resolve_device
 from .model import RNG_LOCK  # importing model also applies configure_torch() (one thread)
-from .presets import ModelConfig
-from .seq2seq import ATTENTIONS, CELLS, Seq2Seq
+from .names import ATTENTIONS, CELLS
+from .seq2seq import Seq2Seq, Seq2SeqConfig
 from .vocab import EOS, EOS_ID, SOS_ID, SPECIALS
 
 __all__ = ["TASKS", "Settings", "DEFAULT", "QUICK", "BottleneckResult", "run_experiment",
@@ -338,7 +338,7 @@ def run_experiment(lengths: Sequence[int] | None = None,
     vocab_size = _N_SPECIAL + s.vocab
     for mi, name in enumerate(s.models):
         t_model = time.perf_counter()
-        cfg = ModelConfig(kind="seq2seq", cell=s.cell, attention=name, embed=s.embed, hidden=s.hidden)
+        cfg = Seq2SeqConfig(cell=s.cell, attention=name, embed=s.embed, hidden=s.hidden)
         with RNG_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # the same initial embeddings / encoder for every model
             net = Seq2Seq(cfg, vocab_size, vocab_size).to(dev)

@@ -15,6 +15,8 @@ file. Writes are atomic (temporary file, then rename).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import re
@@ -58,6 +60,9 @@ def save_checkpoint(bundle: Bundle, path: str | os.PathLike, metrics: Any = None
         "src_vocab": json.dumps(list(bundle.src_vocab.tokens), ensure_ascii=False),
         "tgt_vocab": json.dumps(list(bundle.tgt_vocab.tokens), ensure_ascii=False),
     }
+    for side, vocab in (("src", bundle.src_vocab), ("tgt", bundle.tgt_vocab)):
+        if vocab.subword is not None:  # the SentencePiece model, so a trace reproduces anywhere
+            meta[f"{side}_subword"] = base64.b64encode(vocab.subword).decode("ascii")
     if metrics is not None:
         m = asdict(metrics) if is_dataclass(metrics) else dict(metrics)
         meta["metrics"] = json.dumps(m, allow_nan=True)
@@ -129,9 +134,21 @@ def _vocab(meta: dict, key: str, label: str) -> Vocab:
         tokens = json.loads(meta[key])
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
             raise ValueError
-        return Vocab(tuple(tokens))
     except (KeyError, ValueError, TypeError):
         raise CheckpointError(f"{label}: the checkpoint's {key} is missing or broken") from None
+    sub_key = key.replace("_vocab", "_subword")
+    if sub_key not in meta:
+        try:
+            return Vocab(tuple(tokens))
+        except ValueError:
+            raise CheckpointError(f"{label}: the checkpoint's {key} is missing or broken") from None
+    try:
+        vocab = Vocab.from_subword(base64.b64decode(meta[sub_key], validate=True))
+    except (ValueError, binascii.Error):
+        raise CheckpointError(f"{label}: the checkpoint's {sub_key} (its SentencePiece model) is broken") from None
+    if list(vocab.tokens) != tokens:
+        raise CheckpointError(f"{label}: corrupt checkpoint (its {sub_key} does not match its {key})")
+    return vocab
 
 
 def _standalone_preset(ck_preset, key: str):
@@ -200,7 +217,7 @@ def load_checkpoint(path: str | os.PathLike, preset=None, device: str = "cpu") -
         except PresetError as e:
             raise CheckpointError(f"{label}: the corpus of the checkpoint's preset cannot be read ({e}); "
                                   f"give the preset too") from None
-    if (preset is None or ck_preset.data is None) and build_vocabs(ck_preset) != (src, tgt):
+    if (preset is None or ck_preset.data is None) and build_vocabs(ck_preset, (src, tgt)) != (src, tgt):
         raise CheckpointError(f"{label}: corrupt checkpoint (its vocabularies do not match its preset)")
 
     if preset is not None and preset.data is not None and preset.training.seed != ck_preset.training.seed:
@@ -209,7 +226,7 @@ def load_checkpoint(path: str | os.PathLike, preset=None, device: str = "cpu") -
 
         preset = with_seed(preset, ck_preset.training.seed)
     if preset is not None:
-        why = _difference(ck_preset, preset, (src, tgt), build_vocabs(preset))
+        why = _difference(ck_preset, preset, (src, tgt), build_vocabs(preset, (src, tgt)))
         if why is not None:
             if ck_key != preset.key:
                 raise CheckpointError(f"checkpoint {label} was trained for preset {ck_key!r}, "

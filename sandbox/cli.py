@@ -1,4 +1,4 @@
-"""Command line: ``python main.py [trace|train|pairs|evaluate|render|lecture|presets|bottleneck] ...``.
+"""Command line: ``python main.py [trace|beam|train|pairs|evaluate|render|lecture|presets|bottleneck] ...``.
 
 This module knows the Qt-free commands. The ones that draw (``render``, ``lecture``,
 ``bottleneck``, and the window itself when no subcommand is given) live in ``widgets/``;
@@ -40,11 +40,24 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("trace", help="trace one sentence pair and write the trace JSON")
     p.add_argument("--preset", required=True, help="a preset name (see `presets`) or a .toml path")
     p.add_argument("--source", required=True, help="source sentence")
-    p.add_argument("--target", help="target sentence (required for teacher forcing)")
+    p.add_argument("--target", help="target sentence (default: the preset's gold target when the source "
+                                  "is one of its pairs, else free running)")
     p.add_argument("--mode", choices=["teacher_forcing", "free_running"], default="teacher_forcing")
     p.add_argument("--checkpoint", help="trained weights from `train` (default: untrained, seeded)")
     p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    _add_whatif_flags(p)
     p.set_defaults(handler=cmd_trace)
+
+    p = sub.add_parser("beam", help="beam search: the best translations and a trace along each")
+    p.add_argument("--preset", required=True, help="a preset name (see `presets`) or a .toml path")
+    p.add_argument("--source", required=True, help="source sentence")
+    p.add_argument("--width", required=True, type=int, metavar="K", help="beam width (1 = greedy)")
+    p.add_argument("--checkpoint", help="trained weights from `train` (default: untrained, seeded)")
+    p.add_argument("--max-len", type=int, help="most decoder steps (default: as free running)")
+    p.add_argument("--length-penalty", type=float, default=0.0, metavar="ALPHA",
+                   help="rank by log_prob / length^ALPHA (default 0: no penalty)")
+    p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    p.set_defaults(handler=cmd_beam)
 
     p = sub.add_parser("presets", help="list shipped and user presets")
     p.set_defaults(handler=cmd_presets)
@@ -82,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", type=int, default=0)
     p.add_argument("--head", type=int, default=0)
     p.add_argument("--out", required=True, help="output .png (or .svg)")
+    _add_whatif_flags(p)
     p.set_defaults(handler=_from_caller("render"))
 
     p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout, "
@@ -104,6 +118,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_from_caller("bottleneck"))
     return ap
+
+
+def _add_whatif_flags(p: argparse.ArgumentParser) -> None:
+    """``--force T=TOKEN``, ``--pin T=J``, ``--hide-source J`` (DESIGN.md, What-if)."""
+    p.add_argument("--force", action="append", default=[], metavar="T=TOKEN",
+                   help="what if step T had output TOKEN (repeatable); step T+1 reads it")
+    p.add_argument("--pin", action="append", default=[], metavar="T=J",
+                   help="put all of step T's cross attention on source token J (0-based; repeatable)")
+    p.add_argument("--hide-source", action="append", default=[], metavar="J",
+                   help="mask source token J from every cross attention (repeatable)")
 
 
 def _lazy(target: str) -> Callable[..., int]:
@@ -138,6 +162,34 @@ def load_bundle(preset_name: str, checkpoint: str | None = None, device: str = "
     return Bundle.from_preset(preset, device=device)
 
 
+def pick_target(preset, source: str, target: str | None, mode: str) -> tuple[str | None, str, str | None, str]:
+    """What to trace when the user gave a source and maybe no target.
+
+    Returns ``(target, mode, target_from, note)``. A given target is used as it is. With
+    none, the preset's gold target is used when the source is one of its pairs (same tokens
+    after :func:`sandbox.text.normalize`; the first such pair), else there is no target and
+    teacher forcing becomes free running. ``target_from`` is "given", "preset" or None;
+    ``note`` says in one line what was chosen ("" when a target was given).
+    """
+    from .text import normalize
+    from .vocab import tokenize
+
+    if target is not None and normalize(target):
+        return target, mode, "given", ""
+    kind = preset.tokenizer.source
+    want = tokenize(normalize(source), kind)
+    for i, pair in enumerate(preset.pairs):
+        if tokenize(normalize(pair.source), kind) == want:
+            return (pair.target, mode, "preset",
+                    f"no target given: using the preset's gold target of pairs[{i}] "
+                    f"({pair.target!r}); {mode.replace('_', ' ')}")
+    if mode == "teacher_forcing":
+        return (None, "free_running", None,
+                "no target given and the source is not one of the preset's pairs: free running "
+                "(each step is fed the model's own prediction; no gold to compare)")
+    return None, mode, None, "no target given: free running without gold"
+
+
 def write_output(text: str, out: str) -> None:
     """Write ``text`` to a file atomically, or to stdout for ``-``."""
     if out == "-":
@@ -161,18 +213,29 @@ def write_output(text: str, out: str) -> None:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from .presets import MAX_SENTENCE_CHARS
-    from .trace import trace
+    from .text import normalize
 
-    if not args.source.strip():
-        raise UserError("--source: the source sentence is empty")
+    if not normalize(args.source):
+        raise UserError("--source: the source sentence is empty"
+                        + (" (only invisible zero-width characters)" if args.source.strip() else ""))
     for flag, text in (("--source", args.source), ("--target", args.target)):
-        # The limit a preset's sentences have; a trace's size grows with length × steps.
-        if text is not None and len(text.strip()) > MAX_SENTENCE_CHARS:
-            raise UserError(f"{flag}: the sentence is {len(text.strip())} characters long; "
-                            f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
+        # The limit a preset's sentences have, on the same normalised text; a trace's size
+        # grows with length × steps.
+        n = len(normalize(text)) if text is not None else 0
+        if n > MAX_SENTENCE_CHARS:
+            raise UserError(f"{flag}: the sentence is {n} characters long (after Unicode "
+                            f"normalisation); at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
+    interventions = _interventions(args)
     bundle = load_bundle(args.preset, args.checkpoint)
-    tr = trace(bundle, args.source, args.target, mode=args.mode)
+    target, mode, target_from, note = pick_target(bundle.preset, args.source, args.target, args.mode)
+    tr = trace_with_flags(bundle, args.source, target, mode, interventions)
+    if target_from is not None and tr.target_from != target_from:
+        import dataclasses
+
+        tr = dataclasses.replace(tr, target_from=target_from)
     write_output(tr.dumps() + "\n", args.json)
+    if note:
+        print(note, file=sys.stderr)
     if tr.has_unknown:
         print(f"warning: unknown tokens became <unk>: source {list(tr.source_unknown)}, "
               f"target {list(tr.target_unknown)}", file=sys.stderr)
@@ -247,6 +310,71 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def interventions_from_args(args: argparse.Namespace):
+    """The What-if flags as an Interventions value, or None when there are none."""
+    iv = _interventions(args)
+    return None if iv.empty else iv
+
+
+def trace_with_flags(bundle, source: str, target: str | None, mode: str, interventions):
+    """trace() with What-if edits; an edit that cannot apply names its flag (UserError)."""
+    from .trace import trace
+    from .whatif import WhatIfError
+
+    try:
+        return trace(bundle, source, target, mode=mode, interventions=interventions)
+    except WhatIfError as e:  # name the flag: "force 9=cat: ..." -> "--force 9=cat: ..."
+        msg = str(e)
+        raise UserError(("--" + msg) if msg.split(" ")[0].rstrip(":") in ("force", "pin", "hide-source")
+                        else msg) from None
+
+
+def _interventions(args: argparse.Namespace):
+    """The What-if flags of ``trace`` as an Interventions value (UserError when malformed)."""
+    from .whatif import Interventions, Pin, WhatIfError, parse_step_value
+
+    try:
+        force: dict[int, str] = {}
+        for text in args.force:
+            t, tok = parse_step_value(text, "--force", "TOKEN")
+            if t in force:
+                raise WhatIfError(f"--force {text!r}: step {t} is forced twice")
+            force[t] = tok
+        pins = []
+        for text in args.pin:
+            t, j = parse_step_value(text, "--pin", "J")
+            if not j.isdigit():
+                raise WhatIfError(f"--pin {text!r}: J must be a source token index (0, 1, ...)")
+            pins.append(Pin(t, int(j)))
+        hide = set()
+        for text in args.hide_source:
+            if not text.strip().isdigit():
+                raise WhatIfError(f"--hide-source {text!r}: expected a source token index (0, 1, ...)")
+            hide.add(int(text))
+        return Interventions(force, tuple(pins), frozenset(hide))
+    except WhatIfError as e:
+        raise UserError(str(e)) from None
+
+
+def cmd_beam(args: argparse.Namespace) -> int:
+    from .presets import MAX_SENTENCE_CHARS
+    from .whatif import beam_search
+
+    if not args.source.strip():
+        raise UserError("--source: the source sentence is empty")
+    if len(args.source.strip()) > MAX_SENTENCE_CHARS:
+        raise UserError(f"--source: the sentence is {len(args.source.strip())} characters long; "
+                        f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
+    bundle = load_bundle(args.preset, args.checkpoint)
+    res = beam_search(bundle, args.source, args.width, max_len=args.max_len,
+                      length_penalty=args.length_penalty)
+    import json
+
+    text = json.dumps(res.to_json(bundle.preset.key), ensure_ascii=False, allow_nan=False)
+    write_output(text + "\n", args.json)
+    return 0
+
+
 class _Progress:
     """A plain-text progress bar on stderr: redrawn in place on a terminal (≤ 10 times a
     second), one line every ~10% otherwise."""
@@ -270,7 +398,8 @@ class _Progress:
         exact = "  -  " if m.exact_match is None else f"{100 * m.exact_match:5.1f}%"
         return (f"[{'#' * fill}{'.' * (self.WIDTH - fill)}] {m.step}/{m.steps} "
                 f"loss {m.loss:.4f} acc {100 * m.token_accuracy:5.1f}% exact {exact} "
-                f"{m.steps_per_sec:.0f} steps/s")
+                f"{m.steps_per_sec:.0f} steps/s"
+                + (f" fed gold {100 * m.fed_gold:.0f}%" if getattr(m, "fed_gold", 1.0) < 1.0 else ""))
 
     def __call__(self, m: "Metrics") -> None:
         if self.tty:

@@ -40,8 +40,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .text import normalize
-from .vocab import tokenize
+import unicodedata
+
+from .text import ZERO_WIDTH, normalize
+from .vocab import _WORD_RE, tokenize
 
 __all__ = [
     "MAX_SENTENCE_CHARS", "MAX_CORPUS_BYTES", "Pair", "DataConfig", "Corpus", "CorpusError",
@@ -56,6 +58,8 @@ MAX_CORPUS_BYTES = 512 * 1024 * 1024  # far above a million short pairs
 # surrogates, and the Unicode line/paragraph separators: never part of a sentence.
 _FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 _LINK = re.compile(r"(\d+)-(\d+)")
+_CONTROL_IN_BLOCK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+_ZERO_WIDTH_RE = re.compile("[" + "".join(sorted(ZERO_WIDTH)) + "]")
 
 Links = tuple[tuple[int, int], ...]
 
@@ -131,12 +135,26 @@ def count_tokens(text: str, kind: str) -> int:
     """Tokens of a normalised sentence as the preset counts them (``subword``: words)."""
     if kind == "subword":
         return len(text.split())
+    if kind == "word":  # the word tokenizer on text that is already NFC
+        return len(_WORD_RE.findall(text))
     return len(tokenize(text, kind))
+
+
+def _normalize_block(text: str) -> str:
+    """:func:`sandbox.text.normalize` of every line at once, without the strip (each field is
+    stripped later). Same result per field: tabs and newlines are NFC starters and no
+    zero-width character, so nothing composes or vanishes across them."""
+    return unicodedata.normalize("NFC", _ZERO_WIDTH_RE.sub("", text))
 
 
 def _count_and_check(source: str, target: str, links_text: str | None, kinds: tuple[str, str],
                      max_tokens: int) -> tuple[bool, Links | None]:
-    """(too long?, links). Raises ValueError for a bad alignment."""
+    """(too long?, links). Raises ValueError for a bad alignment.
+
+    A sentence has at most as many tokens as characters, so a short one without links is
+    not counted at all (most of a corpus: this halves the time to read it)."""
+    if links_text is None and len(source) <= max_tokens and len(target) <= max_tokens:
+        return False, None
     ns, nt = count_tokens(source, kinds[0]), count_tokens(target, kinds[1])
     links = None if links_text is None else parse_alignment(links_text, ns, nt)
     return (ns > max_tokens or nt > max_tokens), links
@@ -150,12 +168,12 @@ def _decode_lines(data: bytes) -> list[str | None]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        lines: list[str | None] = list(data.decode("utf-8").split("\n"))
+        lines: list[str | None] = list(_normalize_block(data.decode("utf-8")).split("\n"))
     except UnicodeDecodeError:
         lines = []
         for raw in data.split(b"\n"):
             try:
-                lines.append(raw.decode("utf-8"))
+                lines.append(_normalize_block(raw.decode("utf-8")))
             except UnicodeDecodeError:
                 lines.append(None)
     if lines and lines[-1] == "":
@@ -164,13 +182,18 @@ def _decode_lines(data: bytes) -> list[str | None]:
 
 
 def parse_lines(lines: Sequence[str | None], cfg: DataConfig, kinds: tuple[str, str] = ("word", "word"),
-                *, first_line: int = 1, optional_alignment: bool = False, keep_duplicates: bool = False) -> Corpus:
+                *, first_line: int = 1, optional_alignment: bool = False, keep_duplicates: bool = False,
+                normalized: bool = False) -> Corpus:
     """Read pairs from already-split lines (None = a line that was not valid UTF-8).
 
     ``kinds`` are the source and target tokenizers (for ``max_tokens`` and alignment bounds).
     ``optional_alignment``: a line without the alignment column is a pair without links
-    (``evaluate --data``). Never raises for a bad line; see the module docstring."""
+    (``evaluate --data``). ``normalized``: the lines already went through
+    :func:`_normalize_block` (as :func:`split_text` and :func:`read_corpus` give them).
+    Never raises for a bad line; see the module docstring."""
     sc, tc, ac0 = cfg.source_column, cfg.target_column, cfg.alignment_column
+    # one search over everything instead of one per field, when nothing is there to find
+    controls = any(line is not None and _CONTROL_IN_BLOCK.search(line) for line in lines)
     need0 = max(sc, tc, ac0)
     roles = {sc: "source", tc: "target"}
     if ac0:
@@ -200,14 +223,16 @@ def parse_lines(lines: Sequence[str | None], cfg: DataConfig, kinds: tuple[str, 
             skipped.append((number, f"column {missing} ({roles[missing]}) is missing; "
                                     f"the line has {len(fields)} columns"))
             continue
-        source, target = normalize(fields[sc - 1]), normalize(fields[tc - 1])
+        source, target = fields[sc - 1], fields[tc - 1]
+        source = source.strip() if normalized else normalize(source)
+        target = target.strip() if normalized else normalize(target)
         links_text = fields[ac - 1].strip() if ac else None
         problem = None
         for col, text in ((sc, source), (tc, target)) + (((ac, links_text),) if ac else ()):
             if not text:
                 problem = f"column {col} ({roles[col]}) is blank"
                 break
-            m = _FORBIDDEN.search(text)
+            m = _FORBIDDEN.search(text) if controls else None
             if m is not None:
                 problem = f"column {col} ({roles[col]}) contains the control character U+{ord(m.group()):04X}"
                 break
@@ -251,7 +276,7 @@ def read_corpus(path: str | os.PathLike[str], cfg: DataConfig, kinds: tuple[str,
         raise CorpusError(f"{label}: cannot read the corpus file ({getattr(e, 'strerror', None) or e})") from None
     if len(data) > MAX_CORPUS_BYTES:
         raise CorpusError(f"{label}: larger than {MAX_CORPUS_BYTES // 2**20} MiB; split the corpus")
-    return parse_lines(_decode_lines(data), cfg, kinds, **options)
+    return parse_lines(_decode_lines(data), cfg, kinds, normalized=True, **options)
 
 
 # --------------------------------------------------------------------------- the split
@@ -275,3 +300,11 @@ def split_indices(n: int, fraction: float, seed: int) -> tuple[tuple[int, ...], 
     held = sorted(random.Random(seed).sample(range(n), k)) if k else []
     hs = set(held)
     return tuple(i for i in range(n) if i not in hs), tuple(held)
+
+
+# --------------------------------------------------------------------------- pasted text
+
+
+def split_text(text: str) -> list[str | None]:
+    """Pasted or decoded text as lines (a leading BOM dropped), as a file would give them."""
+    return _decode_lines(text.encode("utf-8", "surrogatepass"))

@@ -95,4 +95,8 @@ def compute(rec: "AttentionRecord", j: int) -> Explanation:
     weight = float(exps[j] / total) if total > 0 else 0.0
     return Explanation(score=rec.score, j=j, products=products, energies=energies,
                        recorded_energies=rec_e, scale=scale, max_energy=m, exps=exps, total=total,
-                       weight=weight, recorded_weight=float(rec.weights[j]), masked=masked)
+                       weight=weight, masked=masked,
+                       # a pinned record (What-if) used one-hot weights; the softmax above is
+                       # checked against the weight the model itself computed
+                       recorded_weight=float((rec.original_weights if rec.original_weights is not None
+                                              else rec.weights)[j]))

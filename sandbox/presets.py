@@ -25,6 +25,7 @@ from .corpus import MAX_SENTENCE_CHARS, Corpus, CorpusError, DataConfig, Pair, p
 from .corpus import count_tokens as _count_tokens
 from .corpus import format_alignment
 from .text import normalize as _normalize_text
+from .names import ATTENTIONS, CELLS, KINDS  # noqa: F401 - re-exported; defined in sandbox.names
 from .tomlfile import USER_HOME_ENV  # noqa: F401 - still importable from here
 from .tomlfile import (SavedFile, atomic_write, find_file, parse_toml, pop_trivia, read_file, refuse_shipped,
                        toml_files, user_data_dir)
@@ -41,6 +42,9 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MAX_DESCRIPTION_CHARS",
     "MAX_FILE_BYTES",
+    "MAX_POSITIONS",
+    "TEACHER_FORCING_HELP",
+    "TEACHER_FORCING_COMMENT",
     "KINDS",
     "CELLS",
     "ATTENTIONS",
@@ -71,10 +75,10 @@ MAX_PAIRS = 200  # inline [[pairs]]; a [data] corpus file has no such cap
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
 MAX_FILE_BYTES = 1_000_000  # a full preset of MAX_PAIRS long pairs is well under this
+# Positions the Transformer can encode (sandbox.transformer.MAX_LEN; kept here so loading a
+# preset needs no torch). A sentence's tokens plus <eos> must fit.
+MAX_POSITIONS = 256
 
-KINDS = ("seq2seq", "transformer")
-CELLS = ("rnn", "gru", "lstm")
-ATTENTIONS = ("none", "dot", "scaled_dot", "general", "bahdanau")
 ENCODERS = ("uni", "bi")
 TOKENIZERS = ("word", "char", "subword")
 
@@ -120,6 +124,15 @@ class TokenizerConfig:
     vocab_size: int = 1000  # subword only
 
 
+# What training.teacher_forcing means, said once (the editor's tooltip, a new preset's
+# comment; the Trainer implements it, sandbox/train.py).
+TEACHER_FORCING_HELP = (
+    "For each target token, the probability of feeding the gold previous token while training "
+    "(else the model's own prediction), drawn anew per token: scheduled sampling "
+    "(Bengio et al. 2015). 1.0 = always gold; 0 = always its own predictions.")
+TEACHER_FORCING_COMMENT = "per target token: probability of feeding the gold previous token"
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """Training loop settings."""
@@ -127,7 +140,7 @@ class TrainingConfig:
     steps: int = 400
     batch_size: int = 16
     lr: float = 0.005
-    teacher_forcing: float = 1.0  # probability of feeding the gold token while training
+    teacher_forcing: float = 1.0  # per target token: probability of feeding the gold previous token
     seed: int = 0
 
 
@@ -162,6 +175,10 @@ class Preset(SavedFile):
     def all_pairs(self) -> tuple[Pair, ...]:
         """Training pairs followed by held-out pairs."""
         return self.pairs + self.heldout_pairs
+
+    def file_order(self) -> tuple[Pair, ...]:
+        """Every pair (training and held-out) in the order of the file: the same for every seed."""
+        return tuple(_file_order(self)) if self.heldout_pairs else self.pairs
 
     def split(self, name: str) -> tuple[Pair, ...]:
         """``train``, ``heldout`` or ``all``. ``heldout`` of a preset that holds nothing out
@@ -408,6 +425,19 @@ def _pairs_problems(c: _Checker, raw: Any, kinds: tuple[str, str] = ("word", "wo
     return problems, good
 
 
+def _check_positions(c: _Checker, pairs: Sequence[Pair], tokenizer: TokenizerConfig) -> None:
+    """Every sentence's tokens plus ``<eos>`` (the decoder reads ``<sos>`` + target, as
+    many) must fit the Transformer's MAX_POSITIONS, counted on the normalised text."""
+    from .vocab import tokenize
+
+    for i, pair in enumerate(pairs):
+        for key, kind in (("source", tokenizer.source), ("target", tokenizer.target)):
+            n = len(tokenize(getattr(pair, key), kind)) + 1
+            if n > MAX_POSITIONS:
+                raise c.error(f"pairs[{i}].{key}", f"has {n} tokens with <eos> ({kind} tokenizer); "
+                                                   f"the Transformer has {MAX_POSITIONS} positions")
+
+
 def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | None = None,
            read_data: bool = True) -> Preset:
     """Validate a plain dict (from TOML or from an in-memory preset) into a Preset."""
@@ -436,6 +466,8 @@ def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | No
         (tokenizer.source, tokenizer.target))
     if problems:
         raise problems[0]
+    if model.kind == "transformer":
+        _check_positions(c, pairs, tokenizer)
     return Preset(
         name=name,
         description=description,
@@ -649,7 +681,7 @@ def _dumps_fresh(p: Preset) -> str:
         _kv("steps", tr.steps),
         _kv("batch_size", tr.batch_size),
         _kv("lr", tr.lr),
-        _kv("teacher_forcing", tr.teacher_forcing, "probability of feeding the gold token"),
+        _kv("teacher_forcing", tr.teacher_forcing, TEACHER_FORCING_COMMENT),
         _kv("seed", tr.seed),
     ]
     if p.data is not None:

@@ -28,11 +28,30 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import AdditiveScore, GeneralScore, attend
+from .names import ATTENTIONS, CELLS
 from .vocab import PAD_ID, SOS_ID
 
-CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-ATTENTIONS = ("none", "dot", "scaled_dot", "general", "bahdanau")
+CELL_MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}  # one per name in CELLS
 ENCODERS = ("uni", "bi")
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """What a :class:`Seq2Seq` is built from (a preset's ``[model]`` keys for seq2seq)."""
+
+    cell: str = "gru"  # rnn | gru | lstm
+    attention: str = "bahdanau"  # none | dot | scaled_dot | general | bahdanau
+    embed: int = 16  # E, the embedding size
+    hidden: int = 32  # H, the encoder and decoder state size
+    encoder: str = "uni"  # uni | bi (h_j = forward_j + backward_j)
+
+    @classmethod
+    def of(cls, cfg: Any) -> "Seq2SeqConfig":
+        """This config, or one read from any object with the same fields (a preset's ModelConfig)."""
+        if isinstance(cfg, cls):
+            return cfg
+        return cls(cell=cfg.cell, attention=cfg.attention, embed=int(cfg.embed), hidden=int(cfg.hidden),
+                   encoder=getattr(cfg, "encoder", "uni"))
 
 
 @dataclass
@@ -65,8 +84,9 @@ def _hidden(state: Any) -> torch.Tensor:
 class Seq2Seq(nn.Module):
     kind = "seq2seq"
 
-    def __init__(self, cfg, src_vocab: int, tgt_vocab: int) -> None:
+    def __init__(self, cfg: Seq2SeqConfig, src_vocab: int, tgt_vocab: int) -> None:
         super().__init__()
+        cfg = self.config = Seq2SeqConfig.of(cfg)
         if cfg.cell not in CELLS:
             raise ValueError(f"unknown cell {cfg.cell!r}; allowed: {', '.join(CELLS)}")
         if cfg.attention not in ATTENTIONS:
@@ -76,7 +96,7 @@ class Seq2Seq(nn.Module):
             raise ValueError(f"unknown encoder {cfg.encoder!r}; allowed: {', '.join(ENCODERS)}")
         self.bidirectional = cfg.encoder == "bi"
         E, H = cfg.embed, cfg.hidden
-        rnn = CELLS[cfg.cell]
+        rnn = CELL_MODULES[cfg.cell]
         self.src_embed = nn.Embedding(src_vocab, E, padding_idx=PAD_ID)
         self.tgt_embed = nn.Embedding(tgt_vocab, E, padding_idx=PAD_ID)
         self.encoder = rnn(E, H, batch_first=True, bidirectional=self.bidirectional)
@@ -136,14 +156,19 @@ class Seq2Seq(nn.Module):
         return out[:, 0], s[:, 0], carry
 
     def forward(self, src: torch.Tensor, src_lens: torch.Tensor | None, tgt_in: torch.Tensor,
-                feed: str = "gold") -> torch.Tensor:
+                feed: "str | torch.Tensor" = "gold") -> torch.Tensor:
         """Logits (B, L, V) for decoder inputs tgt_in (B, L) starting with <sos>.
 
         ``feed="gold"`` is teacher forcing; ``feed="prediction"`` feeds each step's argmax
-        back in (only tgt_in[:, 0] is read).
+        back in (only tgt_in[:, 0] is read); a (B, L) bool tensor mixes them per token
+        (scheduled sampling): step t reads tgt_in[:, t] where it is True, else the previous
+        step's argmax.
         """
         mem = self.encode(src, src_lens)
-        if feed == "gold" and self.attention != "bahdanau":
+        mix = feed if isinstance(feed, torch.Tensor) else None
+        if mix is not None and bool(mix[:, 1:].all()):
+            feed, mix = "gold", None
+        if isinstance(feed, str) and feed == "gold" and self.attention != "bahdanau":
             # Luong-style and no attention: the decoder RNN does not depend on the context,
             # so all steps run in one call; attention then reads every s_t at once.
             s, _ = self.decoder(self.tgt_embed(tgt_in), mem.final)  # (B, L, H)
@@ -155,7 +180,10 @@ class Seq2Seq(nn.Module):
             step_logits = self.W_o(out)  # (B, V)
             logits.append(step_logits)
             if t + 1 < tgt_in.shape[1]:
-                tok = tgt_in[:, t + 1] if feed == "gold" else step_logits.argmax(-1)
+                if mix is not None:
+                    tok = torch.where(mix[:, t + 1], tgt_in[:, t + 1], step_logits.argmax(-1))
+                else:
+                    tok = tgt_in[:, t + 1] if feed == "gold" else step_logits.argmax(-1)
         return torch.stack(logits, dim=1)
 
     @torch.no_grad()

@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
-from .plots import (show_top_k, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
+from .plots import (token_axes, show_top_k, WHATIF, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
                     set_plot_font, set_ticks, set_title, style_plot)
 from .traceindex import KIND_TITLES, TraceIndex
 
@@ -31,6 +31,7 @@ SCORE_FORMULAS = {
     "transformer": "e<sub>j</sub> = q · k<sub>j</sub> / √d<sub>k</sub>",
 }
 STRIP_H = 34
+MIDDLE_MIN_H = 130
 
 
 CONCAT_SYMBOLS = {"context": "c", "state": "s"}
@@ -51,6 +52,7 @@ class StepAnatomy(QWidget):
     """Draws (trace, step, layer, head) for one attention kind; holds no model state."""
 
     kindChanged = Signal(str)
+    topkClicked = Signal(int, str)  # step, token: a click on a top-k bar (What-if: force it)
     queryRowChanged = Signal(int)
 
     def __init__(self, parent=None) -> None:
@@ -72,7 +74,9 @@ class StepAnatomy(QWidget):
         self.header.setWordWrap(True)
         self.header.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self._fit_header_height()
-        lay.addWidget(self.header)  # a row of its own: the Transformer's pickers never squeeze it
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        lay.addLayout(top)
         self.kind_label = QLabel("attention:")
         self.kind_combo = QComboBox()
         for k in ("cross", "masked_self", "self"):
@@ -85,15 +89,18 @@ class StepAnatomy(QWidget):
         self.formula.setTextFormat(Qt.TextFormat.RichText)
         self.formula.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.formula.setWordWrap(True)  # the text changes with the model, not with the step
-        row = QHBoxLayout()
-        row.addWidget(self.formula, 1)
+        # The Transformer's pickers sit right of the header; the formula gets the whole width
+        # (beside a wide combo box at 200 % it was squeezed into a tall, empty column).
         for w in (self.kind_label, self.kind_combo, self.row_label, self.row_spin):
-            row.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
-        lay.addLayout(row)
+            w.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+            top.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
+        self.formula.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
+        lay.addWidget(self.formula)
         self.gw = pg.GraphicsLayoutWidget()
-        self.gw.setMinimumHeight(160)
+        self.gw.setMinimumHeight(2 * (STRIP_H + 4) + MIDDLE_MIN_H + 12)
         lay.addWidget(self.gw, 1)
         self._build_plots()
+        self.gw.scene().sigMouseClicked.connect(self._on_scene_click)
         self.kind_combo.currentIndexChanged.connect(self._on_kind)
         self.row_spin.valueChanged.connect(self._on_row)
         self._set_transformer_controls(False)
@@ -103,7 +110,7 @@ class StepAnatomy(QWidget):
     def _build_plots(self) -> None:
         gl = self.gw.ci
         gl.setSpacing(2)
-        mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, **kw))  # noqa: E731
+        mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, axisItems=token_axes("left"), **kw))  # noqa: E731
         self.q_plot = mk(0, 0)
         self.k_plot = mk(1, 0)
         self.c_plot = mk(2, 0)
@@ -125,12 +132,17 @@ class StepAnatomy(QWidget):
         self.o_img = MatrixItem(self.o_plot, VECTOR_CMAP)
         self.cat_img = MatrixItem(self.cat_plot, VECTOR_CMAP)
         self.out_img = MatrixItem(self.out_plot, VECTOR_CMAP)
-        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "{:.3f}")
-        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "{:.3f}")
-        self.topk_bars = HBars(self.topk_plot, BAR_GREY, "{:.3f}")
+        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "energy")
+        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "weight")
+        self.topk_bars = HBars(self.topk_plot, BAR_GREY, "probability")
         for p in (self.e_plot, self.w_plot, self.v_plot):
             p.setYLink(self.k_plot)
             hide_axis(p, "left")
+        # Every bar is labelled with its value, so the bar plots need no numeric scale: the
+        # row of matrices and bars keeps its height for the tokens on small screens.
+        for p in (self.e_plot, self.w_plot, self.topk_plot):
+            hide_axis(p, "bottom")
+            p.getAxis("bottom").setHeight(4)
         # Strips and matrices line up by equal left-axis widths and equal x ranges (set per
         # shape); no setXLink, which would shift a strip whose axes differ in width.
         set_title(self.e_plot, "energies e<sub>j</sub>")
@@ -142,6 +154,9 @@ class StepAnatomy(QWidget):
         lay = gl.layout
         for r in (0, 2):
             lay.setRowFixedHeight(r, STRIP_H + 4)
+        # The middle row (K, energies, weights, V, top-k) holds the numbers: never squeezed
+        # below a title, an axis and a few readable rows, whatever the window's height.
+        lay.setRowMinimumHeight(1, MIDDLE_MIN_H)
         for c, s in ((0, 3), (1, 2), (2, 2), (3, 3), (4, 2)):
             lay.setColumnStretchFactor(c, s)
         self._left_width = 0
@@ -193,10 +208,19 @@ class StepAnatomy(QWidget):
     def _fix_left_widths(self, idx: TraceIndex) -> None:
         """Same left-axis width down each column so strips line up with the matrices."""
         fm = QFontMetrics(self._font)
+        # Every token the model can output (not only this trace's): another pair, mode or
+        # What-if edit of the same model then keeps the widths, and nothing re-lays out.
+        vocab = set(idx.trace.target_vocab) or {tok for s in idx.trace.steps for tok, _ in s.top_k}
         toks = list(idx.trace.source_tokens) + [s.input_token for s in idx.trace.steps]
-        w = max([fm.horizontalAdvance(t) for t in toks] + [fm.horizontalAdvance("heads")]) + 14
-        vocab = {tok for s in idx.trace.steps for tok, _ in s.top_k}
-        wk = max([fm.horizontalAdvance(t) for t in vocab] + [fm.horizontalAdvance("[c; s]")]) + 14
+        key_in = (self._font.toString(), tuple(idx.trace.source_tokens), id(idx.trace.target_vocab),
+                  len(vocab), tuple(t for t in toks if t not in vocab))
+        if key_in == getattr(self, "_width_input", None):
+            return
+        self._width_input = key_in
+        vocab_w = max((fm.horizontalAdvance(t) for t in vocab), default=0)
+        w = max([fm.horizontalAdvance(t) for t in idx.trace.source_tokens if t]
+                + [vocab_w, fm.horizontalAdvance("heads")]) + 14
+        wk = max(vocab_w, fm.horizontalAdvance("[c; s]")) + 14
         key = (w, wk)
         if key == self._left_width:
             return
@@ -281,11 +305,17 @@ class StepAnatomy(QWidget):
 
     def _header(self, idx, step, kind, layer, head, position) -> None:
         tf = idx.trace.mode == "teacher_forcing"
-        src = "gold" if step.input_from == "gold" else "prediction"
-        colour = "#1a7f37" if step.input_from == "gold" else "#8250df"
-        parts = [f"<b>t = {step.t}</b>",
-                 f"input: <b>{html.escape(step.input_token)}</b> "
-                 f"<span style='color:{colour}'>({src})</span>"]
+        src = step.input_from if step.input_from in ("gold", "forced") else "prediction"
+        colour = {"gold": "#1a7f37", "forced": WHATIF.name()}.get(step.input_from, "#8250df")
+        parts = [f"<b>t = {step.t}</b>"]
+        edits = idx.trace.interventions
+        if edits is not None and not edits.empty:  # a screenshot says what was changed
+            parts.append(f"<b style='color:{WHATIF.name()}'>what-if:</b> "
+                         + html.escape("; ".join(edits.describe(idx.trace.source_tokens))))
+        if any(s.chosen is not None for s in idx.trace.steps):
+            parts.append(f"<b style='color:{WHATIF.name()}'>beam search path</b>")
+        parts.append(f"input: <b>{html.escape(step.input_token)}</b> "
+                     f"<span style='color:{colour}'>({src})</span>")
         if step.gold is not None:
             ok = step.predicted == step.gold
             c = GOOD.name() if ok else BAD.name()
@@ -293,6 +323,15 @@ class StepAnatomy(QWidget):
                          f"{'✓' if ok else '✗'} gold: <b>{html.escape(step.gold)}</b>")
         else:
             parts.append(f"predicted: <b>{html.escape(step.predicted)}</b> (no gold)")
+        if step.forced is not None:
+            parts.append(f"<span style='color:{WHATIF.name()}'>forced output: <b>{html.escape(step.forced)}</b></span>")
+        elif step.chosen is not None:
+            parts.append(f"<span style='color:{WHATIF.name()}'>beam output: <b>{html.escape(step.chosen)}</b></span>")
+        rec = idx.record(kind, layer, head, position)
+        if rec is not None and rec.pinned:
+            j = int(np.argmax(rec.weights))
+            parts.append(f"<span style='color:{WHATIF.name()}'>attention pinned to "
+                         f"“{html.escape(idx.trace.source_tokens[j])}” ({j})</span>")
         if idx.has_gold and step.off_gold:
             parts.append(f"<span style='color:{BAD.name()}'>off the gold path"
                          f"{f' from step {idx.first_offgold}' if idx.first_offgold is not None else ''}</span>")
@@ -303,6 +342,11 @@ class StepAnatomy(QWidget):
                 where += f", query “{html.escape(tok)}” ({position})"
             parts.append(where)
         parts.append("teacher forcing" if tf else "free running")
+        target_from = getattr(idx.trace, "target_from", None)
+        if idx.trace.target_tokens is None:
+            parts.append("no target (nothing to compare with)")
+        elif target_from == "preset":
+            parts.append("gold target: the preset's pair")
         # " · " with ordinary spaces (not &nbsp;) so the header can wrap between its parts.
         text = " · ".join(f"<span style='white-space:nowrap'>{p}</span>" for p in parts)
         self.header.setText(text)
@@ -314,17 +358,22 @@ class StepAnatomy(QWidget):
         keys = idx.key_tokens(kind, position)
         lv = idx.vector_levels(kind, layer)
         K, V, E, W = rec.keys, rec.values, rec.energies, rec.weights
-        future = None
-        if kind == "masked_self":
-            # Every decoder position gets a row; the ones after t are the causal mask
-            # (no key, e = −∞, weight 0). Same shapes on every step: no re-layout.
+        absent = None
+        if kind == "masked_self" and K.shape[0] < idx.n_steps:
+            # Free running: step t's record has keys 0..t only (later positions are not
+            # decoded yet, so nothing is masked). Blank rows keep the shapes fixed across
+            # steps (no re-layout). A teacher-forced trace records every position, the
+            # future ones with e = −∞ and weight 0, drawn below from the record itself.
             n, m = idx.n_steps, K.shape[0]
             keys = idx.col_labels(kind)
-            future = np.arange(n) >= m
+            absent = np.arange(n) >= m
             K = np.vstack([K, np.full((n - m, K.shape[1]), np.nan, np.float32)])
             V = np.vstack([V, np.full((n - m, V.shape[1]), np.nan, np.float32)])
-            E = np.concatenate([E, np.full(n - m, -np.inf, np.float32)])
-            W = np.concatenate([W, np.zeros(n - m, np.float32)])
+            E = np.concatenate([E, np.full(n - m, np.nan, np.float32)])
+            W = np.concatenate([W, np.full(n - m, np.nan, np.float32)])
+        elif kind == "masked_self":
+            keys = idx.col_labels(kind)
+        masked = np.isneginf(E)
         score = "transformer" if idx.is_transformer else rec.score
         formula = SCORE_FORMULAS[score]
         if idx.is_transformer:
@@ -345,15 +394,12 @@ class StepAnatomy(QWidget):
         set_ticks(self.k_plot.getAxis("left"), keys)
         _strip(self.q_plot, "q" if idx.is_transformer else ("sₜ₋₁" if rec.score == "bahdanau" else "sₜ"))
         n = len(keys)
-        self.energy_bars.set(E, xrange=idx.energy_range(kind, layer, head), nrows=n)
+        self.energy_bars.set(E, xrange=idx.energy_range(kind, layer, head), nrows=n, absent=absent)
         brushes = [BAR_BLUE] * n
-        if n:
-            brushes[int(np.argmax(W))] = QColor("#2f4b7c")
-        masked = np.isneginf(E)  # the record's own masks (−inf), never a NaN
-        if future is not None:
-            masked |= future
+        if n and np.isfinite(W).any():  # an overflow can leave every weight NaN
+            brushes[int(np.nanargmax(np.where(np.isfinite(W), W, np.nan)))] = QColor("#2f4b7c")
         self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=masked,
-                             masked_label="0 (masked)")
+                             masked_label="0 (masked)", absent=absent)
         if idx.is_transformer:
             self.v_img.set(V, levels=lv)
             self.o_img.set(rec.output[None, :], levels=lv)
@@ -382,6 +428,20 @@ class StepAnatomy(QWidget):
             out = step.output
         self.out_img.set(out[None, :], levels=_sym(out))
         self.topk_tokens = show_top_k(self.topk_bars, self.topk_plot.getAxis("left"), step, 1.5)
+
+    def topk_token_at(self, scene_pos) -> str | None:
+        """The top-k token whose bar row is under ``scene_pos`` (None elsewhere)."""
+        vb = self.topk_plot.getViewBox()
+        if not getattr(self, "topk_tokens", None) or not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        row = int(round(vb.mapSceneToView(scene_pos).y()))
+        return self.topk_tokens[row] if 0 <= row < len(self.topk_tokens) else None
+
+    def _on_scene_click(self, ev) -> None:
+        tok = self.topk_token_at(ev.scenePos())
+        if tok is not None and self._args is not None and ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.topkClicked.emit(self._args[1], tok)
 
     def _head_boundaries(self, sizes: list[int]) -> None:
         pos = np.cumsum(sizes)[:-1] - 0.5 if len(sizes) > 1 else []

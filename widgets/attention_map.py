@@ -12,10 +12,11 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFont
 
-from .plots import (WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
+from .numfmt import fmt
+from .plots import (token_axes, WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
                     set_title, style_plot)
 
 
@@ -23,13 +24,15 @@ class AttentionMap(pg.GraphicsLayoutWidget):
     """A labelled weight matrix. Draws what it is given; holds no model state."""
 
     cellClicked = Signal(int, int)  # row, col
+    cellMenuRequested = Signal(int, int, object)  # row, col, global QPoint: a right click on a cell
+    columnMenuRequested = Signal(int, object)  # col, global QPoint: a right click on a column label
     cellHovered = Signal(str)
 
     def __init__(self, kind: str, parent=None) -> None:
         super().__init__(parent)
         self.kind = kind
-        self.setMinimumSize(200, 150)
-        self.plot = style_plot(self.addPlot(row=0, col=0))
+        self.setMinimumSize(200, 120)
+        self.plot = style_plot(self.addPlot(row=0, col=0, axisItems=token_axes("left", "top", "bottom")))
         self.plot.showAxis("top")
         hide_bottom = self.plot.getAxis("bottom")
         hide_bottom.setStyle(showValues=True)
@@ -44,6 +47,12 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.plot.addItem(self.highlight)
         self.selected = RowHighlight(color=pg.mkColor("#ffffff"), width=2.0)
         self.plot.addItem(self.selected)
+        # gold alignment links (a corpus pair's Pharaoh links): a ringed dot in the cell
+        self.gold = pg.ScatterPlotItem(size=9, symbol="o", pen=pg.mkPen("#000000", width=1.5),
+                                       brush=pg.mkBrush(255, 255, 255, 200), pxMode=True)
+        self.gold.setZValue(15)
+        self.plot.addItem(self.gold)
+        self.gold_cells: tuple[tuple[int, int], ...] = ()
         self.note = pg.TextItem("", color="#555555", anchor=(0.5, 0.5))
         self.note.setZValue(20)
         self.plot.addItem(self.note)
@@ -126,6 +135,15 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         else:
             self.note.setVisible(False)
 
+    def set_gold(self, cells) -> None:
+        """Mark gold-link cells ``[(row, col), ...]`` (decoder step, source token); () clears."""
+        cells = tuple((int(r), int(c)) for r, c in (cells or ()))
+        if cells == self.gold_cells:
+            return
+        self.gold_cells = cells
+        self.gold.setData([c for _r, c in cells], [r for r, _c in cells])
+        self.gold.setToolTip("gold alignment link" if cells else "")
+
     def select_cell(self, row: int | None, col: int | None) -> None:
         self.selected.set_cell(row, col)
 
@@ -153,7 +171,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
             return f"{rl} → {cl}: NaN — the model's numbers overflowed here (not a mask)"
         if v != v:
             return f"{rl} → {cl}: not computed yet (step forward, or click to jump there)"
-        return f"{rl} → {cl}: weight {float(v):.6f}"
+        return f"{rl} → {cl}: weight {fmt(v, 'weight', exact=True)}"
 
     def _on_move(self, pos) -> None:
         cell = self._cell_at(pos)
@@ -164,8 +182,30 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.setToolTip(text)
         self.cellHovered.emit(text)
 
+    def column_at_label(self, scene_pos) -> int | None:
+        """The column whose token label (top or bottom axis) is under ``scene_pos``."""
+        if not self.col_labels:
+            return None
+        for name in ("top", "bottom"):
+            axis = self.plot.getAxis(name)
+            if axis.isVisible() and axis.sceneBoundingRect().contains(scene_pos):
+                c = int(round(self.plot.getViewBox().mapSceneToView(scene_pos).x()))
+                return c if 0 <= c < len(self.col_labels) else None
+        return None
+
     def _on_click(self, ev) -> None:
         cell = self._cell_at(ev.scenePos())
+        if ev.button() == Qt.MouseButton.RightButton:
+            point = ev.screenPos().toPoint()
+            if cell is not None:
+                ev.accept()
+                self.cellMenuRequested.emit(*cell, point)
+                return
+            col = self.column_at_label(ev.scenePos())
+            if col is not None:
+                ev.accept()
+                self.columnMenuRequested.emit(col, point)
+            return
         if cell is not None:
             ev.accept()
             self.cellClicked.emit(*cell)

@@ -559,13 +559,9 @@ def cli_bottleneck(args) -> int:
         print("bottleneck: no PNG with --json - (give a file name to get one)", file=sys.stderr)
         return 0
     atomic_write_text(Path(out), text)
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from .qtcompat import quiet_harmless_qt_warnings
+    from .qtcompat import headless_app
 
-    quiet_harmless_qt_warnings()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "attention-sandbox"])
-    _ = app
+    headless_app()
     atomic_write_bytes(png, render_png(data))
     print(f"wrote {out} and {png} ({result.seconds:.1f} s)", file=sys.stderr)
     return 0

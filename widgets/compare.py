@@ -20,10 +20,6 @@ every 50 ms; stop (and closing) joins the thread.
 from __future__ import annotations
 
 import html
-import threading
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +31,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QHBoxLayout, QLabel, QMainWindow,
                                QPushButton, QRadioButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
 
+from sandbox.compare import (MAX_COLUMNS, MIN_COLUMNS, ColumnSnapshot, PresetInfo, TraceRequest,
+                             TrainAllJob, TrainAllOutcome, default_columns, families, merge_columns)
+
 from .attention_map import AttentionMap
 from .plots import show_top_k, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, HBars, hide_axis, set_ticks, set_title, style_plot
 from .traceindex import TraceIndex
@@ -43,83 +42,9 @@ if TYPE_CHECKING:
     from sandbox.model import Bundle
     from sandbox.trace import Trace
 
-__all__ = ["families", "CompareView", "CompareColumn", "CompactStep", "CompareDialog", "install_compare"]
+__all__ = ["families", "default_columns", "CompareView", "CompareColumn", "CompactStep", "CompareDialog", "install_compare"]
 
-MIN_COLUMNS, MAX_COLUMNS = 2, 4
 POLL_MS = 50
-SNAPSHOT_EVERY = 0.05  # seconds between snapshots of the column being trained
-# left-to-right order of a default comparison: the bottleneck first, then the scores
-_ORDER = ("none", "dot", "scaled_dot", "general", "bahdanau", "transformer")
-# which to pick first for a default comparison: the bottleneck, then one of each family
-_PICK = ("none", "bahdanau", "dot", "transformer", "general", "scaled_dot")
-
-
-# --------------------------------------------------------------------------- presets
-
-
-@dataclass(frozen=True)
-class PresetInfo:
-    key: str
-    path: Path
-    name: str
-    kind: str
-    attention: str  # "transformer" for a Transformer
-
-    @property
-    def label(self) -> str:
-        what = "Transformer (cross-attention)" if self.kind == "transformer" else f"{self.attention} attention"
-        if self.attention == "none":
-            what = "no attention (fixed context)"
-        return f"{self.key} — {what}"
-
-
-def _rank(info: PresetInfo) -> int:
-    return _ORDER.index(info.attention) if info.attention in _ORDER else len(_ORDER)
-
-
-def families() -> list[tuple[tuple[tuple[str, str], ...], list[PresetInfo]]]:
-    """Presets grouped by identical pairs: [(pairs, [PresetInfo…])], largest groups first.
-
-    A broken preset file is skipped (the window reports it where it is listed)."""
-    from sandbox.presets import PresetError, list_presets, load_preset
-
-    groups: dict[tuple[tuple[str, str], ...], dict[str, PresetInfo]] = {}
-    for key, path, _user in list_presets():
-        try:
-            p = load_preset(path)
-        except (PresetError, OSError):
-            continue
-        pairs = tuple((x.source, x.target) for x in p.pairs)
-        att = "transformer" if p.model.kind == "transformer" else p.model.attention
-        groups.setdefault(pairs, {})[key] = PresetInfo(key, Path(path), p.name, p.model.kind, att)  # user wins
-    out = [(pairs, sorted(g.values(), key=lambda i: (_rank(i), i.key))) for pairs, g in groups.items()]
-    out.sort(key=lambda fg: (-len(fg[1]), fg[1][0].key))
-    return out
-
-
-def default_columns(members: list[PresetInfo], current: str | None = None, n: int = 3) -> list[str]:
-    """Up to ``n`` presets of a family: ``current`` plus the most telling others, in
-    bottleneck → scores → Transformer order."""
-    chosen: list[PresetInfo] = [m for m in members if m.key == current][:1]
-    seen_att = {m.attention for m in chosen}
-    by_pick = sorted(members, key=lambda i: (_PICK.index(i.attention) if i.attention in _PICK else len(_PICK),
-                                             i.key))
-    for m in by_pick:  # one per kind of attention first
-        if len(chosen) >= n:
-            break
-        if m not in chosen and m.attention not in seen_att:
-            chosen.append(m)
-            seen_att.add(m.attention)
-    for m in members:
-        if len(chosen) >= n:
-            break
-        if m not in chosen:
-            chosen.append(m)
-    chosen.sort(key=lambda i: (_rank(i), i.key))
-    keys = [m.key for m in chosen]
-    while len(keys) < MIN_COLUMNS and keys:  # a family of one: the same model twice
-        keys.append(keys[-1])
-    return keys
 
 
 # --------------------------------------------------------------------------- one column
@@ -152,9 +77,9 @@ class CompactStep(QWidget):
         set_title(self.e_plot, "energies e<sub>j</sub>")
         set_title(self.w_plot, "weights α<sub>j</sub>")
         set_title(self.k_plot, "top-k p(y<sub>t</sub>)")
-        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "{:.2f}")
-        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "{:.2f}")
-        self.topk_bars = HBars(self.k_plot, BAR_GREY, "{:.2f}")
+        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "energy")
+        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "weight")
+        self.topk_bars = HBars(self.k_plot, BAR_GREY, "probability")
         self.topk_tokens: list[str] = []
         self.header_text = ""
 
@@ -312,115 +237,6 @@ class CompareColumn(QWidget):
             title += f" · <span style='color:{BAD.name()}'>off gold from t = {idx.first_offgold}</span>"
         self.map.set_title(title)
         self.step_view.show_step(idx, s, layer, head, beyond=t > s)
-
-
-# --------------------------------------------------------------------------- training worker
-
-
-@dataclass(frozen=True)
-class _Request:
-    source: str
-    target: str | None
-    mode: str
-
-
-@dataclass(frozen=True)
-class ColumnSnapshot:
-    column: int
-    trace: "Trace | None"
-    step: int  # training steps done
-    total: int
-    exact_match: float | None
-    loss: float | None
-    status: str  # "training" | "done" | "stopped" | "nonfinite" | "waiting"
-    message: str = ""
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class TrainAllOutcome:
-    bundles: list  # the trained bundles, one per column
-    started: frozenset  # columns whose training began
-    error: str | None = None
-
-
-def _merge_columns(old: dict, new: dict) -> dict:
-    return {**old, **new}  # the newest snapshot per column
-
-
-class TrainAllJob:
-    """The "Train all" task: trains each bundle in turn with :meth:`Trainer.run` and reports
-    ``{column: ColumnSnapshot}`` (newest per column). Qt-free; ``set_request`` is thread-safe."""
-
-    def __init__(self, bundles: list["Bundle"], request: _Request, *, device: str = "auto",
-                 steps: int | None = None) -> None:
-        self.bundles = list(bundles)
-        self._device, self._steps = device, steps
-        self._lock = threading.Lock()
-        self._request = request
-        self._request_changed = False
-        self._state: dict[int, tuple] = {}  # column -> (step, total, exact, loss, status, message)
-
-    def set_request(self, request: _Request) -> None:
-        with self._lock:
-            self._request = request
-            self._request_changed = True
-
-    def _snapshot(self, col: int) -> ColumnSnapshot:
-        from sandbox.trace import trace
-
-        with self._lock:
-            req = self._request
-        tr, err = None, None
-        try:
-            tr = trace(self.bundles[col], req.source, req.target, mode=req.mode)
-        except Exception as e:  # noqa: BLE001 - a bad sentence must not stop training
-            err = str(e)
-        step, total, exact, loss, status, message = self._state.get(col, (0, 0, None, None, "waiting", ""))
-        return ColumnSnapshot(col, tr, step, total, exact, loss, status, message, err)
-
-    def _retrace_all_if_asked(self, progress) -> None:
-        with self._lock:
-            changed, self._request_changed = self._request_changed, False
-        if changed:
-            progress({c: self._snapshot(c) for c in range(len(self.bundles))})
-
-    def __call__(self, progress, should_stop) -> TrainAllOutcome:
-        from sandbox.train import Trainer
-
-        error = None
-        try:
-            for col, bundle in enumerate(self.bundles):
-                if should_stop():
-                    break
-                trainer = Trainer(bundle, steps=self._steps, device=self._device)
-                self.bundles[col] = trainer.bundle
-                total = trainer.total_steps
-                self._state[col] = (0, total, None, None, "training", "")
-                progress({col: self._snapshot(col)})
-                last = [time.perf_counter()]
-
-                def on_step(m, col=col, total=total) -> None:
-                    self._state[col] = (m.step, total, m.exact_match, m.loss, "training", "")
-                    self._retrace_all_if_asked(progress)
-                    if time.perf_counter() - last[0] >= SNAPSHOT_EVERY:
-                        progress({col: self._snapshot(col)})
-                        last[0] = time.perf_counter()
-
-                result = trainer.run(progress=on_step, should_stop=should_stop)
-                m = result.metrics
-                step = m.step if m is not None else trainer.step_count
-                exact = m.exact_match if m is not None else None
-                loss = m.loss if m is not None else None
-                if result.status == "nonfinite":
-                    self._state[col] = (trainer.step_count, total, None, None, "nonfinite", result.message)
-                else:
-                    self._state[col] = (step, total, exact, loss, result.status, "")
-                progress({col: self._snapshot(col)})
-            self._retrace_all_if_asked(progress)
-        except Exception as e:  # noqa: BLE001 - shown in the view, never a crash
-            error = f"{type(e).__name__}: {e}"
-        return TrainAllOutcome(self.bundles, frozenset(self._state), error)
 
 
 # --------------------------------------------------------------------------- the view
@@ -653,9 +469,9 @@ class CompareView(QWidget):
             c.combo.setEnabled(not training)
 
     # ================================================================== sentence and mode
-    def _request(self) -> _Request:
+    def _request(self) -> TraceRequest:
         s, t = self.pairs[self.pair]
-        return _Request(s, t, self.mode)
+        return TraceRequest(s, t, self.mode)
 
     def set_pair(self, index: int) -> None:
         if not self.pairs:
@@ -753,7 +569,7 @@ class CompareView(QWidget):
             self._retrace_column(col)
         self._sync_slider(keep_step=True)
         self._job = TrainAllJob(bundles, self._request(), device=self.device, steps=steps)
-        self.jobs.start(self._job, merge=_merge_columns)
+        self.jobs.start(self._job, merge=merge_columns)
         self._update_buttons()
         self.info.setText("training every column in turn…")
         self.stateChanged.emit("training")

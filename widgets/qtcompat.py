@@ -1,7 +1,8 @@
-"""Qt message handling shared by the window and the offscreen commands."""
+"""What every Qt entry point shares: the one headless-app boot and Qt message filtering."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 # ----------------------------------------------------------------------------- Qt messages
@@ -34,3 +35,23 @@ def quiet_harmless_qt_warnings() -> None:
 
     _previous_handler = qInstallMessageHandler(_message_filter)
     _filter_installed = True
+
+
+def headless_app(argv: list[str] | None = None, *, override: bool = True):
+    """The QApplication for the commands that draw without a window on screen (``render``,
+    ``lecture --export``, ``bottleneck``) and for ``python main.py`` itself: the offscreen
+    platform when Linux has no display, harmless warnings dropped, the existing instance
+    reused. ``override=False`` keeps a ``QT_QPA_PLATFORM`` the user set. Idempotent."""
+    if (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
+            and not os.environ.get("WAYLAND_DISPLAY")):
+        if override:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        else:
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    quiet_harmless_qt_warnings()
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(list(argv) if argv else [sys.argv[0] if sys.argv else "attention-sandbox"])
+    return app

@@ -8,7 +8,6 @@ would see at that step.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -27,22 +26,27 @@ def cli_render(args) -> int:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise ValueError(f"--out {args.out}: unknown image format {out.suffix or '(none)'!r}; use .png or .svg")
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from sandbox.cli import interventions_from_args, load_bundle, trace_with_flags
 
-    from sandbox.cli import load_bundle
-    from sandbox.trace import trace
-
+    edits = interventions_from_args(args) if hasattr(args, "force") else None
     bundle = load_bundle(args.preset, getattr(args, "checkpoint", None))
     preset = bundle.preset
     source = args.source if args.source is not None else preset.pairs[0].source
-    target = args.target
-    if args.source is None and target is None:
-        target = preset.pairs[0].target
-    if not source.strip():
+    target = args.target  # None: the preset's gold target if the source is one of its pairs
+    from sandbox.cli import pick_target
+    from sandbox.text import normalize
+
+    if not normalize(source):
         raise ValueError("--source: the source sentence is empty")
-    mode = args.mode or "teacher_forcing"
-    tr = trace(bundle, source, target, mode=mode)
+
+    target, mode, target_from, note = pick_target(preset, source, target, args.mode or "teacher_forcing")
+    tr = trace_with_flags(bundle, source, target, mode, edits)  # the step header lists the edits
+    if target_from is not None and tr.target_from != target_from:
+        import dataclasses
+
+        tr = dataclasses.replace(tr, target_from=target_from)
+    if note:
+        print(note, file=sys.stderr)
     n = len(tr.steps)
     _check_range("step", args.step, n, f"this trace has {n} decoder step{'s' if n != 1 else ''}")
     model = tr.model
@@ -52,12 +56,10 @@ def cli_render(args) -> int:
     _check_range("head", getattr(args, "head", 0), heads, f"the model has {heads} head(s)")
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
-    from .qtcompat import quiet_harmless_qt_warnings
+    from .qtcompat import headless_app
 
-    quiet_harmless_qt_warnings()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "attention-sandbox"])
+    app = headless_app()
     from .export import export_widget
     from .fonts import ensure_korean_font
     from .mainwindow import MainWindow
@@ -70,6 +72,7 @@ def cli_render(args) -> int:
             win.resize(*RENDER_SIZE)
             win.set_bundle(bundle)
             win._source, win._target, win._mode = source, target, mode
+            win.interventions = edits
             win._pair_index = -1
             win._sync_mode_radios()
             win._live_trace = tr
