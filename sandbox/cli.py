@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("trace", help="trace one sentence pair and write the trace JSON")
     p.add_argument("--preset", required=True, help="a preset name (see `presets`) or a .toml path")
     p.add_argument("--source", required=True, help="source sentence")
-    p.add_argument("--target", help="target sentence (required for teacher forcing)")
+    p.add_argument("--target", help="target sentence (default: the preset's gold target when the source "
+                                  "is one of its pairs, else free running)")
     p.add_argument("--mode", choices=["teacher_forcing", "free_running"], default="teacher_forcing")
     p.add_argument("--checkpoint", help="trained weights from `train` (default: untrained, seeded)")
     p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
@@ -161,6 +162,34 @@ def load_bundle(preset_name: str, checkpoint: str | None = None, device: str = "
     return Bundle.from_preset(preset, device=device)
 
 
+def pick_target(preset, source: str, target: str | None, mode: str) -> tuple[str | None, str, str | None, str]:
+    """What to trace when the user gave a source and maybe no target.
+
+    Returns ``(target, mode, target_from, note)``. A given target is used as it is. With
+    none, the preset's gold target is used when the source is one of its pairs (same tokens
+    after :func:`sandbox.text.normalize`; the first such pair), else there is no target and
+    teacher forcing becomes free running. ``target_from`` is "given", "preset" or None;
+    ``note`` says in one line what was chosen ("" when a target was given).
+    """
+    from .text import normalize
+    from .vocab import tokenize
+
+    if target is not None and normalize(target):
+        return target, mode, "given", ""
+    kind = preset.tokenizer.source
+    want = tokenize(normalize(source), kind)
+    for i, pair in enumerate(preset.pairs):
+        if tokenize(normalize(pair.source), kind) == want:
+            return (pair.target, mode, "preset",
+                    f"no target given: using the preset's gold target of pairs[{i}] "
+                    f"({pair.target!r}); {mode.replace('_', ' ')}")
+    if mode == "teacher_forcing":
+        return (None, "free_running", None,
+                "no target given and the source is not one of the preset's pairs: free running "
+                "(each step is fed the model's own prediction; no gold to compare)")
+    return None, mode, None, "no target given: free running without gold"
+
+
 def write_output(text: str, out: str) -> None:
     """Write ``text`` to a file atomically, or to stdout for ``-``."""
     if out == "-":
@@ -184,19 +213,29 @@ def write_output(text: str, out: str) -> None:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from .presets import MAX_SENTENCE_CHARS
-    from .trace import trace
+    from .text import normalize
 
-    if not args.source.strip():
-        raise UserError("--source: the source sentence is empty")
+    if not normalize(args.source):
+        raise UserError("--source: the source sentence is empty"
+                        + (" (only invisible zero-width characters)" if args.source.strip() else ""))
     for flag, text in (("--source", args.source), ("--target", args.target)):
-        # The limit a preset's sentences have; a trace's size grows with length × steps.
-        if text is not None and len(text.strip()) > MAX_SENTENCE_CHARS:
-            raise UserError(f"{flag}: the sentence is {len(text.strip())} characters long; "
-                            f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
+        # The limit a preset's sentences have, on the same normalised text; a trace's size
+        # grows with length × steps.
+        n = len(normalize(text)) if text is not None else 0
+        if n > MAX_SENTENCE_CHARS:
+            raise UserError(f"{flag}: the sentence is {n} characters long (after Unicode "
+                            f"normalisation); at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
     interventions = _interventions(args)
     bundle = load_bundle(args.preset, args.checkpoint)
-    tr = trace_with_flags(bundle, args.source, args.target, args.mode, interventions)
+    target, mode, target_from, note = pick_target(bundle.preset, args.source, args.target, args.mode)
+    tr = trace_with_flags(bundle, args.source, target, mode, interventions)
+    if target_from is not None and tr.target_from != target_from:
+        import dataclasses
+
+        tr = dataclasses.replace(tr, target_from=target_from)
     write_output(tr.dumps() + "\n", args.json)
+    if note:
+        print(note, file=sys.stderr)
     if tr.has_unknown:
         print(f"warning: unknown tokens became <unk>: source {list(tr.source_unknown)}, "
               f"target {list(tr.target_unknown)}", file=sys.stderr)
@@ -359,7 +398,8 @@ class _Progress:
         exact = "  -  " if m.exact_match is None else f"{100 * m.exact_match:5.1f}%"
         return (f"[{'#' * fill}{'.' * (self.WIDTH - fill)}] {m.step}/{m.steps} "
                 f"loss {m.loss:.4f} acc {100 * m.token_accuracy:5.1f}% exact {exact} "
-                f"{m.steps_per_sec:.0f} steps/s")
+                f"{m.steps_per_sec:.0f} steps/s"
+                + (f" fed gold {100 * m.fed_gold:.0f}%" if getattr(m, "fed_gold", 1.0) < 1.0 else ""))
 
     def __call__(self, m: "Metrics") -> None:
         if self.tty:

@@ -7,8 +7,9 @@ Metrics (DESIGN.md, "Corpora"):
 - ``token_accuracy``: teacher-forced, the share of target tokens (``<eos>`` included) whose
   argmax is the gold token; a gold token outside the vocabulary always counts as wrong;
 - ``chrf`` and ``bleu``: sacrebleu's corpus chrF and BLEU (0..100; Popović 2015, Papineni et
-  al. 2002, as sacrebleu computes them with its defaults) of the detokenised predictions
-  against the targets tokenised and detokenised the same way;
+  al. 2002, as sacrebleu computes them with its defaults, 13a tokenisation for BLEU) of the
+  predictions (``sentences[i].predicted``: tokens joined the tokenizer's way) against the
+  targets as written (``sentences[i].target``);
 - ``alignment``: against gold Pharaoh links, over the pairs that have them.
   *Accuracy*: over target tokens with at least one gold link, the share whose largest
   teacher-forced cross-attention weight lies on one of their gold source tokens.
@@ -39,15 +40,15 @@ from .model import Bundle
 from .trace import default_max_len
 from .vocab import EOS_ID, PAD_ID, SOS_ID, UNK_ID, detokenize, encode_sentence
 
-__all__ = ["EVAL_FORMAT", "PAIRS_FORMAT", "evaluate", "pairs_json", "reference_text"]
+__all__ = ["EVAL_FORMAT", "PAIRS_FORMAT", "evaluate", "pairs_json", "joined_text"]
 
 EVAL_FORMAT = "attention-sandbox/eval@1"
 PAIRS_FORMAT = "attention-sandbox/pairs@1"
 BATCH = 256
 
 
-def reference_text(tokens: Sequence[str], kind: str) -> str:
-    """A token list as the text chrF/BLEU compare (tokens joined the tokenizer's way)."""
+def joined_text(tokens: Sequence[str], kind: str) -> str:
+    """Tokens as text, joined the tokenizer's way (spaces between words, none between characters)."""
     return detokenize(list(tokens), kind if kind in ("char", "subword") else "word")
 
 
@@ -142,10 +143,10 @@ def evaluate(bundle: Bundle, pairs: Sequence[Pair], *, batch_size: int = BATCH,
                 exact = predicted == list(te.original)
                 exact_hits += exact
                 words = [t for t in predicted if t != "<eos>"]
-                hyps.append(reference_text(words, kt))
-                refs.append(reference_text(te.original[:-1], kt))
+                hyps.append(joined_text(words, kt))
+                refs.append(pair.target)
                 sentences.append({"source": pair.source, "target": pair.target,
-                                  "predicted": reference_text(words, kt),
+                                  "predicted": joined_text(words, kt),
                                   "exact": bool(exact)})
                 if weights is None or not pair.alignment:
                     continue

@@ -334,7 +334,7 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
     override = raw.get("preset")
     preset = main
     if override is not None:
-        override = c.text(override, f"{prefix}.preset", MAX_REF_CHARS)
+        override = c.text(override, f"{prefix}.preset", MAX_REF_CHARS, raw=True)
         preset = presets.get(override, f"{prefix}.preset")
 
     pair = raw.get("pair")
@@ -391,7 +391,7 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
 
     image = raw.get("image")
     if image is not None:
-        image = c.text(image, f"{prefix}.image", MAX_REF_CHARS)
+        image = c.text(image, f"{prefix}.image", MAX_REF_CHARS, raw=True)
         if os.path.isabs(image) or image.startswith(("~", "\\")) or re.match(r"^[A-Za-z]:", image):
             raise c.error(f"{prefix}.image", "must be a path relative to the lecture file, e.g. \"bottleneck.png\"")
 
@@ -621,7 +621,7 @@ def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | No
     title = c.text(c.get(data, "", "title", "must be a non-empty string"), "title", MAX_TITLE_CHARS)
     description = c.description(data, MAX_DESCRIPTION_CHARS)
     ref = c.text(c.get(data, "", "preset", 'must name a preset, e.g. preset = "ko_en_cat"'), "preset",
-                 MAX_REF_CHARS)
+                 MAX_REF_CHARS, raw=True)
     presets = _Presets(c, path)
     main = presets.get(ref, "preset")
     train = _check_train(c, data)

@@ -42,6 +42,9 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MAX_DESCRIPTION_CHARS",
     "MAX_FILE_BYTES",
+    "MAX_POSITIONS",
+    "TEACHER_FORCING_HELP",
+    "TEACHER_FORCING_COMMENT",
     "KINDS",
     "CELLS",
     "ATTENTIONS",
@@ -72,6 +75,9 @@ MAX_PAIRS = 200  # inline [[pairs]]; a [data] corpus file has no such cap
 MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
 MAX_FILE_BYTES = 1_000_000  # a full preset of MAX_PAIRS long pairs is well under this
+# Positions the Transformer can encode (sandbox.transformer.MAX_LEN; kept here so loading a
+# preset needs no torch). A sentence's tokens plus <eos> must fit.
+MAX_POSITIONS = 256
 
 ENCODERS = ("uni", "bi")
 TOKENIZERS = ("word", "char", "subword")
@@ -118,6 +124,15 @@ class TokenizerConfig:
     vocab_size: int = 1000  # subword only
 
 
+# What training.teacher_forcing means, said once (the editor's tooltip, a new preset's
+# comment; the Trainer implements it, sandbox/train.py).
+TEACHER_FORCING_HELP = (
+    "For each target token, the probability of feeding the gold previous token while training "
+    "(else the model's own prediction), drawn anew per token: scheduled sampling "
+    "(Bengio et al. 2015). 1.0 = always gold; 0 = always its own predictions.")
+TEACHER_FORCING_COMMENT = "per target token: probability of feeding the gold previous token"
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """Training loop settings."""
@@ -125,7 +140,7 @@ class TrainingConfig:
     steps: int = 400
     batch_size: int = 16
     lr: float = 0.005
-    teacher_forcing: float = 1.0  # probability of feeding the gold token while training
+    teacher_forcing: float = 1.0  # per target token: probability of feeding the gold previous token
     seed: int = 0
 
 
@@ -410,6 +425,19 @@ def _pairs_problems(c: _Checker, raw: Any, kinds: tuple[str, str] = ("word", "wo
     return problems, good
 
 
+def _check_positions(c: _Checker, pairs: Sequence[Pair], tokenizer: TokenizerConfig) -> None:
+    """Every sentence's tokens plus ``<eos>`` (the decoder reads ``<sos>`` + target, as
+    many) must fit the Transformer's MAX_POSITIONS, counted on the normalised text."""
+    from .vocab import tokenize
+
+    for i, pair in enumerate(pairs):
+        for key, kind in (("source", tokenizer.source), ("target", tokenizer.target)):
+            n = len(tokenize(getattr(pair, key), kind)) + 1
+            if n > MAX_POSITIONS:
+                raise c.error(f"pairs[{i}].{key}", f"has {n} tokens with <eos> ({kind} tokenizer); "
+                                                   f"the Transformer has {MAX_POSITIONS} positions")
+
+
 def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | None = None,
            read_data: bool = True) -> Preset:
     """Validate a plain dict (from TOML or from an in-memory preset) into a Preset."""
@@ -438,6 +466,8 @@ def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | No
         (tokenizer.source, tokenizer.target))
     if problems:
         raise problems[0]
+    if model.kind == "transformer":
+        _check_positions(c, pairs, tokenizer)
     return Preset(
         name=name,
         description=description,
@@ -651,7 +681,7 @@ def _dumps_fresh(p: Preset) -> str:
         _kv("steps", tr.steps),
         _kv("batch_size", tr.batch_size),
         _kv("lr", tr.lr),
-        _kv("teacher_forcing", tr.teacher_forcing, "probability of feeding the gold token"),
+        _kv("teacher_forcing", tr.teacher_forcing, TEACHER_FORCING_COMMENT),
         _kv("seed", tr.seed),
     ]
     if p.data is not None:

@@ -13,9 +13,15 @@ How a step works
 - Batches: with ``batch_size >= len(pairs)`` every step uses all pairs (full batch);
   otherwise each step samples ``batch_size`` distinct pairs with a ``torch.Generator``
   seeded by the preset's seed.
-- Teacher forcing is drawn **per batch**: one Bernoulli(``teacher_forcing``) draw per step
-  from the same generator decides whether the whole batch is fed the gold previous token
-  (``feed="gold"``) or the model's own previous prediction (``feed="prediction"``).
+- Teacher forcing is drawn **per target token** (scheduled sampling, Bengio et al. 2015,
+  "Scheduled Sampling for Sequence Prediction with Recurrent Neural Networks"): for every
+  decoder input after ``<sos>`` an independent Bernoulli(``teacher_forcing``) draw decides
+  whether that position reads the gold previous token or the model's own prediction at the
+  previous position (given the inputs mixed so far). ``sandbox.presets.TEACHER_FORCING_HELP``
+  says this in one sentence for the editor and the preset comment. The draws come from their own
+  generator (seeded by the preset's seed), so the batch order never depends on the ratio; at
+  ``teacher_forcing = 1.0`` nothing is drawn and every input is gold. ``Metrics.fed_gold``
+  is the share of this step's inputs that were gold.
 - Loss: cross-entropy over every non-``<pad>`` output position; Adam(lr) with the gradient
   clipped to norm 1.0.
 - Dropout (Transformer presets with ``dropout > 0``) draws from a private random stream
@@ -97,6 +103,7 @@ class Metrics:
     steps_per_sec: float  # steps done / seconds spent in step()
     elapsed: float  # seconds spent in step() (evaluations included)
     lr: float
+    fed_gold: float = 1.0  # share of this step's decoder inputs (after <sos>, not padding) fed gold
     heldout_exact: float | None = None  # free-running exact match on held-out pairs (None: none held out)
 
 
@@ -209,6 +216,9 @@ class Trainer:
             d = self.data
             self._full = (d.src, d.src_lens, d.tgt_in, d.tgt_out, sum(d.tgt_lens_cpu))
         self._gen = torch.Generator().manual_seed(self.seed)
+        # Per-token teacher forcing draws: a stream of their own, so the batches are the same
+        # whatever the ratio (and nothing is drawn at 1.0).
+        self._tf_gen = torch.Generator().manual_seed((self.seed + 0x5EED) % 2**63)
         self._params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(self._params, lr=self.lr, betas=ADAM_BETAS)
         self._weight_bound = self._max_abs_weight()  # an upper bound on max|w|
@@ -286,7 +296,20 @@ class Trainer:
                         st[k] = v
         self._snap_params, self._snap_state = [], {}
 
-    def _forward_loss(self, src, lens, tgt_in, tgt_out, feed: str):
+    def _teacher_forcing(self, tgt_in: torch.Tensor) -> tuple["str | torch.Tensor", float]:
+        """(feed, share fed gold) for a batch: ``"gold"`` at ratio 1.0, else a (B, T) bool
+        mask, True where input position t reads the gold token (always at t = 0, <sos>)."""
+        if self.teacher_forcing >= 1.0:
+            return "gold", 1.0
+        gold = torch.rand(tuple(tgt_in.shape), generator=self._tf_gen) < self.teacher_forcing  # (B, T)
+        gold[:, 0] = True
+        real = (tgt_in != PAD_ID).cpu()
+        real[:, 0] = False
+        n = int(real.sum())
+        share = float((gold & real).sum()) / n if n else 1.0
+        return gold.to(tgt_in.device), share
+
+    def _forward_loss(self, src, lens, tgt_in, tgt_out, feed):
         logits = self.model(src, lens, tgt_in, feed=feed)
         flat = logits.reshape(-1, logits.shape[-1])
         loss = F.cross_entropy(flat, tgt_out.reshape(-1), ignore_index=PAD_ID)
@@ -297,10 +320,11 @@ class Trainer:
         t0 = time.perf_counter()
         n = self.step_count + 1
         src, lens, tgt_in, tgt_out, n_tokens = self._batch()
-        # One Bernoulli(teacher_forcing) draw per batch, always taken so the random
-        # stream does not depend on the ratio.
-        gold = bool(torch.rand((), generator=self._gen) < self.teacher_forcing)
-        feed = "gold" if gold or self.teacher_forcing >= 1.0 else "prediction"
+        # One scalar from the batch stream per step, unused: earlier versions drew their
+        # per-batch teacher forcing here, and keeping the draw keeps every seed's batch
+        # order (and so the shipped checkpoints' training) unchanged.
+        torch.rand((), generator=self._gen)
+        feed, fed_gold = self._teacher_forcing(tgt_in)
         if not self.model.training:  # a trace (eval mode) restores it; checking is cheap
             self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
@@ -362,7 +386,8 @@ class Trainer:
         m = Metrics(step=n, steps=self.total_steps, loss=loss_v, token_accuracy=token_acc,
                     exact_match=self._last_exact,
                     steps_per_sec=n / self.elapsed if self.elapsed > 0 else 0.0,
-                    elapsed=self.elapsed, lr=self.lr, heldout_exact=self._last_heldout)
+                    elapsed=self.elapsed, lr=self.lr, fed_gold=fed_gold,
+                    heldout_exact=self._last_heldout)
         self.last_metrics = m
         return m
 

@@ -1,7 +1,8 @@
 """Tokenizers and vocabularies.
 
-Two tokenizers, both Unicode-safe (text is NFC-normalised first, so a precomposed and a
-decomposed Hangul syllable or accented letter are the same token):
+Two tokenizers, both Unicode-safe (text goes through :func:`sandbox.text.normalize` first:
+NFC, so a precomposed and a decomposed Hangul syllable or accented letter are the same
+token, and zero-width characters removed, so none becomes an invisible ``<unk>``):
 
 - ``word``: runs of letters/digits are words; every other non-space character (punctuation,
   emoji) is a token of its own. ``"I love cats!"`` -> ``["I", "love", "cats", "!"]``.
@@ -21,9 +22,10 @@ from __future__ import annotations
 import io
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
+
+from .text import normalize
 
 PAD, SOS, EOS, UNK = "<pad>", "<sos>", "<eos>", "<unk>"
 SPECIALS = (PAD, SOS, EOS, UNK)
@@ -37,7 +39,7 @@ _WORD_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 def tokenize(text: str, kind: str = "word") -> list[str]:
     """Split ``text`` into tokens with the ``word`` or ``char`` tokenizer."""
-    text = unicodedata.normalize("NFC", text).strip()
+    text = normalize(text)
     if kind == "word":
         return _WORD_RE.findall(text)
     if kind == "char":
@@ -64,21 +66,29 @@ def train_subword(sentences: Iterable[str], vocab_size: int) -> bytes:
     """A SentencePiece unigram model trained on ``sentences``, serialized.
 
     Deterministic: one thread, input in the given order, no sampling of sentences, identity
-    normalisation (text is already NFC). ``vocab_size`` counts pieces including SentencePiece's
+    normalisation (text is already normalised: NFC, zero-width removed). ``vocab_size`` counts pieces including SentencePiece's
     own ``<unk>``; a corpus too small for that many gets fewer (``hard_vocab_limit=False``)."""
     import sentencepiece as spm
 
-    data = [unicodedata.normalize("NFC", s).strip() for s in sentences]
+    data = [normalize(s) for s in sentences]
     data = [s for s in data if s]
     if not data:
         raise ValueError("a subword tokenizer needs at least one sentence to train on")
     out = io.BytesIO()
-    with _SP_LOCK:  # the trainer is process-global state in SentencePiece
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(data), model_writer=out, vocab_size=int(vocab_size), model_type="unigram",
-            num_threads=1, character_coverage=1.0, unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1,
-            hard_vocab_limit=False, shuffle_input_sentence=False, normalization_rule_name="identity",
-            input_sentence_size=0, minloglevel=2, split_digits=False)
+    try:
+        with _SP_LOCK:  # the trainer is process-global state in SentencePiece
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(data), model_writer=out, vocab_size=int(vocab_size), model_type="unigram",
+                num_threads=1, character_coverage=1.0, unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1,
+                hard_vocab_limit=False, shuffle_input_sentence=False, normalization_rule_name="identity",
+                input_sentence_size=0, minloglevel=2, split_digits=False)
+    except Exception as e:  # noqa: BLE001 - SentencePiece raises RuntimeError with its own words
+        why = (str(e).strip().splitlines() or [type(e).__name__])[-1]
+        m = re.search(r"smaller than required_chars\. \d+ vs (\d+)", why)
+        if m:
+            why = f"the sentences use {m.group(1)} different characters, and each needs a piece"
+        raise ValueError(f"tokenizer.vocab_size: SentencePiece could not train {vocab_size} pieces on these "
+                         f"sentences ({why}); try a larger vocab_size") from None
     return out.getvalue()
 
 
@@ -132,7 +142,7 @@ class Vocab:
 
             sp = spm.SentencePieceProcessor(model_proto=self.subword)
             object.__setattr__(self, "_sp", sp)
-        text = unicodedata.normalize("NFC", text).strip()
+        text = normalize(text)
         return [p for p in sp.encode(text, out_type=str) if p] if text else []
 
     @classmethod

@@ -20,8 +20,8 @@ import tomlkit
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.text import normalize
 from sandbox import presets as P
+from sandbox.text import normalize
 from sandbox.presets import (
     MAX_PAIRS,
     MAX_SENTENCE_CHARS,
@@ -673,7 +673,7 @@ SENTENCE = st.text(
 
 @settings(FUZZ, max_examples=50)  # each example parses and writes a whole shipped preset
 @given(
-    st.lists(st.tuples(SENTENCE, SENTENCE), min_size=1, max_size=12, unique_by=lambda p: (p[0].strip(), p[1].strip())),
+    st.lists(st.tuples(SENTENCE, SENTENCE), min_size=1, max_size=12, unique_by=lambda p: (normalize(p[0]), normalize(p[1]))),
     st.sampled_from([p.stem for p in shipped_paths()]),
 )
 def test_fuzz_pair_edits_keep_every_comment(new_pairs, stem):
@@ -741,14 +741,14 @@ def valid_documents(draw) -> tuple[dict, Preset]:
     raw_pairs = draw(
         st.lists(st.tuples(SENTENCE, SENTENCE), min_size=1, max_size=5, unique_by=lambda p: (normalize(p[0]), normalize(p[1])))
     )
-    name = draw(SENTENCE.filter(lambda s: len(s.strip()) <= P.MAX_NAME_CHARS))
+    name = draw(SENTENCE.filter(lambda s: len(normalize(s)) <= P.MAX_NAME_CHARS))
     doc = {"name": name, "model": model, "training": training, "pairs": [{"source": s, "target": t} for s, t in raw_pairs]}
     tokenizer = TokenizerConfig()
     if draw(st.booleans()):
         tokenizer = TokenizerConfig(draw(st.sampled_from(P.TOKENIZERS)), draw(st.sampled_from(P.TOKENIZERS)))
         doc["tokenizer"] = {"source": tokenizer.source, "target": tokenizer.target}
     expected = Preset(
-        name=name.strip(),
+        name=normalize(name),  # text is kept as sandbox.text.normalize makes it
         description="",
         model=ModelConfig(**model),
         tokenizer=tokenizer,

@@ -15,7 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFont
 
-from .plots import (WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
+from .numfmt import fmt
+from .plots import (token_axes, WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
                     set_title, style_plot)
 
 
@@ -30,8 +31,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
     def __init__(self, kind: str, parent=None) -> None:
         super().__init__(parent)
         self.kind = kind
-        self.setMinimumSize(200, 150)
-        self.plot = style_plot(self.addPlot(row=0, col=0))
+        self.setMinimumSize(200, 120)
+        self.plot = style_plot(self.addPlot(row=0, col=0, axisItems=token_axes("left", "top", "bottom")))
         self.plot.showAxis("top")
         hide_bottom = self.plot.getAxis("bottom")
         hide_bottom.setStyle(showValues=True)
@@ -170,7 +171,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
             return f"{rl} → {cl}: NaN — the model's numbers overflowed here (not a mask)"
         if v != v:
             return f"{rl} → {cl}: not computed yet (step forward, or click to jump there)"
-        return f"{rl} → {cl}: weight {float(v):.6f}"
+        return f"{rl} → {cl}: weight {fmt(v, 'weight', exact=True)}"
 
     def _on_move(self, pos) -> None:
         cell = self._cell_at(pos)

@@ -130,6 +130,16 @@ def _vocabs(p: Preset):
         return None
 
 
+def _vocab_sets(p: Preset):
+    """The source and target token sets: what a trained model depends on (the order of
+    first appearance does not matter: sandbox.model.rebind permutes the rows)."""
+    v = _vocabs(p)
+    if v is None:
+        return None
+    # a subword vocabulary is its SentencePiece model: any change of it changes the splits
+    return tuple(x if x.subword is not None else frozenset(x.tokens) for x in v)
+
+
 def _describe_problem(e: PresetError) -> str:
     m = re.fullmatch(r"pairs\[(\d+)\](?:\.(\w+))?", e.field or "")
     if m:
@@ -449,7 +459,7 @@ class PresetEditor(QWidget):
         ref = self._reference or self._baseline
         if ref is None or self._state is None:
             return False, False
-        return _vocabs(self._state) != _vocabs(ref), _model_key(self._state) != _model_key(ref)
+        return _vocab_sets(self._state) != _vocab_sets(ref), _model_key(self._state) != _model_key(ref)
 
     def preview(self) -> dict:
         """The selected pair's tokens and which are not in the model's vocabulary."""
@@ -673,7 +683,7 @@ class PresetEditor(QWidget):
             self._select_rows(rows)
         self.changed.emit()
         if old is not None:
-            old_v, new_v = _vocabs(old), _vocabs(state)
+            old_v, new_v = _vocab_sets(old), _vocab_sets(state)
             if old_v != new_v:
                 self.vocabulary_changed.emit()
             if _model_key(old) != _model_key(state):
