@@ -156,7 +156,7 @@ BROKEN = {
     "bad_mode": (MINIMAL.replace('mode = "free_running"', 'mode = "free_runing"'), "slides[1].mode", 1),
     "missing_en": (MINIMAL.replace('en = "Second slide"\n', ""), "slides[1].narration.en", 1),
     "blank_ko": (MINIMAL.replace('ko = "첫 슬라이드"', 'ko = "   "'), "slides[0].narration.ko", 0),
-    "pair_out_of_range": (MINIMAL.replace("pair = 2", "pair = 16"), "slides[1].pair", 1),
+    "pair_out_of_range": (MINIMAL.replace("pair = 2", "pair = 100000"), "slides[1].pair", 1),  # past any corpus
     "negative_step": (MINIMAL.replace("step = 1", "step = -1"), "slides[0].step", 0),
     "step_not_int": (MINIMAL.replace("step = 1", 'step = "1"'), "slides[0].step", 0),
     "bool_step": (MINIMAL.replace("step = 1", "step = true"), "slides[0].step", 0),
