@@ -39,6 +39,7 @@ from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .presets import Preset
 from .lectures import (SHIPPED_LECTURES_DIR, Lecture, LectureError, lecture_presets, list_lectures,
                        load_lecture, load_lecture_preset, training_key)
 
@@ -84,7 +85,8 @@ def read_manifest(folder: Path | None = None) -> dict[str, Any]:
     return _manifest_cache[key]
 
 
-def shipped_checkpoint(lecture: Lecture, preset: str | None = None, folder: Path | None = None) -> Path | None:
+def shipped_checkpoint(lecture: Lecture, preset: "str | Preset | None" = None,
+                       folder: Path | None = None) -> Path | None:
     """The shipped checkpoint trained for exactly this lecture's preset (or ``preset``) and
     train spec on the CPU, or None. The file must exist and match its recorded hash."""
     folder = SHIPPED_MODELS_DIR if folder is None else Path(folder)

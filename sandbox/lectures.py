@@ -334,7 +334,7 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
     override = raw.get("preset")
     preset = main
     if override is not None:
-        override = c.text(override, f"{prefix}.preset", MAX_REF_CHARS)
+        override = c.text(override, f"{prefix}.preset", MAX_REF_CHARS, raw=True)
         preset = presets.get(override, f"{prefix}.preset")
 
     pair = raw.get("pair")
@@ -391,7 +391,7 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
 
     image = raw.get("image")
     if image is not None:
-        image = c.text(image, f"{prefix}.image", MAX_REF_CHARS)
+        image = c.text(image, f"{prefix}.image", MAX_REF_CHARS, raw=True)
         if os.path.isabs(image) or image.startswith(("~", "\\")) or re.match(r"^[A-Za-z]:", image):
             raise c.error(f"{prefix}.image", "must be a path relative to the lecture file, e.g. \"bottleneck.png\"")
 
@@ -621,7 +621,7 @@ def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | No
     title = c.text(c.get(data, "", "title", "must be a non-empty string"), "title", MAX_TITLE_CHARS)
     description = c.description(data, MAX_DESCRIPTION_CHARS)
     ref = c.text(c.get(data, "", "preset", 'must name a preset, e.g. preset = "ko_en_cat"'), "preset",
-                 MAX_REF_CHARS)
+                 MAX_REF_CHARS, raw=True)
     presets = _Presets(c, path)
     main = presets.get(ref, "preset")
     train = _check_train(c, data)
@@ -1218,16 +1218,22 @@ def _cache_key(lecture: Lecture, preset: Preset, device: str = "cpu") -> str:
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def training_key(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
+def _as_preset(lecture: Lecture, preset: "str | Preset | None") -> Preset:
+    """A Preset given as itself (already loaded: a corpus preset reads its file once), as a
+    reference the lecture names, or None for the lecture's own."""
+    return preset if isinstance(preset, Preset) else load_lecture_preset(lecture, preset)
+
+
+def training_key(lecture: Lecture, preset: "str | Preset | None" = None, device: str = "cpu") -> str:
     """The hash that names a trained model of the lecture's preset (or ``preset``): equal
     keys, equal weights (on the same device type). Shipped checkpoints are looked up by it."""
-    return _cache_key(lecture, load_lecture_preset(lecture, preset), device)
+    return _cache_key(lecture, _as_preset(lecture, preset), device)
 
 
-def cached_checkpoint_path(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> Path:
+def cached_checkpoint_path(lecture: Lecture, preset: "str | Preset | None" = None, device: str = "cpu") -> Path:
     """Where the trained model for the lecture's preset (or ``preset``, one of
     :func:`lecture_presets`) is cached: ``user_cache_dir()/lectures/KEY-HASH.ckpt``."""
-    p = load_lecture_preset(lecture, preset)
+    p = _as_preset(lecture, preset)
     key = re.sub(r"[^\w.-]+", "_", p.key)[:60] or "preset"
     return user_cache_dir() / "lectures" / f"{key}-{_cache_key(lecture, p, device)}.ckpt"
 
@@ -1239,15 +1245,16 @@ def checked_device(lecture: Lecture) -> str:
     return "cuda" if lecture.train.device == "cuda" else "cpu"
 
 
-def model_source(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
+def model_source(lecture: Lecture, preset: "str | Preset | None" = None, device: str = "cpu") -> str:
     """Where :func:`ensure_trained` will get the model: ``"cache"`` (the user's cache),
     ``"shipped"`` (a checkpoint shipped with the app) or ``"train"``."""
-    if cached_checkpoint_path(lecture, preset, device).is_file():
+    p = _as_preset(lecture, preset)
+    if cached_checkpoint_path(lecture, p, device).is_file():
         return "cache"
     if _device_type(device) == "cpu":
         from .lecture_models import shipped_checkpoint
 
-        if shipped_checkpoint(lecture, preset) is not None:
+        if shipped_checkpoint(lecture, p) is not None:
             return "shipped"
     return "train"
 
@@ -1273,7 +1280,7 @@ def ensure_trained(
     from .train import Trainer
 
     p = load_lecture_preset(lecture, preset)
-    path = cached_checkpoint_path(lecture, preset, device)
+    path = cached_checkpoint_path(lecture, p, device)
     if path.is_file():
         try:
             return load_checkpoint(path, preset=p, device=device)
@@ -1282,7 +1289,7 @@ def ensure_trained(
     if _device_type(device) == "cpu":
         from .lecture_models import shipped_checkpoint
 
-        shipped = shipped_checkpoint(lecture, preset)
+        shipped = shipped_checkpoint(lecture, p)
         if shipped is not None:
             try:
                 return load_checkpoint(shipped, preset=p, device=device)

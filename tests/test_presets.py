@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox import presets as P
+from sandbox.text import normalize
 from sandbox.presets import (
     MAX_PAIRS,
     MAX_SENTENCE_CHARS,
@@ -667,12 +668,12 @@ SENTENCE = st.text(
     st.one_of(st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Zl", "Zp")), st.sampled_from("가나다😀\"\\'")),
     min_size=1,
     max_size=40,
-).filter(lambda s: s.strip() and len(s.strip()) <= MAX_SENTENCE_CHARS)
+).filter(lambda s: normalize(s) and len(normalize(s)) <= MAX_SENTENCE_CHARS)
 
 
 @settings(FUZZ, max_examples=50)  # each example parses and writes a whole shipped preset
 @given(
-    st.lists(st.tuples(SENTENCE, SENTENCE), min_size=1, max_size=12, unique_by=lambda p: (p[0].strip(), p[1].strip())),
+    st.lists(st.tuples(SENTENCE, SENTENCE), min_size=1, max_size=12, unique_by=lambda p: (normalize(p[0]), normalize(p[1]))),
     st.sampled_from([p.stem for p in shipped_paths()]),
 )
 def test_fuzz_pair_edits_keep_every_comment(new_pairs, stem):
@@ -680,7 +681,8 @@ def test_fuzz_pair_edits_keep_every_comment(new_pairs, stem):
     preset = load_preset(SHIPPED_DIR / f"{stem}.toml")
     rng_pairs = list(preset.pairs)
     # Mix kept pairs with new ones so the matcher sees inserts, deletes and replacements.
-    mixed = [Pair(s.strip(), t.strip()) for s, t in new_pairs]
+    # Sentences are stored normalised (NFC, zero-width characters removed; issue 11).
+    mixed = [Pair(normalize(s), normalize(t)) for s, t in new_pairs if normalize(s) and normalize(t)]
     merged = rng_pairs[::2] + mixed + rng_pairs[1::3]
     seen, unique = set(), []
     for p in merged:
@@ -737,21 +739,21 @@ def valid_documents(draw) -> tuple[dict, Preset]:
         "seed": draw(st.integers(0, 2**32 - 1)),
     }
     raw_pairs = draw(
-        st.lists(st.tuples(SENTENCE, SENTENCE), min_size=1, max_size=5, unique_by=lambda p: (p[0].strip(), p[1].strip()))
+        st.lists(st.tuples(SENTENCE, SENTENCE), min_size=1, max_size=5, unique_by=lambda p: (normalize(p[0]), normalize(p[1])))
     )
-    name = draw(SENTENCE.filter(lambda s: len(s.strip()) <= P.MAX_NAME_CHARS))
+    name = draw(SENTENCE.filter(lambda s: len(normalize(s)) <= P.MAX_NAME_CHARS))
     doc = {"name": name, "model": model, "training": training, "pairs": [{"source": s, "target": t} for s, t in raw_pairs]}
     tokenizer = TokenizerConfig()
     if draw(st.booleans()):
         tokenizer = TokenizerConfig(draw(st.sampled_from(P.TOKENIZERS)), draw(st.sampled_from(P.TOKENIZERS)))
         doc["tokenizer"] = {"source": tokenizer.source, "target": tokenizer.target}
     expected = Preset(
-        name=name.strip(),
+        name=normalize(name),  # text is kept as sandbox.text.normalize makes it
         description="",
         model=ModelConfig(**model),
         tokenizer=tokenizer,
         training=TrainingConfig(**training),
-        pairs=tuple(Pair(s.strip(), t.strip()) for s, t in raw_pairs),
+        pairs=tuple(Pair(normalize(s), normalize(t)) for s, t in raw_pairs),  # NFC, no zero-width (issue 11)
     )
     return doc, expected
 

@@ -7,7 +7,8 @@ visible ≤ 1 s on two cores).
 
 ``ATTENTION_SANDBOX_LAUNCH_PROBE=shown`` prints ``LAUNCH shown <unix time>`` when the
 window first paints and quits; ``=ready`` waits for the first trace (bench/bench_launch.py);
-``=train`` starts training and closes the window mid-training (tests: exit status 0).
+``=map`` when the first attention map is painted (the cached one from the last session,
+else the live one); ``=train`` starts training and closes the window mid-training (tests: exit status 0).
 """
 
 from __future__ import annotations
@@ -40,12 +41,18 @@ def install_extras(win) -> None:
     shown = settings is not None and read_str(settings, EDITOR_VISIBLE_KEY, "false").lower() == "true"
     win.preset_editor_dock.setVisible(shown)
     win.lectures = install_lectures(win)
+    from .lecture_export import install_export
+
+    install_export(win.lectures)  # Lecture ▸ Export… (the export imports the presenter, not back)
     install_compare(win)
     install_bottleneck(win)
     from .whatif import install_whatif
 
     install_whatif(win)
     install_beam(win)
+    from .import_pairs import install_import_pairs
+
+    install_import_pairs(win)
 
 
 def run_app(argv: list[str] | None = None) -> int:
@@ -77,6 +84,12 @@ def run_app(argv: list[str] | None = None) -> int:
 
         if probe == "ready":
             win.ready.connect(lambda: report("ready"))
+        elif probe == "map":  # the first attention map painted: the cached one, else the live one
+            from .firstmap import CachedMap
+
+            if isinstance(win.placeholder, CachedMap):
+                win.firstShown.connect(lambda: report("map") if win.placeholder.painted else None)
+            win.ready.connect(lambda: report("map"))
         elif probe == "train":  # start training, close the window mid-training (tests)
             win.ready.connect(lambda: win.start_training(steps=100000))
             win.training.snapshot.connect(lambda _s: report("training"))

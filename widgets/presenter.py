@@ -43,6 +43,7 @@ from sandbox.lectures import (
 )
 
 from .jobs import JobRunner
+from .hooks import window_menu
 
 if TYPE_CHECKING:
     from sandbox.claims import Expect
@@ -281,9 +282,11 @@ class NarrationPanel(QWidget):
 
 
 def narration_html(text: str) -> str:
-    """Narration as HTML: blank lines make paragraphs, single newlines line breaks."""
-    paras = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paras)
+    """Narration as HTML: blank lines make paragraphs, single newlines line breaks, and
+    plain-text formulas (s_{t-1}, h_j, W1) typeset (widgets.richtext)."""
+    from .richtext import paragraphs_html
+
+    return paragraphs_html(text)
 
 
 def missing_image_text(lecture: Lecture, slide: Slide, lang: str) -> str:
@@ -554,6 +557,9 @@ class Presenter(QObject):
         self.revealed = True
         for name in quiz_hidden(self.slide):
             self.window.set_panel_hidden(name, False)
+        # Un-hiding a tab leaves the tab widget on whichever tab it fell back to while the
+        # slide's own was hidden: show the slide's panel, as the slide says.
+        self.window.focus_panel(self.slide.panel)
         self._update_panel()
 
     def set_lang(self, lang: str) -> None:
@@ -570,7 +576,10 @@ class Presenter(QObject):
         s = self.slide
         p.lecture_label.setText(self.lecture.title)
         p.counter.setText(self.counter_text)
-        p.title.setText(s.title)
+        from .richtext import formula_html
+
+        p.title.setTextFormat(Qt.TextFormat.RichText)
+        p.title.setText(formula_html(s.title))
         p.context.setText(self._context_text())
         other = "en" if self.lang == "ko" else "ko"
         p.lang_button.setText(f"{LANG_NAMES[other]} (L)")
@@ -1013,8 +1022,8 @@ class LectureController(QObject):
         self.editor: LectureEditor | None = None
         self.editor_dock: QDockWidget | None = None
         self.lang = "en"
-        self.menu = QMenu("&Lecture", window)
-        window.menuBar().addMenu(self.menu)
+        self.extra_actions: list[QAction] = []
+        self.menu = window_menu(window, "&Lecture")  # before Help, like every other menu
         self.combo = QComboBox()
         self.combo.setToolTip("lectures: shipped first, then yours")
         self.combo.setMinimumContentsLength(18)
@@ -1023,16 +1032,19 @@ class LectureController(QObject):
         self.present_action.setShortcut("F5")
         self.present_action.triggered.connect(lambda: self.present_key(self.combo.currentData()))
         window.addAction(self.present_action)
-        tb = getattr(window, "toolbar", None)
-        if not isinstance(tb, QToolBar):
-            tb = QToolBar("lecture")
-            tb.setObjectName("lecture_toolbar")
-            window.addToolBar(tb)
-        tb.addSeparator()
+        # A toolbar of its own that wraps onto a new row when the window is narrow, so
+        # "Present" is never hidden behind the main toolbar's "»" overflow.
+        tb = QToolBar("lecture")
+        tb.setObjectName("lecture_toolbar")
         tb.addWidget(QLabel(" lecture "))
         tb.addWidget(self.combo)
         tb.addAction(self.present_action)
         self.toolbar = tb
+        add = getattr(window, "add_toolbar", None)
+        if add is not None:
+            add(tb)
+        else:
+            window.addToolBar(tb)
         self.refresh()
         app = QApplication.instance()
         if app is not None:
@@ -1076,6 +1088,10 @@ class LectureController(QObject):
             a.triggered.connect(lambda _=False, p=str(path): self.edit_key(p))
         m.addAction("New lecture from this view", self.new_from_view)
         m.addAction("Open lecture file…", self._open_dialog)
+        if self.extra_actions:  # added by other modules (lecture_export.install_export)
+            m.addSeparator()
+            for a in self.extra_actions:
+                m.addAction(a)
         m.addSeparator()
         m.addAction("Show lectures folder path", lambda: self._message(f"your lectures: {user_lectures_dir()}"))
 
