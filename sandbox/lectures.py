@@ -425,9 +425,9 @@ def _check_whatif(c: _Checker, raw: Any, prefix: str, preset: Preset, source: st
     c.no_unknown(tab, name, _WHATIF_KEYS)
     src = source if source is not None else preset.pairs[pair or 0].source
     n_source = len(tokenize(src, preset.tokenizer.source)) + 1  # with <eos>
-    from .model import build_vocabs
+    from .vocab import Vocab  # as sandbox.model.build_vocabs builds it, without torch
 
-    tgt_vocab = build_vocabs(preset)[1]
+    tgt_vocab = Vocab.build((p.target for p in preset.pairs), preset.tokenizer.target)
     m = preset.model
 
     def items(key: str) -> list:

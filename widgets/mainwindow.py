@@ -788,7 +788,6 @@ class MainWindow(QMainWindow):
             "layer": self._layer,
             "head": self._head,
             "panel": self.views.current_panel() if self.views is not None else "map",
-            "interventions": self.interventions,  # What-if edits (None: the model's own run)
         }
 
     @property

@@ -135,6 +135,11 @@ def apply_slide(window: "MainWindow", lecture: Lecture, slide: Slide, bundles: d
     return SlideState(step=step, note=note, hidden=hidden)
 
 
+def _view_with_edits(window) -> dict:
+    """``window.current_view()`` plus its What-if edits, for a slide made from the view."""
+    return {**window.current_view(), "interventions": getattr(window, "interventions", None)}
+
+
 def quiz_hidden(slide: Slide) -> tuple[str, ...]:
     """The panels a slide hides until R: its ``hidden`` list, plus the explain panel, whose
     worked example of the strongest weight would give a quiz's answer away."""
@@ -855,7 +860,7 @@ class LectureEditor(QWidget):
     def add_current_view(self) -> Slide | None:
         """Append the window's current view as a new slide after the selected one."""
         try:
-            slide = slide_from_view(self.window.current_view(), self.lecture)
+            slide = slide_from_view(_view_with_edits(self.window), self.lecture)
         except LectureError as e:
             self.status.setText(f"⚠ {e}")
             return None
@@ -1158,7 +1163,7 @@ class LectureController(QObject):
 
         stub = Lecture(title="New lecture", preset=str(view["preset"]), train=TrainSpec(), slides=())
         try:
-            slide = slide_from_view(view, stub, title="Slide 1")
+            slide = slide_from_view(_view_with_edits(self.window), stub, title="Slide 1")
         except LectureError as e:
             self._message(str(e), "error")
             return None
