@@ -423,7 +423,7 @@ def test_pair_problems_reports_everything_in_order():
 
 def test_save_is_atomic_when_replace_fails(tmp_path, monkeypatch):
     target = tmp_path / "mine.toml"
-    before = (SHIPPED_DIR / "ko_en_cat.toml").read_bytes()
+    before = (INLINE_DIR / "ko_en_cat.toml").read_bytes()
     target.write_bytes(before)
     preset = load_preset(target)
 
@@ -440,7 +440,7 @@ def test_save_is_atomic_when_replace_fails(tmp_path, monkeypatch):
 
 def test_save_is_atomic_when_fsync_fails(tmp_path, monkeypatch):
     target = tmp_path / "mine.toml"
-    before = (SHIPPED_DIR / "reverse.toml").read_bytes()
+    before = (INLINE_DIR / "reverse.toml").read_bytes()
     target.write_bytes(before)
 
     def boom(fd):
@@ -455,7 +455,7 @@ def test_save_is_atomic_when_fsync_fails(tmp_path, monkeypatch):
 
 def test_save_invalid_preset_writes_nothing(tmp_path):
     target = tmp_path / "mine.toml"
-    before = (SHIPPED_DIR / "ko_en_cat.toml").read_bytes()
+    before = (INLINE_DIR / "ko_en_cat.toml").read_bytes()
     target.write_bytes(before)
     preset = load_preset(target)
     bad = dataclasses.replace(preset, pairs=(dataclasses.replace(preset.pairs[0], target=""),) + preset.pairs[1:])
