@@ -21,26 +21,56 @@ EDITOR_VISIBLE_KEY = "editor/visible"
 
 
 def install_extras(win) -> None:
-    """Add the preset editor, lectures, compare view and bottleneck experiment (once)."""
+    """Add the preset editor, lectures, compare view and bottleneck experiment (once).
+
+    Each part is installed on its own: one that fails (a bad draft, a broken user file, a
+    bug) is reported in the window's banner and on stderr, and the others still install."""
     if getattr(win, "_extras_installed", False):
         return
     win._extras_installed = True
-    from .bottleneck_view import install_bottleneck
-    from .compare import install_compare
-    from .editor import install_editor
-    from .presenter import install_lectures
+    failed: list[str] = []
 
-    win.editor = install_editor(win)
-    # The editor dock starts closed (View ▸ Preset editor, Ctrl+Shift+E): open, it takes a
-    # third of the window from the map and the step anatomy. The choice is remembered.
-    from .settings import read_str
+    def part(name: str, install) -> None:
+        try:
+            install()
+        except Exception as e:  # noqa: BLE001 - one part must not take the others down
+            failed.append(f"{name}: {type(e).__name__}: {' '.join(str(e).split())}")
+            print(f"warning: the {name} could not start: {type(e).__name__}: {e}", file=sys.stderr)
 
-    settings = getattr(win, "settings", None)
-    shown = settings is not None and read_str(settings, EDITOR_VISIBLE_KEY, "false").lower() == "true"
-    win.preset_editor_dock.setVisible(shown)
-    win.lectures = install_lectures(win)
-    install_compare(win)
-    install_bottleneck(win)
+    def editor() -> None:
+        from .editor import install_editor
+
+        win.editor = install_editor(win)
+        # The editor dock starts closed (View ▸ Preset editor, Ctrl+Shift+E): open, it takes a
+        # third of the window from the map and the step anatomy. The choice is remembered.
+        from .settings import read_str
+
+        settings = getattr(win, "settings", None)
+        shown = settings is not None and read_str(settings, EDITOR_VISIBLE_KEY, "false").lower() == "true"
+        win.preset_editor_dock.setVisible(shown)
+
+    def lectures() -> None:
+        from .presenter import install_lectures
+
+        win.lectures = install_lectures(win)
+
+    def compare() -> None:
+        from .compare import install_compare
+
+        install_compare(win)
+
+    def bottleneck() -> None:
+        from .bottleneck_view import install_bottleneck
+
+        install_bottleneck(win)
+
+    for name, install in (("preset editor", editor), ("lecture menu", lectures), ("compare view", compare),
+                          ("bottleneck experiment", bottleneck)):
+        part(name, install)
+    if failed and hasattr(win, "show_banner"):
+        import html
+
+        win.show_banner(html.escape("could not start " + "; ".join(failed)), "error")
 
 
 def run_app(argv: list[str] | None = None) -> int:

@@ -65,7 +65,7 @@ from sandbox.presets import (
 )
 from sandbox.vocab import tokenize
 
-from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, write_draft
+from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, set_aside, write_draft
 from .editor_pairs import COLUMNS, PairsTableModel
 from .editor_settings import SEQ2SEQ_FIELDS, TRANSFORMER_FIELDS, SettingsForm, field_value, with_field
 
@@ -239,6 +239,7 @@ class PresetEditor(QWidget):
     train_requested = Signal()
     preset_opened = Signal(object)
     status_changed = Signal()  # can_save / dirty / training may have changed (menus follow it)
+    notice = Signal(str)  # a one-line message for the window (e.g. a draft that was ignored)
 
     def __init__(self, parent: QWidget | None = None, *, dialogs: EditorDialogs | None = None,
                  autosave_ms: int = AUTOSAVE_MS) -> None:
@@ -678,7 +679,14 @@ class PresetEditor(QWidget):
                 self.vocabulary_changed.emit()
             if _model_key(old) != _model_key(state):
                 self.model_changed.emit()
-        self._autosave.start()
+        self._schedule_draft()
+
+    def _schedule_draft(self) -> None:
+        """Write a draft at most ``autosave_ms`` after the FIRST unsaved change: the timer
+        is started when it is idle and never restarted, so steady typing is drafted too
+        (a restarting debounce would wait for a pause that may never come before a crash)."""
+        if not self._autosave.isActive():
+            self._autosave.start()
 
     def _select_rows(self, rows: list[int]) -> None:
         sel = self.table.selectionModel()
@@ -953,17 +961,34 @@ class PresetEditor(QWidget):
             return
         try:
             draft = read_draft(path)
-        except DraftError:
-            return  # unreadable: left alone (never deleted unasked), overwritten by the next edit
+        except DraftError as e:
+            # never restored half-way and never silently overwritten: set aside, and said
+            kept = set_aside(path)
+            where = f"; kept as {kept}" if kept is not None else ""
+            self._tell(f"Ignored the draft of unsaved edits: {e}{where}")
+            return
         if not _same_file(draft.origin, base.path):
             return  # a draft of another file with the same key
         if draft.preset == base:
             delete_draft(key)
             return
         if self.dialogs.ask_restore_draft(self, base.name, path):
-            self._push(draft.preset, "Restore unsaved edits", rows_after=[0] if draft.preset.pairs else [])
+            try:
+                self._push(draft.preset, "Restore unsaved edits", rows_after=[0] if draft.preset.pairs else [])
+            except (OverflowError, ValueError, TypeError) as e:  # a value no widget can show
+                self.undo_stack.clear()
+                self._baseline = self._state = base
+                self._refresh()
+                kept = set_aside(path)
+                self._tell(f"Could not restore the draft {path}: {e}" + (f"; kept as {kept}" if kept else ""))
         else:
             delete_draft(key)
+
+    def _tell(self, message: str) -> None:
+        """Show a message in the editor and pass it to the window (``notice``)."""
+        self.error_banner.setText(message)
+        self.error_banner.show()
+        self.notice.emit(message)
 
     def closeEvent(self, event) -> None:
         # write a pending draft now: a timer firing after the editor is gone must not write

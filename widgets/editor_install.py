@@ -164,6 +164,7 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
         except (PresetError, ValueError, OSError) as e:
             _banner(window, f"could not reload {path}: {e}")
 
+    editor.notice.connect(lambda text: _banner(window, text, "warning"))
     editor.saved.connect(reload_in_window)
     editor.preset_opened.connect(reload_in_window)
 
@@ -205,10 +206,10 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
     return editor
 
 
-def _banner(window, text: str) -> None:
+def _banner(window, text: str, kind: str = "error") -> None:
     show = getattr(window, "show_banner", None)
     if callable(show):
-        show(html.escape(text), "error")
+        show(html.escape(text), kind)
 
 
 def _wrap_load_preset(window, editor: PresetEditor) -> None:
