@@ -182,7 +182,8 @@ def dumps_draft(preset: Preset, origin: str | os.PathLike[str] | None) -> str:
 
 def write_draft(key: str, preset: Preset, origin: str | os.PathLike[str] | None) -> Path:
     """Write the draft atomically (temp file + rename); raises OSError naming the draft."""
-    return atomic_write_bytes(draft_path(key), dumps_draft(preset, origin).encode("utf-8"), what="draft")
+    return atomic_write_bytes(draft_path(key), dumps_draft(preset, origin).encode("utf-8"), what="draft",
+                              make_parents=True)
 
 
 # --------------------------------------------------------------------------- reading
@@ -303,7 +304,8 @@ def write_lecture_draft(key: str, lecture: Any) -> Path:
         return _text(v) if isinstance(v, str) else v
 
     doc["lecture"] = clean(data)
-    return atomic_write_bytes(lecture_draft_path(key), tomlkit.dumps(doc).encode("utf-8"), what="draft")
+    return atomic_write_bytes(lecture_draft_path(key), tomlkit.dumps(doc).encode("utf-8"), what="draft",
+                              make_parents=True)
 
 
 def read_lecture_draft(path: str | os.PathLike[str]) -> LectureDraft:

@@ -75,12 +75,13 @@ def clean_stale_temp_files(folder: str | os.PathLike[str], *, older_than: float 
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, allow_shipped: bool = False,
-                       make_parents: bool = True, what: str = "file") -> Path:
+                       make_parents: bool = False, what: str = "file") -> Path:
     """Write ``data`` to ``path`` atomically and durably; return the path.
 
     Raises :class:`~sandbox.shipped.ShippedFileError` (a ValueError) for a path in the
-    shipped tree, and ``OSError`` naming ``path`` when the folder cannot be created or the
-    disk is full or read-only. An existing file keeps its permissions."""
+    shipped tree, and ``OSError`` naming ``path`` when the folder is missing (or, with
+    ``make_parents``, cannot be created) or the disk is full or read-only. An existing file
+    keeps its permissions."""
     path = Path(path)
     refuse_shipped(path, what, allow_shipped=allow_shipped)
     try:

@@ -966,6 +966,7 @@ def ensure_trained_from(
     if result.status != "done":  # "nonfinite": the lecture's train spec does not work
         raise LectureError(lecture.path, "train", f"training preset {p.key!r} failed: {result.message}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint(bundle, path)  # the one atomic writer: temp file, fsync, rename
     except (OSError, ValueError) as e:  # a cache that cannot be written only costs time
         origin += f"; not cached: {e}"

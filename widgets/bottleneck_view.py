@@ -85,7 +85,7 @@ def save_cache(result: dict, quick: bool) -> Path | None:
 
     p = cache_path(quick)
     try:
-        atomic_write_text(p, json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+        atomic_write_text(p, json.dumps(result, ensure_ascii=False, indent=1) + "\n", make_parents=True)
         return p
     except (OSError, ValueError):
         return None  # a cache that cannot be written is not an error
