@@ -72,6 +72,7 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
                    area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> PresetEditor:
     """Add a :class:`PresetEditor` to ``window`` as a dock with menu actions; returns it."""
     editor = PresetEditor(dialogs=dialogs)
+    editor.notice.connect(lambda text: _banner(window, text, "warning"))  # e.g. an ignored draft
     dock = QDockWidget("Preset editor", window)
     dock.setObjectName("preset_editor_dock")
     dock.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
@@ -164,7 +165,6 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
         except (PresetError, ValueError, OSError) as e:
             _banner(window, f"could not reload {path}: {e}")
 
-    editor.notice.connect(lambda text: _banner(window, text, "warning"))
     editor.saved.connect(reload_in_window)
     editor.preset_opened.connect(reload_in_window)
 

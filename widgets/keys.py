@@ -46,6 +46,6 @@ def focus_keeps_keys(window: QWidget, obj: object = None) -> bool:
     if focus is None:
         return False
     try:
-        return focus.window() is window and keeps_keys(focus)
+        return QWidget.window(focus) is window and keeps_keys(focus)
     except RuntimeError:
         return False

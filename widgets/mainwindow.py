@@ -1331,7 +1331,7 @@ class MainWindow(QMainWindow):
         if ev.type() != QEvent.Type.KeyPress or not isinstance(obj, QWidget):
             return False
         try:
-            if obj.window() is not self:
+            if QWidget.window(obj) is not self:  # (a widget may shadow window(), e.g. LectureEditor.window)
                 return False
         except RuntimeError:
             return False

@@ -621,7 +621,7 @@ class Presenter(QObject):
         if not self.active or ev.type() != QEvent.Type.KeyPress or not isinstance(obj, QWidget):
             return False
         try:
-            if obj.window() is not self.window:
+            if QWidget.window(obj) is not self.window:  # (LectureEditor.window shadows the method)
                 return False
         except RuntimeError:
             return False
