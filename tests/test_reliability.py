@@ -303,3 +303,18 @@ def test_a_truncated_cache_entry_is_retrained_and_says_so():
     log.clear()
     train_bundles(lec, log=log.append)  # rewritten whole: now it does come from the cache
     assert log == ["ko_en_cat: loaded from the cache"]
+
+
+def test_start_up_sweeps_every_user_folder(tmp_path):
+    from sandbox import userdirs
+
+    old = time.time() - 3600
+    leftovers = []
+    for folder in (userdirs.presets_dir(), userdirs.lectures_dir(), userdirs.drafts_dir(), userdirs.cache_dir()):
+        folder.mkdir(parents=True, exist_ok=True)
+        p = folder / ".x.toml.abcdefgh.tmp"
+        p.write_bytes(b"")
+        os.utime(p, (old, old))
+        leftovers.append(p)
+    assert userdirs.sweep_stale_temp_files() == len(leftovers)
+    assert not any(p.exists() for p in leftovers)

@@ -100,7 +100,9 @@ def run_app(argv: list[str] | None = None) -> int:
             print(f"LAUNCH {what} {time.time():.6f}", flush=True)
             win.close()
 
-        if probe == "ready":
+        if probe in ("type", "restore"):
+            pass  # widgets.probes, wired below
+        elif probe == "ready":
             win.ready.connect(lambda: report("ready"))
         elif probe == "train":  # start training, close the window mid-training (tests)
             win.ready.connect(lambda: win.start_training(steps=100000))
@@ -113,6 +115,10 @@ def run_app(argv: list[str] | None = None) -> int:
     # The editor, lectures, compare view and bottleneck experiment plug in through their
     # install_* hooks once the first trace is on screen (they cost ~0.2 s to build).
     win.ready.connect(lambda: install_extras(win))
+    if probe:
+        from .probes import install_probe
+
+        install_probe(win, probe)  # "type" / "restore": the kill-while-typing test's hooks
     win.show()
     QTimer.singleShot(3000, win.start_loading)  # in case no paint ever arrives
     app.aboutToQuit.connect(win.shutdown)

@@ -62,6 +62,9 @@ class _StartupLoader(QObject):
             from sandbox.trace import trace
             from sandbox.train import available_devices
 
+            from sandbox.userdirs import sweep_stale_temp_files
+
+            sweep_stale_temp_files()  # leftovers of a write a kill interrupted
             presets = _preset_entries()
             warnings = ignored_user_presets()  # broken user files named like shipped presets
             try:
