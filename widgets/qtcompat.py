@@ -66,18 +66,20 @@ _gc_holders = 0
 _gc_was_enabled = True
 
 
-def pause_automatic_gc() -> None:
-    """Called (GUI thread) before starting a worker thread; nests."""
+def pause_automatic_gc(collect: bool = True) -> None:
+    """Called (GUI thread) before starting a worker thread; nests. ``collect=False`` skips
+    the full collection first (for a short worker that must not stall the window)."""
     global _gc_holders, _gc_was_enabled
     with _gc_lock:
         if _gc_holders == 0:
             _gc_was_enabled = _gc.isenabled()
-            _gc.collect()  # whatever is garbage now dies here, in the GUI thread
+            if collect:
+                _gc.collect()  # whatever is garbage now dies here, in the GUI thread
             _gc.disable()
         _gc_holders += 1
 
 
-def resume_automatic_gc() -> None:
+def resume_automatic_gc(collect: bool = True) -> None:
     """Called (GUI thread) after the worker thread has been joined."""
     global _gc_holders
     with _gc_lock:
@@ -87,7 +89,8 @@ def resume_automatic_gc() -> None:
         if _gc_holders == 0:
             if _gc_was_enabled:
                 _gc.enable()
-            _gc.collect()
+            if collect:
+                _gc.collect()
 
 
 def collect_in_gui_thread(generation: int = 0) -> None:
