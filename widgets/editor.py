@@ -104,7 +104,7 @@ def run_off_gui_thread(fn: Callable[[], Any]) -> Any:
     try:
         thread = threading.Thread(target=target, name="save", daemon=True)
         thread.start()
-        thread.join(0.03)  # a small file is done before any loop is needed
+        thread.join(0.005)  # a small file is done before any loop is needed
         if thread.is_alive():
             loop = QEventLoop()
             poll = QTimer()
