@@ -1,5 +1,5 @@
 """Attention Sandbox: ``python main.py`` opens the window; ``python main.py --help`` lists
-the subcommands (trace, train, render, lecture, presets, bottleneck).
+the subcommands (trace, beam, train, render, lecture, presets, bottleneck).
 
 This file only wires the two halves together: the command line lives in ``sandbox.cli``
 (the Qt-free core) and the commands that draw live in ``widgets/``.

@@ -92,7 +92,7 @@ def main() -> None:
     probe(app, 1.0)  # let training settle (first snapshot, warm caches)
     n0 = snaps[0]
     late = probe(app, args.seconds)
-    m = win.training.worker.trainer.last_metrics if win.training.worker else None
+    m = win.training.latest_metrics
     report("training with live updates", late)
     rate = f", {m.steps_per_sec:.0f} training steps/s" if m else ""
     print(f"  {(snaps[0] - n0) / args.seconds:.1f} snapshots/s shown{rate}")

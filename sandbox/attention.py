@@ -54,10 +54,17 @@ class AttentionRecord:
     weights: np.ndarray
     output: np.ndarray
     terms: dict[str, np.ndarray] = field(default_factory=dict)
+    # A pinned record (What-if, see sandbox.whatif): ``weights`` is one-hot and ``output``
+    # is values[J]; these are the weights the model itself computed from ``energies``.
+    original_weights: np.ndarray | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return self.original_weights is not None
 
     def to_json(self) -> dict[str, Any]:
         """The record as the trace JSON writes it: nested lists, -inf as null."""
-        return {
+        out = {
             "kind": self.kind,
             "layer": self.layer,
             "head": self.head,
@@ -71,6 +78,9 @@ class AttentionRecord:
             "output": jsonable(self.output),
             "terms": {k: jsonable(v) for k, v in self.terms.items()},
         }
+        if self.original_weights is not None:
+            out["original_weights"] = jsonable(self.original_weights)
+        return out
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> "AttentionRecord":
@@ -86,6 +96,8 @@ class AttentionRecord:
             energies=arr(obj["energies"]), weights=arr(obj["weights"]),
             output=arr(obj["output"]),
             terms={k: arr(v) for k, v in obj.get("terms", {}).items()},
+            original_weights=(arr(obj["original_weights"]) if obj.get("original_weights") is not None
+                              else None),
         )
 
 
@@ -114,15 +126,10 @@ def _nulls_to_neginf(x: Any) -> Any:
 
 
 class Recorder:
-    """Collects :class:`AttentionRecord` objects while active (see :func:`recording`).
+    """Collects :class:`AttentionRecord` objects while active (see :func:`recording`)."""
 
-    ``min_position`` skips query positions below it, so a Transformer decoder re-run on a
-    prefix only records its newest position.
-    """
-
-    def __init__(self, min_position: int | None = None) -> None:
+    def __init__(self) -> None:
         self.records: list[AttentionRecord] = []
-        self.min_position = min_position
 
     def take(self) -> list[AttentionRecord]:
         out, self.records = self.records, []
@@ -133,9 +140,9 @@ _ACTIVE: ContextVar[Recorder | None] = ContextVar("attention_recorder", default=
 
 
 @contextmanager
-def recording(min_position: int | None = None) -> Iterator[Recorder]:
+def recording() -> Iterator[Recorder]:
     """Record every :func:`attend` call made inside the ``with`` block (batch size 1)."""
-    rec = Recorder(min_position)
+    rec = Recorder()
     token = _ACTIVE.set(rec)
     try:
         yield rec
@@ -145,6 +152,56 @@ def recording(min_position: int | None = None) -> Iterator[Recorder]:
 
 def active_recorder() -> Recorder | None:
     return _ACTIVE.get()
+
+
+@dataclass(frozen=True)
+class CrossEdit:
+    """What-if edits :func:`attend` applies to every ``cross`` attention while active.
+
+    ``hide``: key (source) indices masked like padding (energy -inf, weight exactly 0).
+    ``pins``: ``(position, source, layer, head)``: the query at decoder step ``position``
+    puts all its weight on key ``source`` (one-hot weights, output = values[source]) in
+    ``layer`` / ``head`` (None = every layer / every head). The record keeps the weights
+    the model computed as ``original_weights``. Built by :mod:`sandbox.whatif`.
+    """
+
+    hide: frozenset[int] = frozenset()
+    pins: tuple[tuple[int, int, int | None, int | None], ...] = ()
+
+
+_EDIT: ContextVar[CrossEdit | None] = ContextVar("attention_edit", default=None)
+
+
+@contextmanager
+def editing(edit: CrossEdit | None) -> Iterator[None]:
+    """Apply ``edit`` to every cross attention computed inside the ``with`` block."""
+    token = _EDIT.set(edit)
+    try:
+        yield
+    finally:
+        _EDIT.reset(token)
+
+
+def _hide_mask(edit: CrossEdit, n_keys: int, device) -> torch.Tensor:
+    m = torch.zeros(n_keys, dtype=torch.bool, device=device)
+    for j in edit.hide:
+        if 0 <= j < n_keys:
+            m[j] = True
+    return m  # (S,) broadcasts over (B, H, L, S)
+
+
+def _pinned(edit: CrossEdit, heads: int, length: int, query_start: int,
+            layer: int) -> list[tuple[int, int, int]]:
+    """(head, row, source) for every weight row a pin replaces in this call."""
+    out = []
+    for position, source, p_layer, p_head in edit.pins:
+        row = position - query_start
+        if not 0 <= row < length or (p_layer is not None and p_layer != layer):
+            continue
+        for h in (range(heads) if p_head is None else (p_head,)):
+            if 0 <= h < heads:
+                out.append((h, row, source))
+    return out
 
 
 class GeneralScore(nn.Module):
@@ -189,12 +246,17 @@ def attend(
     layer: int = 0,
     query_start: int = 0,
     dropout: nn.Module | None = None,
+    record_from: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Score, mask, softmax and sum. Returns ``(output (B,H,L,d_v), weights (B,H,L,S))``.
 
     ``scorer`` is the module holding the score's parameters (``general``, ``bahdanau``).
     ``query_start`` is the position of the first query row (a seq2seq decoder calls this
     once per step with L = 1). ``dropout`` is applied to the weights after recording.
+    ``record_from``: query positions before it are not recorded (a Transformer decoder
+    re-run on a prefix at step t passes t: the earlier rows were recorded at their own steps).
+    Inside :func:`editing` a ``cross`` attention also applies the What-if edits (hidden keys
+    are masked before the softmax; pinned rows get one-hot weights after it).
     """
     terms: dict[str, torch.Tensor] = {}
     if score == "dot":
@@ -207,33 +269,53 @@ def attend(
         energies, terms = scorer(query, keys)
     else:
         raise ValueError(f"unknown score {score!r}; allowed: {', '.join(SCORES)}")
+    edit = _EDIT.get() if kind == "cross" else None
+    if edit is not None and edit.hide:
+        hidden = _hide_mask(edit, energies.shape[-1], energies.device)
+        mask = hidden if mask is None else (mask | hidden)
     if mask is not None:
         energies = energies.masked_fill(mask, float("-inf"))
     weights = torch.softmax(energies, dim=-1)
+    original = None
+    pins = _pinned(edit, query.shape[1], query.shape[2], query_start, layer) if edit is not None else []
+    if pins:
+        original = weights
+        weights = weights.clone()
+        for h, row, j in pins:
+            weights[:, h, row] = 0.0
+            weights[:, h, row, j] = 1.0
     attn = dropout(weights) if dropout is not None else weights
     output = attn @ values  # (B, H, L, d_v)
+    for h, row, j in pins:
+        output[:, h, row] = values[:, h, j]  # exactly values[J], whatever the matmul rounds
     rec = _ACTIVE.get()
     if rec is not None:
         _record(rec, kind, layer, score, query, keys, values, energies, weights, output, terms,
-                query_start)
+                query_start, original, {(h, row) for h, row, _ in pins}, record_from)
     return output, weights
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
-    return t.detach().to("cpu", torch.float32).numpy()
+    """A float32 CPU copy. Always a copy: ``.numpy()`` of a CPU float32 tensor shares its
+    memory, and some recorded tensors are parameters (Bahdanau's ``v``) that training goes
+    on changing; a record must keep the numbers it was taken with."""
+    return np.array(t.detach().to("cpu", torch.float32).numpy(), copy=True)
 
 
 def _record(rec: Recorder, kind: str, layer: int, score: str, query, keys, values, energies, weights,
-            output, terms: dict[str, torch.Tensor], query_start: int) -> None:
+            output, terms: dict[str, torch.Tensor], query_start: int,
+            original: torch.Tensor | None = None,
+            pinned_rows: set[tuple[int, int]] = frozenset(), record_from: int = 0) -> None:
     if query.shape[0] != 1:
         raise ValueError("attention can only be recorded for a batch of one sentence")
     q, k, v, e, w, o = (_np(x)[0] for x in (query, keys, values, energies, weights, output))
+    ow = _np(original)[0] if original is not None else None
     t_np = {name: _np(x) for name, x in terms.items()}
     heads, length = q.shape[0], q.shape[1]
     for h in range(heads):
         for l in range(length):
             pos = query_start + l
-            if rec.min_position is not None and pos < rec.min_position:
+            if pos < record_from:
                 continue
             rec_terms: dict[str, np.ndarray] = {}
             if score == "scaled_dot":
@@ -246,5 +328,6 @@ def _record(rec: Recorder, kind: str, layer: int, score: str, query, keys, value
             rec.records.append(AttentionRecord(
                 kind=kind, layer=layer, head=h, position=pos, score=score,
                 query=q[h, l], keys=k[h], values=v[h], energies=e[h, l], weights=w[h, l],
-                output=o[h, l], terms=rec_terms))
+                output=o[h, l], terms=rec_terms,
+                original_weights=ow[h, l] if (h, l) in pinned_rows else None))
 

@@ -21,7 +21,7 @@ Protocol, as in the paper's Fig. 2 (RNNsearch-50 was trained once on sentences o
   right; *token accuracy* = the fraction of output positions that are right.
 
 The models are :class:`sandbox.seq2seq.Seq2Seq` built from a
-:class:`~sandbox.presets.ModelConfig` — the same class the presets train. No Qt here; the
+:class:`~sandbox.seq2seq.Seq2SeqConfig` — the same model class the presets train. No Qt here; the
 plot, the GUI and the ``bottleneck`` command live in ``widgets/bottleneck_view.py``.
 """
 
@@ -37,9 +37,10 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
+from .device import resolve_device
 from .model import RNG_LOCK  # importing model also applies configure_torch() (one thread)
-from .presets import ModelConfig
-from .seq2seq import ATTENTIONS, CELLS, Seq2Seq
+from .names import ATTENTIONS, CELLS
+from .seq2seq import Seq2Seq, Seq2SeqConfig
 from .vocab import EOS, EOS_ID, SOS_ID, SPECIALS
 
 __all__ = ["TASKS", "Settings", "DEFAULT", "QUICK", "BottleneckResult", "run_experiment",
@@ -267,12 +268,6 @@ def _check(s: Settings) -> None:
         raise ValueError(f"lr: must be a positive number, got {s.lr!r}")
 
 
-def _resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def _decode(ids: Iterable[int], syms: Sequence[str]) -> str:
     out = []
     for i in ids:
@@ -320,7 +315,7 @@ def run_experiment(lengths: Sequence[int] | None = None,
     _check(s)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
         raise ValueError(f"seed: must be a whole number from 0 to {2**32 - 1}, got {seed!r}")
-    dev = _resolve_device(s.device)
+    dev = resolve_device(s.device)
     t_start = time.perf_counter()
     syms = symbols(s.vocab)
     pools, tests = make_datasets(s, seed, dev)
@@ -343,7 +338,7 @@ def run_experiment(lengths: Sequence[int] | None = None,
     vocab_size = _N_SPECIAL + s.vocab
     for mi, name in enumerate(s.models):
         t_model = time.perf_counter()
-        cfg = ModelConfig(kind="seq2seq", cell=s.cell, attention=name, embed=s.embed, hidden=s.hidden)
+        cfg = Seq2SeqConfig(cell=s.cell, attention=name, embed=s.embed, hidden=s.hidden)
         with RNG_LOCK, torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # the same initial embeddings / encoder for every model
             net = Seq2Seq(cfg, vocab_size, vocab_size).to(dev)

@@ -169,7 +169,7 @@ def load_checkpoint(path: str | os.PathLike, preset=None, device: str = "cpu") -
     from safetensors.torch import load
 
     from .presets import PresetError, loads_preset
-    from .train import resolve_device
+    from .device import resolve_device
 
     label = os.fspath(path)
     dev = resolve_device(device)

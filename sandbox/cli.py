@@ -1,4 +1,4 @@
-"""Command line: ``python main.py [trace|train|render|lecture|presets|bottleneck] ...``.
+"""Command line: ``python main.py [trace|beam|train|render|lecture|presets|bottleneck] ...``.
 
 This module knows the Qt-free commands. The ones that draw (``render``, ``lecture``,
 ``bottleneck``, and the window itself when no subcommand is given) live in ``widgets/``;
@@ -15,8 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from .train import Metrics
 
 EXIT_BAD_INPUT = 2
 
@@ -40,7 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["teacher_forcing", "free_running"], default="teacher_forcing")
     p.add_argument("--checkpoint", help="trained weights from `train` (default: untrained, seeded)")
     p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    _add_whatif_flags(p)
     p.set_defaults(handler=cmd_trace)
+
+    p = sub.add_parser("beam", help="beam search: the best translations and a trace along each")
+    p.add_argument("--preset", required=True, help="a preset name (see `presets`) or a .toml path")
+    p.add_argument("--source", required=True, help="source sentence")
+    p.add_argument("--width", required=True, type=int, metavar="K", help="beam width (1 = greedy)")
+    p.add_argument("--checkpoint", help="trained weights from `train` (default: untrained, seeded)")
+    p.add_argument("--max-len", type=int, help="most decoder steps (default: as free running)")
+    p.add_argument("--length-penalty", type=float, default=0.0, metavar="ALPHA",
+                   help="rank by log_prob / length^ALPHA (default 0: no penalty)")
+    p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    p.set_defaults(handler=cmd_beam)
 
     p = sub.add_parser("presets", help="list shipped and user presets")
     p.set_defaults(handler=cmd_presets)
@@ -51,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--seed", type=int, help="override the preset's seed")
     p.add_argument("--out", required=True, help="checkpoint file to write")
-    p.set_defaults(handler=_lazy("sandbox.train:cli_train"))
+    p.set_defaults(handler=cmd_train)
 
     p = sub.add_parser("render", help="render the window's views at one step to a PNG, offscreen")
     p.add_argument("--preset", required=True)
@@ -63,11 +79,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", type=int, default=0)
     p.add_argument("--head", type=int, default=0)
     p.add_argument("--out", required=True, help="output .png (or .svg)")
+    _add_whatif_flags(p)
     p.set_defaults(handler=_from_caller("render"))
 
-    p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout")
+    p = sub.add_parser("lecture", help="export a lecture's slides to PNGs and a PDF handout, "
+                                       "or check its claims")
     p.add_argument("lecture", help="a shipped lecture name or a .toml path")
-    p.add_argument("--export", required=True, metavar="DIR")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--export", metavar="DIR", help="write slide PNGs and handout.pdf into DIR")
+    what.add_argument("--check", action="store_true",
+                      help="train (or load) the lecture's models and print every slide claim that "
+                           "fails; exit 0 all hold, 1 one fails, 2 bad input")
+    p.add_argument("--seeds", default="0", help="with --check: seeds to train, e.g. 0,1,2 or 0-4 (default 0)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"],
+                   help="where to train and run the models (default: the lecture's [train] device, cpu)")
     p.add_argument("--lang", choices=["ko", "en"], default="en")
     p.set_defaults(handler=_from_caller("lecture"))
 
@@ -77,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_from_caller("bottleneck"))
     return ap
+
+
+def _add_whatif_flags(p: argparse.ArgumentParser) -> None:
+    """``--force T=TOKEN``, ``--pin T=J``, ``--hide-source J`` (DESIGN.md, What-if)."""
+    p.add_argument("--force", action="append", default=[], metavar="T=TOKEN",
+                   help="what if step T had output TOKEN (repeatable); step T+1 reads it")
+    p.add_argument("--pin", action="append", default=[], metavar="T=J",
+                   help="put all of step T's cross attention on source token J (0-based; repeatable)")
+    p.add_argument("--hide-source", action="append", default=[], metavar="J",
+                   help="mask source token J from every cross attention (repeatable)")
 
 
 def _lazy(target: str) -> Callable[..., int]:
@@ -143,12 +178,169 @@ def cmd_trace(args: argparse.Namespace) -> int:
         if text is not None and len(text.strip()) > MAX_SENTENCE_CHARS:
             raise UserError(f"{flag}: the sentence is {len(text.strip())} characters long; "
                             f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
+    interventions = _interventions(args)
     bundle = load_bundle(args.preset, args.checkpoint)
-    tr = trace(bundle, args.source, args.target, mode=args.mode)
+    tr = trace_with_flags(bundle, args.source, args.target, args.mode, interventions)
     write_output(tr.dumps() + "\n", args.json)
     if tr.has_unknown:
         print(f"warning: unknown tokens became <unk>: source {list(tr.source_unknown)}, "
               f"target {list(tr.target_unknown)}", file=sys.stderr)
+    return 0
+
+
+def interventions_from_args(args: argparse.Namespace):
+    """The What-if flags as an Interventions value, or None when there are none."""
+    iv = _interventions(args)
+    return None if iv.empty else iv
+
+
+def trace_with_flags(bundle, source: str, target: str | None, mode: str, interventions):
+    """trace() with What-if edits; an edit that cannot apply names its flag (UserError)."""
+    from .trace import trace
+    from .whatif import WhatIfError
+
+    try:
+        return trace(bundle, source, target, mode=mode, interventions=interventions)
+    except WhatIfError as e:  # name the flag: "force 9=cat: ..." -> "--force 9=cat: ..."
+        msg = str(e)
+        raise UserError(("--" + msg) if msg.split(" ")[0].rstrip(":") in ("force", "pin", "hide-source")
+                        else msg) from None
+
+
+def _interventions(args: argparse.Namespace):
+    """The What-if flags of ``trace`` as an Interventions value (UserError when malformed)."""
+    from .whatif import Interventions, Pin, WhatIfError, parse_step_value
+
+    try:
+        force: dict[int, str] = {}
+        for text in args.force:
+            t, tok = parse_step_value(text, "--force", "TOKEN")
+            if t in force:
+                raise WhatIfError(f"--force {text!r}: step {t} is forced twice")
+            force[t] = tok
+        pins = []
+        for text in args.pin:
+            t, j = parse_step_value(text, "--pin", "J")
+            if not j.isdigit():
+                raise WhatIfError(f"--pin {text!r}: J must be a source token index (0, 1, ...)")
+            pins.append(Pin(t, int(j)))
+        hide = set()
+        for text in args.hide_source:
+            if not text.strip().isdigit():
+                raise WhatIfError(f"--hide-source {text!r}: expected a source token index (0, 1, ...)")
+            hide.add(int(text))
+        return Interventions(force, tuple(pins), frozenset(hide))
+    except WhatIfError as e:
+        raise UserError(str(e)) from None
+
+
+def cmd_beam(args: argparse.Namespace) -> int:
+    from .presets import MAX_SENTENCE_CHARS
+    from .whatif import beam_search
+
+    if not args.source.strip():
+        raise UserError("--source: the source sentence is empty")
+    if len(args.source.strip()) > MAX_SENTENCE_CHARS:
+        raise UserError(f"--source: the sentence is {len(args.source.strip())} characters long; "
+                        f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
+    bundle = load_bundle(args.preset, args.checkpoint)
+    res = beam_search(bundle, args.source, args.width, max_len=args.max_len,
+                      length_penalty=args.length_penalty)
+    import json
+
+    text = json.dumps(res.to_json(bundle.preset.key), ensure_ascii=False, allow_nan=False)
+    write_output(text + "\n", args.json)
+    return 0
+
+
+class _Progress:
+    """A plain-text progress bar on stderr: redrawn in place on a terminal (≤ 10 times a
+    second), one line every ~10% otherwise."""
+
+    WIDTH = 24
+
+    def __init__(self, total: int, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.total = max(total, 1)
+        try:
+            self.tty = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
+        self._last_draw = 0.0
+        self._next_mark = 1
+        self._drawn = False
+
+    def line(self, m: "Metrics") -> str:
+        frac = min(m.step / self.total, 1.0)
+        fill = int(round(frac * self.WIDTH))
+        exact = "  -  " if m.exact_match is None else f"{100 * m.exact_match:5.1f}%"
+        return (f"[{'#' * fill}{'.' * (self.WIDTH - fill)}] {m.step}/{m.steps} "
+                f"loss {m.loss:.4f} acc {100 * m.token_accuracy:5.1f}% exact {exact} "
+                f"{m.steps_per_sec:.0f} steps/s")
+
+    def __call__(self, m: "Metrics") -> None:
+        if self.tty:
+            now = time.monotonic()
+            if now - self._last_draw >= 0.1 or m.step >= m.steps:
+                self.stream.write("\r" + self.line(m) + "\x1b[K")
+                self.stream.flush()
+                self._last_draw, self._drawn = now, True
+        else:
+            mark = int(10 * m.step / self.total)
+            if mark >= self._next_mark:
+                self.stream.write(self.line(m) + "\n")
+                self.stream.flush()
+                self._next_mark = mark + 1
+
+    def close(self) -> None:
+        if self.tty and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _check_writable(out: str) -> Path:
+    path = Path(out)
+    if not out.strip():
+        raise ValueError("--out: the checkpoint path is empty")
+    if path.is_dir():
+        raise ValueError(f"{out}: is a directory; give a checkpoint file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ValueError(f"{out}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"{out}: the folder {parent} is not writable")
+    from .shipped import refuse_shipped
+
+    refuse_shipped(path, "checkpoint")  # before training, not after it
+    return path
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """``python main.py train --preset P [--steps N] [--device D] [--seed S] --out FILE``."""
+    from .checkpoint import save_checkpoint
+    from .device import resolve_device
+    from .train import Trainer
+
+    out = _check_writable(args.out)
+    device = resolve_device(args.device)  # a CUDA problem is reported before any loading
+    bundle = load_bundle(args.preset, None, device="cpu")
+    trainer = Trainer(bundle, steps=args.steps, device=str(device), seed=args.seed)
+    bar = _Progress(trainer.total_steps)
+    try:
+        result = trainer.run(progress=bar)
+    finally:
+        bar.close()
+    if result.status == "nonfinite":
+        raise UserError(f"{result.message} Nothing was saved.")
+    m = result.metrics
+    assert m is not None
+    save_checkpoint(trainer.bundle, out, metrics=m)
+    n = trainer.pairs_count
+    hits = round((m.exact_match or 0.0) * n)
+    print(f"trained {trainer.bundle.preset.key}: {m.step} steps in {m.elapsed:.1f} s "
+          f"({m.steps_per_sec:.0f} steps/s, {trainer.device.type}) · loss {m.loss:.3g} · "
+          f"token acc {100 * m.token_accuracy:.1f}% · "
+          f"exact match {100 * (m.exact_match or 0.0):.1f}% ({hits}/{n}) · saved {out}")
     return 0
 
 
@@ -180,6 +372,8 @@ def main(argv: Sequence[str] | None = None, commands: Mapping[str | None, str] |
             ap.error("no window is available here; run `python main.py` or give a command")
         return int(_lazy(commands[None])() or 0)
     handler = args.handler
+    if args.command == "lecture" and getattr(args, "check", False):
+        handler = _lazy("sandbox.lecture_check:cli_check")  # Qt-free
     if isinstance(handler, str):  # a drawing command: its handler comes from the caller
         if handler not in commands:
             ap.error(f"`{handler}` needs the window package; run it as `python main.py {handler} ...`")

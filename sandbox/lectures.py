@@ -43,6 +43,8 @@ from tomlkit.items import AoT, Table
 from . import presets as _presets
 from . import shipped as _shipped
 from . import userdirs as _userdirs
+from .claims import KINDS as CLAIM_KINDS
+from .claims import MAX_ATTENDS, Expect
 from .presets import MAX_SENTENCE_CHARS, Preset, PresetError, find_preset, load_preset
 from .tomlfile import USER_HOME_ENV
 from .tomlfile import (SavedFile, atomic_write, find_file, is_within, parse_toml, pop_trivia, read_file,
@@ -52,6 +54,8 @@ from .validation import MISSING as _MISSING
 from .validation import Checker, FileError
 from .validation import choices as _choices
 from .validation import describe as _describe
+from .text import normalize
+from .vocab import EOS, SOS, UNK, tokenize
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Bundle
@@ -66,6 +70,7 @@ __all__ = [
     "LectureError",
     "TrainingStopped",
     "TrainSpec",
+    "Expect",
     "Slide",
     "Lecture",
     "loads_lecture",
@@ -88,6 +93,9 @@ __all__ = [
     "clamp_step",
     "COURSE_ORDER",
     "cached_checkpoint_path",
+    "training_key",
+    "model_source",
+    "checked_device",
     "ensure_trained",
     "ensure_trained_from",
 ]
@@ -111,9 +119,12 @@ CACHE_VERSION = 1  # bump when the meaning of a cached checkpoint changes
 SHIPPED_LECTURES_DIR: Path = _shipped.SHIPPED_LECTURES_DIR
 
 _TOP_KEYS = ("title", "description", "preset", "train", "slides")
-_TRAIN_KEYS = ("steps", "seed", "required")
+_TRAIN_KEYS = ("steps", "seed", "required", "device")
 _SLIDE_KEYS = ("title", "preset", "pair", "source", "target", "mode", "step", "layer", "head",
-               "panel", "hidden", "image", "narration")
+               "panel", "hidden", "image", "narration", "expect")
+_EXPECT_KEYS = ("step", "token", "attends", "min_weight", "kind", "layer", "head")
+TRAIN_DEVICES = ("cpu", "auto", "cuda")  # sandbox.train.DEVICES
+MAX_EXPECTS = 20  # claims per slide
 
 
 # --------------------------------------------------------------------------- errors
@@ -153,11 +164,15 @@ class TrainSpec:
     ``steps``: None means each preset's own ``training.steps``. ``seed`` feeds the trainer
     (the initial weights come from the preset's seed). ``required``: the slides only make
     sense for a trained model, so the presenter waits for training; with ``false`` it starts
-    at once on the untrained model and swaps in the trained one when it is ready."""
+    at once on the untrained model and swaps in the trained one when it is ready.
+    ``device``: where the lecture's models are trained and run (``cpu`` | ``auto`` |
+    ``cuda``). Default ``cpu``: the lecture's claims were checked on the CPU, and a GPU
+    trains different numbers from the same seed."""
 
     steps: int | None = None
     seed: int = 0
     required: bool = True
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)
@@ -181,10 +196,13 @@ class Slide:
     narration: Mapping[str, str] = field(default_factory=dict)
     image: str | None = None
     preset: str | None = None
+    expect: tuple[Expect, ...] = ()  # claims about the model, checked (sandbox.claims)
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, list):
             object.__setattr__(self, "hidden", tuple(self.hidden))
+        if isinstance(self.expect, list):
+            object.__setattr__(self, "expect", tuple(self.expect))
         if isinstance(self.narration, Mapping) and not isinstance(self.narration, _FrozenDict):
             object.__setattr__(self, "narration", _FrozenDict(self.narration))
 
@@ -295,7 +313,8 @@ def _check_train(c: _Checker, data: Mapping[str, Any]) -> TrainSpec:
         steps = c.int_in(steps, "train.steps", 1, MAX_TRAIN_STEPS)
     seed = c.int_in(tr.get("seed", 0), "train.seed", 0, 2**32 - 1)
     required = c.boolean(tr.get("required", True), "train.required")
-    return TrainSpec(steps=steps, seed=seed, required=required)
+    device = c.choice(tr.get("device", "cpu"), "train.device", TRAIN_DEVICES)
+    return TrainSpec(steps=steps, seed=seed, required=required, device=device)
 
 
 def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets) -> Slide:
@@ -371,6 +390,7 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
         if os.path.isabs(image) or image.startswith(("~", "\\")) or re.match(r"^[A-Za-z]:", image):
             raise c.error(f"{prefix}.image", "must be a path relative to the lecture file, e.g. \"bottleneck.png\"")
 
+    expect = _check_expects(c, raw.get("expect", _MISSING), prefix, preset, source, target, pair, mode)
     narr_raw = c.get(raw, prefix, "narration",
                      f"every slide needs [{prefix.split('[')[0]}.narration] with ko and en")
     narr_tab = c.table(narr_raw, f"{prefix}.narration")
@@ -383,7 +403,107 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
     c.slide = None
     return Slide(title=title, pair=pair, source=source, target=target, mode=mode, step=step,
                  layer=layer, head=head, panel=panel, hidden=tuple(hidden), narration=narration,
-                 image=image, preset=override)
+                 image=image, preset=override, expect=expect)
+
+
+def _check_expects(c: _Checker, raw: Any, prefix: str, preset: Preset, source: str | None,
+                   target: str | None, pair: int | None, mode: str) -> tuple[Expect, ...]:
+    """``[[slides.expect]]``: the claims, checked against the slide's model and sentence
+    where that can be known before training (token names, step range, gold token)."""
+    if raw is _MISSING:
+        return ()
+    if isinstance(raw, Mapping):
+        raw = [raw]
+    if not isinstance(raw, (list, tuple)):
+        raise c.error(f"{prefix}.expect", f"must be [[{prefix.split('[')[0]}.expect]] tables, got {_describe(raw)}")
+    if len(raw) > MAX_EXPECTS:
+        raise c.error(f"{prefix}.expect", f"at most {MAX_EXPECTS} claims per slide, got {len(raw)}")
+    if source is None:
+        p = preset.pairs[pair or 0]
+        source, target = p.source, p.target
+    tk = preset.tokenizer
+    src_tokens = tokenize(source, tk.source) + [EOS]
+    tgt_tokens = tokenize(target, tk.target) + [EOS] if target else None
+    m = preset.model
+    out = []
+    for k, e in enumerate(raw):
+        name = f"{prefix}.expect[{k}]"
+        if not isinstance(e, Mapping):
+            raise c.error(name, f"must be a table ([[slides.expect]]), got {_describe(e)}")
+        c.no_unknown(e, name, _EXPECT_KEYS)
+        kind = c.choice(e.get("kind", "cross"), f"{name}.kind", CLAIM_KINDS)
+        if m.kind != "transformer":
+            if kind != "cross":
+                raise c.error(f"{name}.kind", f"{kind!r} needs a Transformer; preset {preset.key!r} is a "
+                                              "seq2seq model, whose only attention is cross")
+            if m.attention == "none":
+                raise c.error(name, f"preset {preset.key!r} has no attention (attention = \"none\"), "
+                                    "so there is nothing to claim")
+        step = c.int_in(c.get(e, name, "step", "every claim needs a step (the decoder step, "
+                                               "or the source position for kind = \"self\")"),
+                        f"{name}.step", 0, MAX_STEP, f"must be an integer ≥ 0 (at most {MAX_STEP})")
+        if kind == "self":
+            keys, n = src_tokens, len(src_tokens)
+            if step >= n:
+                raise c.error(f"{name}.step", f"the source has {n} tokens ({' '.join(src_tokens)}): "
+                                              f"a position from 0 to {n - 1}")
+        elif mode == "teacher_forcing" and tgt_tokens is not None:
+            n = len(tgt_tokens)
+            if step >= n:
+                raise c.error(f"{name}.step", f"teacher forcing runs {n} steps for this target "
+                                              f"({' '.join(tgt_tokens)}): a step from 0 to {n - 1}")
+            keys = src_tokens if kind == "cross" else [SOS] + tgt_tokens[:-1]
+        else:
+            keys = src_tokens if kind == "cross" else None  # free running: inputs known only after training
+        token = e.get("token")
+        if token is not None:
+            token = c.text(token, f"{name}.token", MAX_REF_CHARS)
+            at = None
+            if kind == "self":
+                at = src_tokens[step]
+            elif mode == "teacher_forcing" and tgt_tokens is not None:
+                at = tgt_tokens[step]
+            if at is not None and at != normalize(token):
+                what = "source position" if kind == "self" else "gold token at step"
+                raise c.error(f"{name}.token", f"the {what} {step} is {at!r}, not {token!r}")
+        attends_raw = c.get(e, name, "attends", 'must list the token(s) holding the largest weight, '
+                                                'e.g. attends = ["고양이다"]')
+        if not isinstance(attends_raw, (list, tuple)) or not attends_raw:
+            raise c.error(f"{name}.attends", f"must be a non-empty array of tokens, got {_describe(attends_raw)}")
+        if len(attends_raw) > MAX_ATTENDS:
+            raise c.error(f"{name}.attends", f"at most {MAX_ATTENDS} tokens, got {len(attends_raw)}")
+        attends: list[str] = []
+        for j, a in enumerate(attends_raw):
+            a = c.text(a, f"{name}.attends[{j}]", MAX_REF_CHARS)
+            if keys is not None and normalize(a) not in keys and a != UNK:
+                raise c.error(f"{name}.attends[{j}]", f"{a!r} is not one of the keys "
+                                                     f"({' '.join(keys)})")
+            if a in attends:
+                raise c.error(f"{name}.attends[{j}]", f"{a!r} is listed twice")
+            attends.append(a)
+        mw = e.get("min_weight")
+        if mw is not None:
+            if isinstance(mw, bool) or not isinstance(mw, (int, float)) or not 0 < mw <= 1:
+                raise c.error(f"{name}.min_weight", f"must be a number above 0 and at most 1, got {_describe(mw)}")
+            mw = float(mw)
+        layer = e.get("layer")
+        head = e.get("head")
+        if m.kind == "transformer":
+            if layer is not None:
+                layer = c.int_in(layer, f"{name}.layer", 0, m.layers - 1,
+                                 f"must be a layer from 0 to {m.layers - 1} (preset {preset.key!r} has {m.layers})")
+            if head is not None:
+                head = c.int_in(head, f"{name}.head", 0, m.heads - 1,
+                                f"must be a head from 0 to {m.heads - 1} (preset {preset.key!r} has {m.heads})")
+        else:
+            one = f"must be 0 or left out: preset {preset.key!r} is a seq2seq model with one attention"
+            if layer is not None:
+                layer = c.int_in(layer, f"{name}.layer", 0, 0, one)
+            if head is not None:
+                head = c.int_in(head, f"{name}.head", 0, 0, one)
+        out.append(Expect(step=step, attends=tuple(attends), token=token, min_weight=mw, kind=kind,
+                          layer=layer, head=head))
+    return tuple(out)
 
 
 def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | None) -> Lecture:
@@ -441,7 +561,26 @@ def _slide_dict(s: Any) -> dict[str, Any]:
     narration = getattr(s, "narration", _MISSING)
     if narration is not _MISSING:
         d["narration"] = dict(narration) if isinstance(narration, Mapping) else narration
+    expect = getattr(s, "expect", ())
+    if expect:
+        d["expect"] = [_expect_dict(e) if isinstance(e, Expect) else e for e in expect] \
+            if isinstance(expect, (list, tuple)) else expect
     return {k: v for k, v in d.items() if v is not _MISSING}
+
+
+def _expect_dict(e: Expect) -> dict[str, Any]:
+    d: dict[str, Any] = {"step": e.step}
+    if e.token is not None:
+        d["token"] = e.token
+    d["attends"] = list(e.attends)
+    if e.min_weight is not None:
+        d["min_weight"] = e.min_weight
+    d["kind"] = e.kind
+    if e.layer is not None:
+        d["layer"] = e.layer
+    if e.head is not None:
+        d["head"] = e.head
+    return d
 
 
 _SLIDE_DEFAULTS = {"mode": "teacher_forcing", "step": 0, "layer": 0, "head": 0, "panel": "map",
@@ -454,6 +593,7 @@ def _train_dict(t: TrainSpec) -> dict[str, Any]:
         d["steps"] = t.steps
     d["seed"] = t.seed
     d["required"] = t.required
+    d["device"] = t.device
     return d
 
 
@@ -546,21 +686,33 @@ def _same(old: Any, new: Any) -> bool:
 def _new_slide_table(d: Mapping[str, Any]) -> Table:
     t = tomlkit.table()
     for key, value in d.items():
-        if key == "narration":
+        if key in ("narration", "expect"):
             continue
         t[key] = _toml_value(value)
     n = tomlkit.table()
     for lang, text in d.get("narration", {}).items():
         n[lang] = _toml_value(text)
     t["narration"] = n
+    if d.get("expect"):
+        t["expect"] = _expect_aot(d["expect"])
     return t
+
+
+def _expect_aot(expects: Sequence[Mapping[str, Any]]) -> AoT:
+    aot = tomlkit.aot()
+    for e in expects:
+        et = tomlkit.table()
+        for key, value in e.items():
+            et[key] = _toml_value(value)
+        aot.append(et)
+    return aot
 
 
 def _sync_slide_table(t: Table, d: Mapping[str, Any]) -> None:
     for key in [k for k in t if k not in d and k != "narration"]:
         del t[key]
     for key, value in d.items():
-        if key == "narration":
+        if key in ("narration", "expect"):
             continue
         if key not in t and key in _SLIDE_DEFAULTS and value == _SLIDE_DEFAULTS[key] and key != "pair":
             continue
@@ -579,13 +731,27 @@ def _sync_slide_table(t: Table, d: Mapping[str, Any]) -> None:
         for lang, text in narration.items():
             n[lang] = _toml_value(text)
         t["narration"] = n
+    expect = d.get("expect") or []
+    old = _plain(t["expect"]) if "expect" in t else []
+    if isinstance(old, Mapping):
+        old = [old]
+    if [dict(x) for x in old] != [dict(x) for x in expect]:
+        if "expect" in t:
+            del t["expect"]
+        if expect:
+            t["expect"] = _expect_aot(expect)
 
 
 def _last_body(table: Table) -> list:
     """The body list that holds a table's trailing lines (the deepest last sub-table's)."""
     body = table.value.body
-    while body and isinstance(body[-1][1], Table):
-        body = body[-1][1].value.body
+    while body and isinstance(body[-1][1], (Table, AoT)):
+        last = body[-1][1]
+        if isinstance(last, AoT):
+            if not last.body:
+                break
+            last = last.body[-1]
+        body = last.value.body
     return body
 
 
@@ -649,7 +815,8 @@ def _dumps_in_place(lec: Lecture, source: str) -> str:
         for key in [k for k in t if k not in train]:
             del t[key]
         for key, value in train.items():
-            if key not in t and ((key == "seed" and value == 0) or (key == "required" and value is True)):
+            if key not in t and ((key == "seed" and value == 0) or (key == "required" and value is True)
+                                  or (key == "device" and value == "cpu")):
                 continue
             _set(t, key, value)
     elif lec.train != TrainSpec():
@@ -889,12 +1056,22 @@ def _effective_steps(lecture: Lecture, preset: Preset) -> int:
     return lecture.train.steps if lecture.train.steps is not None else preset.training.steps
 
 
-def _cache_key(lecture: Lecture, preset: Preset) -> str:
+def _device_type(device: str) -> str:
+    """``cpu`` or ``cuda`` for a device name (``auto`` resolved on this machine)."""
+    if device == "cpu":
+        return "cpu"
+    from .device import resolve_device
+
+    return resolve_device(device).type
+
+
+def _cache_key(lecture: Lecture, preset: Preset, device: str = "cpu") -> str:
     """Hash of what determines the trained weights: the preset's model, tokenizer, training
-    settings and pairs (not its name, description or comments) and the train spec."""
+    settings and pairs (not its name, description or comments), the train spec, and the
+    device type when it is not the CPU (a GPU trains other numbers from the same seed)."""
     from .presets import _attrs, _model_dict, _TOKENIZER_KEYS, _TRAINING_KEYS
 
-    payload = {
+    payload: dict[str, Any] = {
         "v": CACHE_VERSION,
         "model": _model_dict(preset.model),
         "tokenizer": _attrs(preset.tokenizer, _TOKENIZER_KEYS),
@@ -902,16 +1079,45 @@ def _cache_key(lecture: Lecture, preset: Preset) -> str:
         "pairs": [[p.source, p.target] for p in preset.pairs],
         "train": {"steps": _effective_steps(lecture, preset), "seed": lecture.train.seed},
     }
+    kind = _device_type(device)
+    if kind != "cpu":
+        payload["device"] = kind
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def cached_checkpoint_path(lecture: Lecture, preset: str | None = None) -> Path:
+def training_key(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
+    """The hash that names a trained model of the lecture's preset (or ``preset``): equal
+    keys, equal weights (on the same device type). Shipped checkpoints are looked up by it."""
+    return _cache_key(lecture, load_lecture_preset(lecture, preset), device)
+
+
+def cached_checkpoint_path(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> Path:
     """Where the trained model for the lecture's preset (or ``preset``, one of
     :func:`lecture_presets`) is cached: ``user_cache_dir()/lectures/KEY-HASH.ckpt``."""
     p = load_lecture_preset(lecture, preset)
     key = re.sub(r"[^\w.-]+", "_", p.key)[:60] or "preset"
-    return user_cache_dir() / "lectures" / f"{key}-{_cache_key(lecture, p)}.ckpt"
+    return user_cache_dir() / "lectures" / f"{key}-{_cache_key(lecture, p, device)}.ckpt"
+
+
+def checked_device(lecture: Lecture) -> str:
+    """The device type a lecture's claims are checked on (``lecture --check`` runs on the
+    lecture's ``[train] device``): ``cuda`` for a lecture pinned to CUDA, else ``cpu``
+    (``auto`` lectures are checked, and shipped, on the CPU)."""
+    return "cuda" if lecture.train.device == "cuda" else "cpu"
+
+
+def model_source(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
+    """Where :func:`ensure_trained` will get the model: ``"cache"`` (the user's cache),
+    ``"shipped"`` (a checkpoint shipped with the app) or ``"train"``."""
+    if cached_checkpoint_path(lecture, preset, device).is_file():
+        return "cache"
+    if _device_type(device) == "cpu":
+        from .lecture_models import shipped_checkpoint
+
+        if shipped_checkpoint(lecture, preset) is not None:
+            return "shipped"
+    return "train"
 
 
 def ensure_trained(
@@ -922,8 +1128,10 @@ def ensure_trained(
     preset: str | None = None,
     device: str = "cpu",
 ) -> "Bundle":
-    """The lecture's model, trained: loaded from the cache, or trained (seeded, so the same
-    lecture always gives the same weights) and cached atomically.
+    """The lecture's model, trained: loaded from the user's cache, else from the checkpoints
+    shipped with the app (``presets/lectures/models``, CPU-trained: used when ``device`` is
+    the CPU and the preset and train spec are the ones they were trained with), else trained
+    (seeded, so the same lecture always gives the same weights) and cached atomically.
 
     ``progress`` and ``should_stop`` go to the Trainer. Stopping raises TrainingStopped
     (nothing cached); a training failure (e.g. a non-finite loss) is a LectureError.
@@ -941,7 +1149,7 @@ def ensure_trained_from(
     device: str = "cpu",
 ) -> tuple["Bundle", str]:
     """(bundle, origin) as :func:`ensure_trained`; origin says where the weights came from:
-    ``"cache"``, ``"trained"``, or ``"retrained: the cache entry FILE could not be read (WHY)"``
+    ``"cache"``, ``"shipped"`` (presets/lectures/models), ``"trained"``, or ``"retrained: the cache entry FILE could not be read (WHY)"``
     (a truncated or stale entry; it is replaced). A cache that cannot be written is not an
     error (origin then ends with ``"; not cached: WHY"``)."""
     from .checkpoint import load_checkpoint, save_checkpoint
@@ -949,7 +1157,7 @@ def ensure_trained_from(
     from .train import Trainer
 
     p = load_lecture_preset(lecture, preset)
-    path = cached_checkpoint_path(lecture, preset)
+    path = cached_checkpoint_path(lecture, preset, device)
     origin = "trained"
     if path.is_file():
         try:
@@ -957,6 +1165,15 @@ def ensure_trained_from(
         except Exception as e:  # noqa: BLE001 - stale or corrupt cache entry: train again
             why = " ".join(str(e).split()) or type(e).__name__
             origin = f"retrained: the cache entry {path} could not be read ({why})"
+    if _device_type(device) == "cpu":
+        from .lecture_models import shipped_checkpoint
+
+        shipped = shipped_checkpoint(lecture, preset)
+        if shipped is not None:
+            try:
+                return load_checkpoint(shipped, preset=p, device=device), "shipped"
+            except Exception:  # noqa: BLE001 - a damaged shipped file: train instead
+                pass
     bundle = Bundle.from_preset(p)
     trainer = Trainer(bundle, steps=_effective_steps(lecture, p), device=device, seed=lecture.train.seed)
     result = trainer.run(progress=progress, should_stop=should_stop or (lambda: False))

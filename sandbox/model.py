@@ -14,12 +14,12 @@ from torch import nn
 
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from .presets import Preset
-from .seq2seq import Seq2Seq
-from .transformer import Transformer
+from .seq2seq import Memory, Seq2Seq, Seq2SeqConfig, StepOut
+from .transformer import Transformer, TransformerConfig
 from .vocab import Vocab
 
 
@@ -44,6 +44,36 @@ configure_torch()
 RNG_LOCK = threading.RLock()
 
 
+@runtime_checkable
+class Decoder(Protocol):
+    """What the trainer, :func:`sandbox.trace.trace` and beam search call on a model; both
+    :class:`~sandbox.seq2seq.Seq2Seq` and :class:`~sandbox.transformer.Transformer` provide it.
+    Shapes: B sentences, S source and L target positions, V target-vocabulary entries."""
+
+    kind: str  # "seq2seq" | "transformer"
+
+    def forward(self, src: torch.Tensor, src_lens: torch.Tensor | None, tgt_in: torch.Tensor,
+                feed: str = "gold") -> torch.Tensor:
+        """Logits (B, L, V) for decoder inputs (B, L) that start with <sos>."""
+        ...
+
+    def greedy(self, src: torch.Tensor, src_lens: torch.Tensor | None, max_len: int) -> torch.Tensor:
+        """Greedy output ids (B, max_len)."""
+        ...
+
+    def encode(self, src: torch.Tensor, src_lens: torch.Tensor | None = None) -> Memory:
+        """Encoder states (B, S, H), padding mask and final state."""
+        ...
+
+    def start(self, mem: Memory) -> Any:
+        """The carry before decoder step 0 (one sentence)."""
+        ...
+
+    def step(self, mem: Memory, carry: Any, token: int, t: int) -> StepOut:
+        """Decoder step t fed ``token``; records attention when a recorder is active."""
+        ...
+
+
 def build_vocabs(preset: Preset) -> tuple[Vocab, Vocab]:
     """Source and target vocabularies of every token in the preset's pairs."""
     src = Vocab.build((p.source for p in preset.pairs), preset.tokenizer.source)
@@ -57,9 +87,9 @@ def build_model(preset: Preset, src_vocab: Vocab, tgt_vocab: Vocab) -> nn.Module
     with RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(preset.training.seed)
         if cfg.kind == "seq2seq":
-            return Seq2Seq(cfg, len(src_vocab), len(tgt_vocab))
+            return Seq2Seq(Seq2SeqConfig.of(cfg), len(src_vocab), len(tgt_vocab))
         if cfg.kind == "transformer":
-            return Transformer(cfg, len(src_vocab), len(tgt_vocab))
+            return Transformer(TransformerConfig.of(cfg), len(src_vocab), len(tgt_vocab))
     raise ValueError(f"unknown model kind {cfg.kind!r}; allowed: seq2seq, transformer")
 
 

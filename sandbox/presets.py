@@ -23,6 +23,7 @@ from tomlkit.items import AoT, Table
 
 from . import shipped as _shipped
 from . import userdirs as _userdirs
+from .names import ATTENTIONS, CELLS, KINDS  # noqa: F401 - re-exported; defined in sandbox.names
 from .tomlfile import USER_HOME_ENV  # noqa: F401 - still importable from here
 from .tomlfile import (SavedFile, atomic_write, find_file, parse_toml, pop_trivia, read_file, refuse_shipped,
                        toml_files, user_data_dir)
@@ -69,9 +70,6 @@ MAX_NAME_CHARS = 100
 MAX_DESCRIPTION_CHARS = 2000
 MAX_FILE_BYTES = 1_000_000  # a full preset of MAX_PAIRS long pairs is well under this
 
-KINDS = ("seq2seq", "transformer")
-CELLS = ("rnn", "gru", "lstm")
-ATTENTIONS = ("none", "dot", "scaled_dot", "general", "bahdanau")
 ENCODERS = ("uni", "bi")
 TOKENIZERS = ("word", "char")
 

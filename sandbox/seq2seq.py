@@ -28,11 +28,30 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .attention import AdditiveScore, GeneralScore, attend
+from .names import ATTENTIONS, CELLS
 from .vocab import PAD_ID, SOS_ID
 
-CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
-ATTENTIONS = ("none", "dot", "scaled_dot", "general", "bahdanau")
+CELL_MODULES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}  # one per name in CELLS
 ENCODERS = ("uni", "bi")
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """What a :class:`Seq2Seq` is built from (a preset's ``[model]`` keys for seq2seq)."""
+
+    cell: str = "gru"  # rnn | gru | lstm
+    attention: str = "bahdanau"  # none | dot | scaled_dot | general | bahdanau
+    embed: int = 16  # E, the embedding size
+    hidden: int = 32  # H, the encoder and decoder state size
+    encoder: str = "uni"  # uni | bi (h_j = forward_j + backward_j)
+
+    @classmethod
+    def of(cls, cfg: Any) -> "Seq2SeqConfig":
+        """This config, or one read from any object with the same fields (a preset's ModelConfig)."""
+        if isinstance(cfg, cls):
+            return cfg
+        return cls(cell=cfg.cell, attention=cfg.attention, embed=int(cfg.embed), hidden=int(cfg.hidden),
+                   encoder=getattr(cfg, "encoder", "uni"))
 
 
 @dataclass
@@ -65,8 +84,9 @@ def _hidden(state: Any) -> torch.Tensor:
 class Seq2Seq(nn.Module):
     kind = "seq2seq"
 
-    def __init__(self, cfg, src_vocab: int, tgt_vocab: int) -> None:
+    def __init__(self, cfg: Seq2SeqConfig, src_vocab: int, tgt_vocab: int) -> None:
         super().__init__()
+        cfg = self.config = Seq2SeqConfig.of(cfg)
         if cfg.cell not in CELLS:
             raise ValueError(f"unknown cell {cfg.cell!r}; allowed: {', '.join(CELLS)}")
         if cfg.attention not in ATTENTIONS:
@@ -76,7 +96,7 @@ class Seq2Seq(nn.Module):
             raise ValueError(f"unknown encoder {cfg.encoder!r}; allowed: {', '.join(ENCODERS)}")
         self.bidirectional = cfg.encoder == "bi"
         E, H = cfg.embed, cfg.hidden
-        rnn = CELLS[cfg.cell]
+        rnn = CELL_MODULES[cfg.cell]
         self.src_embed = nn.Embedding(src_vocab, E, padding_idx=PAD_ID)
         self.tgt_embed = nn.Embedding(tgt_vocab, E, padding_idx=PAD_ID)
         self.encoder = rnn(E, H, batch_first=True, bidirectional=self.bidirectional)
@@ -182,3 +202,22 @@ class Seq2Seq(nn.Module):
         cell_input = ("embedding", "context") if self.attention == "bahdanau" else ("embedding",)
         return StepOut(logits=self.W_o(out)[0], output=out[0], state=s[0], carry=carry,
                        concat=concat, cell_input=cell_input)
+
+    # -- a batch of hypotheses, one step at a time (beam search) --------------------------
+    def beam_start(self, mem: Memory) -> Any:
+        return mem.final
+
+    def beam_step(self, mem: Memory, carry: Any, tokens: torch.Tensor, t: int) -> tuple[torch.Tensor, Any]:
+        """tokens (B,) -> (logits (B, V), carry); ``mem`` holds one sentence, shared."""
+        B = tokens.shape[0]
+        shared = Memory(states=mem.states.expand(B, -1, -1), mask=mem.mask.expand(B, -1, -1, -1),
+                        final=None)
+        out, _, carry = self._step(shared, carry, tokens, t)
+        return self.W_o(out), carry
+
+    @staticmethod
+    def beam_select(carry: Any, index: torch.Tensor) -> Any:
+        """The RNN state (1, B, H) (a pair for an LSTM) of the hypotheses in ``index``."""
+        if isinstance(carry, tuple):
+            return tuple(c[:, index].contiguous() for c in carry)
+        return carry[:, index].contiguous()

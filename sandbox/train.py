@@ -42,25 +42,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+from .device import DEVICES, DeviceError, available_devices, resolve_device  # noqa: F401 - re-exported
 from .model import RNG_LOCK, Bundle, build_model
 from .vocab import PAD_ID, SOS_ID, encode_sentence
 
 __all__ = [
     "DeviceError", "NonFiniteError", "Metrics", "TrainResult", "Trainer", "EncodedPairs",
-    "available_devices", "resolve_device", "encode_pairs", "cli_train",
+    "available_devices", "resolve_device", "encode_pairs",
 ]
 
-DEVICES = ("auto", "cpu", "cuda")
 GRAD_CLIP = 1.0
 ADAM_BETAS = (0.9, 0.999)
 # One Adam step (these betas, no weight decay, no amsgrad) moves a weight by at most
@@ -73,46 +70,12 @@ ADAM_MAX_MOVE = 40.0
 SAFE_WEIGHT_BOUND = 1e30
 
 
-class DeviceError(ValueError):
-    """The requested device does not exist on this machine."""
-
-
 class NonFiniteError(RuntimeError):
     """The loss, the gradient or the weights became inf/nan; the last finite weights are kept."""
 
     def __init__(self, message: str, step: int, lr: float, what: str) -> None:
         super().__init__(message)
         self.step, self.lr, self.what = step, lr, what
-
-
-def available_devices() -> list[str]:
-    """The device choices this machine offers: auto, cpu, and cuda where it works."""
-    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-def resolve_device(name: str | torch.device) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cpu``; ``cuda`` (or ``cuda:N``)."""
-    if isinstance(name, torch.device):
-        name = str(name)
-    key = str(name).strip().lower()
-    if key == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if key == "cpu":
-        return torch.device("cpu")
-    if key == "cuda" or key.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise DeviceError(
-                "CUDA was requested but this machine has no usable CUDA device "
-                "(torch.cuda.is_available() is False); use --device cpu or auto")
-        try:
-            dev = torch.device(key)
-        except RuntimeError as e:
-            raise DeviceError(f"unknown device {name!r}: {e}") from None
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DeviceError(f"device {name!r} does not exist; this machine has "
-                              f"{torch.cuda.device_count()} CUDA device(s)")
-        return dev
-    raise DeviceError(f"unknown device {name!r}; allowed: {', '.join(DEVICES)}")
 
 
 @dataclass(frozen=True)
@@ -455,96 +418,3 @@ def _nonfinite_word(v: float) -> str:
     if math.isnan(v):
         return "nan"
     return "inf" if v > 0 else "-inf"
-
-
-# --------------------------------------------------------------------------- command line
-
-
-class _Progress:
-    """A plain-text progress bar on stderr: redrawn in place on a terminal (≤ 10 times a
-    second), one line every ~10% otherwise."""
-
-    WIDTH = 24
-
-    def __init__(self, total: int, stream=None) -> None:
-        self.stream = stream or sys.stderr
-        self.total = max(total, 1)
-        try:
-            self.tty = self.stream.isatty()
-        except (AttributeError, ValueError):
-            self.tty = False
-        self._last_draw = 0.0
-        self._next_mark = 1
-        self._drawn = False
-
-    def line(self, m: Metrics) -> str:
-        frac = min(m.step / self.total, 1.0)
-        fill = int(round(frac * self.WIDTH))
-        exact = "  -  " if m.exact_match is None else f"{100 * m.exact_match:5.1f}%"
-        return (f"[{'#' * fill}{'.' * (self.WIDTH - fill)}] {m.step}/{m.steps} "
-                f"loss {m.loss:.4f} acc {100 * m.token_accuracy:5.1f}% exact {exact} "
-                f"{m.steps_per_sec:.0f} steps/s")
-
-    def __call__(self, m: Metrics) -> None:
-        if self.tty:
-            now = time.monotonic()
-            if now - self._last_draw >= 0.1 or m.step >= m.steps:
-                self.stream.write("\r" + self.line(m) + "\x1b[K")
-                self.stream.flush()
-                self._last_draw, self._drawn = now, True
-        else:
-            mark = int(10 * m.step / self.total)
-            if mark >= self._next_mark:
-                self.stream.write(self.line(m) + "\n")
-                self.stream.flush()
-                self._next_mark = mark + 1
-
-    def close(self) -> None:
-        if self.tty and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _check_writable(out: str) -> Path:
-    path = Path(out)
-    if not out.strip():
-        raise ValueError("--out: the checkpoint path is empty")
-    if path.is_dir():
-        raise ValueError(f"{out}: is a directory; give a checkpoint file name")
-    parent = path.parent
-    if not parent.is_dir():
-        raise ValueError(f"{out}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"{out}: the folder {parent} is not writable")
-    from .shipped import refuse_shipped
-
-    refuse_shipped(path, "checkpoint")  # before training, not after it
-    return path
-
-
-def cli_train(args) -> int:
-    """``python main.py train --preset P [--steps N] [--device D] [--seed S] --out FILE``."""
-    from .checkpoint import save_checkpoint
-    from .cli import UserError, load_bundle
-
-    out = _check_writable(args.out)
-    device = resolve_device(args.device)  # a CUDA problem is reported before any loading
-    bundle = load_bundle(args.preset, None, device="cpu")
-    trainer = Trainer(bundle, steps=args.steps, device=str(device), seed=args.seed)
-    bar = _Progress(trainer.total_steps)
-    try:
-        result = trainer.run(progress=bar)
-    finally:
-        bar.close()
-    if result.status == "nonfinite":
-        raise UserError(f"{result.message} Nothing was saved.")
-    m = result.metrics
-    assert m is not None
-    save_checkpoint(trainer.bundle, out, metrics=m)
-    n = trainer.pairs_count
-    hits = round((m.exact_match or 0.0) * n)
-    print(f"trained {trainer.bundle.preset.key}: {m.step} steps in {m.elapsed:.1f} s "
-          f"({m.steps_per_sec:.0f} steps/s, {trainer.device.type}) · loss {m.loss:.3g} · "
-          f"token acc {100 * m.token_accuracy:.1f}% · "
-          f"exact match {100 * (m.exact_match or 0.0):.1f}% ({hits}/{n}) · saved {out}")
-    return 0

@@ -14,17 +14,37 @@ into one and compared.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .attention import active_recorder, attend
+from .attention import attend
 from .seq2seq import Memory, StepOut
 from .vocab import PAD_ID, SOS_ID
 
 MAX_LEN = 256
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """What a :class:`Transformer` is built from (a preset's ``[model]`` keys for it)."""
+
+    d_model: int = 32  # D, the width of every vector
+    heads: int = 2  # must divide d_model; each head has d_model // heads dimensions
+    layers: int = 1  # encoder and decoder layers each
+    d_ff: int = 64  # the feed-forward block's inner width
+    dropout: float = 0.0  # in [0, 1); attention weights are recorded before it
+
+    @classmethod
+    def of(cls, cfg: Any) -> "TransformerConfig":
+        """This config, or one read from any object with the same fields (a preset's ModelConfig)."""
+        if isinstance(cfg, cls):
+            return cfg
+        return cls(d_model=int(cfg.d_model), heads=int(cfg.heads), layers=int(cfg.layers),
+                   d_ff=int(cfg.d_ff), dropout=float(cfg.dropout))
 
 
 def sinusoidal_positions(n: int, d: int) -> np.ndarray:
@@ -48,14 +68,15 @@ class MultiHeadAttention(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model)
         self.attn_drop = nn.Dropout(dropout)
 
-    def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x_q: torch.Tensor, x_kv: torch.Tensor, mask: torch.Tensor | None,
+                record_from: int = 0) -> torch.Tensor:
         B, L, D = x_q.shape
         S, H = x_kv.shape[1], self.heads
         q = self.q_proj(x_q).view(B, L, H, D // H).transpose(1, 2)  # (B, H, L, dh)
         k = self.k_proj(x_kv).view(B, S, H, D // H).transpose(1, 2)  # (B, H, S, dh)
         v = self.v_proj(x_kv).view(B, S, H, D // H).transpose(1, 2)  # (B, H, S, dh)
         out, _ = attend(q, k, v, score="scaled_dot", mask=mask, kind=self.kind,
-                        layer=self.layer, dropout=self.attn_drop)  # (B, H, L, dh)
+                        layer=self.layer, dropout=self.attn_drop, record_from=record_from)  # (B, H, L, dh)
         out = out.transpose(1, 2).reshape(B, L, D)  # heads concatenated
         return self.out_proj(out)
 
@@ -96,10 +117,10 @@ class DecoderLayer(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, y: torch.Tensor, memory: torch.Tensor, self_mask: torch.Tensor,
-                src_mask: torch.Tensor) -> torch.Tensor:
+                src_mask: torch.Tensor, record_from: int = 0) -> torch.Tensor:
         h = self.ln1(y)
-        y = y + self.drop(self.self_attn(h, h, self_mask))
-        y = y + self.drop(self.cross_attn(self.ln2(y), memory, src_mask))
+        y = y + self.drop(self.self_attn(h, h, self_mask, record_from=record_from))
+        y = y + self.drop(self.cross_attn(self.ln2(y), memory, src_mask, record_from=record_from))
         return y + self.ff(self.ln3(y))
 
 
@@ -111,8 +132,9 @@ def causal_mask(n: int, device=None) -> torch.Tensor:
 class Transformer(nn.Module):
     kind = "transformer"
 
-    def __init__(self, cfg, src_vocab: int, tgt_vocab: int) -> None:
+    def __init__(self, cfg: TransformerConfig, src_vocab: int, tgt_vocab: int) -> None:
         super().__init__()
+        cfg = self.config = TransformerConfig.of(cfg)
         if cfg.d_model % cfg.heads:
             raise ValueError(f"heads ({cfg.heads}) must divide d_model ({cfg.d_model})")
         D = self.d_model = cfg.d_model
@@ -139,12 +161,12 @@ class Transformer(nn.Module):
             x = layer(x, mask)
         return Memory(states=self.enc_norm(x), mask=mask, final=None)
 
-    def decode(self, mem: Memory, tgt_in: torch.Tensor, padded: bool = True) -> torch.Tensor:
+    def decode(self, mem: Memory, tgt_in: torch.Tensor, padded: bool = True, record_from: int = 0) -> torch.Tensor:
         """Decoder output (B, L, D) for inputs tgt_in (B, L).
 
         ``padded``: tgt_in is a padded training batch, so <pad> keys are masked. Decoding
         feeds its own predictions, which are never padding even if an untrained model
-        predicts the <pad> token, so it passes False.
+        predicts the <pad> token, so it passes False. ``record_from``: see :func:`attend`.
         """
         L = tgt_in.shape[1]
         self_mask = causal_mask(L, tgt_in.device)
@@ -152,7 +174,7 @@ class Transformer(nn.Module):
             self_mask = self_mask | (tgt_in == PAD_ID)[:, None, None, :]
         y = self._embed(self.tgt_embed, tgt_in)
         for layer in self.dec_layers:
-            y = layer(y, mem.states, self_mask, mem.mask)
+            y = layer(y, mem.states, self_mask, mem.mask, record_from=record_from)
         return self.dec_norm(y)
 
     @torch.no_grad()
@@ -186,13 +208,33 @@ class Transformer(nn.Module):
     def step(self, mem: Memory, carry: Any, token: int, t: int) -> StepOut:
         prefix = list(carry) + [token]
         ids = torch.tensor([prefix], device=mem.states.device)
-        rec = active_recorder()
-        old = rec.min_position if rec is not None else None
-        if rec is not None:
-            rec.min_position = t  # causal: re-running the prefix changes nothing before t
-        try:
-            y = self.decode(mem, ids, padded=False)[0, -1]  # (D,)
-        finally:
-            if rec is not None:
-                rec.min_position = old
+        # causal: re-running the prefix changes nothing before t, so only row t is recorded
+        y = self.decode(mem, ids, padded=False, record_from=t)[0, -1]  # (D,)
         return StepOut(logits=self.W_o(y), output=y, state=y, carry=prefix, concat=(), cell_input=())
+
+    def steps_parallel(self, mem: Memory, tokens: list[int]) -> list[StepOut]:
+        """Every decoder step at once, as training runs it: inputs ``tokens`` (L,) under the
+        causal mask, so a recorder sees each ``masked_self`` row with -inf after its step."""
+        ids = torch.tensor([tokens], device=mem.states.device)  # (1, L)
+        y = self.decode(mem, ids, padded=False)[0]  # (L, D)
+        logits = self.W_o(y)  # (L, V)
+        return [StepOut(logits=logits[t], output=y[t], state=y[t], carry=list(tokens[: t + 1]),
+                        concat=(), cell_input=()) for t in range(len(tokens))]
+
+    # -- a batch of hypotheses, one step at a time (beam search) --------------------------
+    def beam_start(self, mem: Memory) -> torch.Tensor:
+        return torch.zeros((1, 0), dtype=torch.long, device=mem.states.device)  # (B, 0) prefixes
+
+    def beam_step(self, mem: Memory, carry: torch.Tensor, tokens: torch.Tensor,
+                  t: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """tokens (B,) -> (logits (B, V), carry); ``mem`` holds one sentence, shared."""
+        ids = torch.cat([carry, tokens[:, None]], dim=1)  # (B, t + 1)
+        B = ids.shape[0]
+        shared = Memory(states=mem.states.expand(B, -1, -1), mask=mem.mask.expand(B, -1, -1, -1),
+                        final=None)
+        y = self.decode(shared, ids, padded=False)[:, -1]  # (B, D)
+        return self.W_o(y), ids
+
+    @staticmethod
+    def beam_select(carry: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return carry[index]

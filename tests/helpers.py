@@ -24,3 +24,21 @@ def tiny_preset(name: str, model: dict, training: dict, *, pairs: int = 4, descr
     for source, target in PAIRS[:pairs]:
         lines += ["", "[[pairs]]", f"source = {json.dumps(source)}", f"target = {json.dumps(target)}"]
     return "\n".join(lines) + "\n"
+
+
+class CliRun:
+    """What a command printed and returned, like ``subprocess.CompletedProcess``."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_main(capsys, *args: str) -> CliRun:
+    """``python main.py ARGS`` in this process (the command function, not a new interpreter
+    that imports torch again): exit status, stdout and stderr."""
+    import main as entry
+
+    capsys.readouterr()  # drop what the test printed before
+    rc = entry.main(list(args))
+    out = capsys.readouterr()
+    return CliRun(int(rc), out.out, out.err)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import time
 
 import pytest
 
@@ -104,9 +102,7 @@ def test_should_stop_ends_the_run_early():
         calls["n"] += 1
         return calls["n"] > 5
 
-    t = time.perf_counter()
     r = run_experiment(quick=True, seed=0, should_stop=stop_soon)
-    assert time.perf_counter() - t < 5.0  # far less than the ~10 s a quick run takes
     assert r.complete is False
     assert r.models == {}
     d = r.to_json()
@@ -190,6 +186,7 @@ def test_cli_writes_json_and_png(qapp, tmp_path, monkeypatch, capsys):
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
 
 
+@pytest.mark.gui
 def test_cli_refuses_a_missing_folder_before_running(tmp_path):
     from widgets.bottleneck_view import cli_bottleneck
 
@@ -241,9 +238,7 @@ def test_view_stop_joins_the_thread(qtbot):
     v.resultShown.connect(events.append)
     assert v.start(quick=False)  # the full run: far longer than this test
     qtbot.waitUntil(lambda: v.progress.value() > 0, timeout=30000)
-    t = time.perf_counter()
-    assert v.stop()
-    assert time.perf_counter() - t < 5.0
+    assert v.stop()  # how long stopping takes: bench/bench_jobs.py
     assert not v.is_running and v.run_button.isEnabled() and not v.stop_button.isEnabled()
     assert v.progress.format() == "stopped"
     assert v.start(quick=True, **TINY) and v.stop()  # and it can start again

@@ -7,7 +7,6 @@ import json
 import os
 import pickle
 import struct
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from sandbox.presets import loads_preset
 from sandbox.trace import trace
 from sandbox.train import Trainer
 
-from helpers import tiny_preset
+from helpers import run_main, tiny_preset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -284,16 +283,15 @@ def test_bad_vocab_in_metadata_is_refused(tmp_path):
         load_checkpoint(path)
 
 
-def test_cli_trace_with_wrong_checkpoint_is_one_line_exit_2(tmp_path):
+def test_cli_trace_with_wrong_checkpoint_is_one_line_exit_2(tmp_path, capsys):
     preset = tmp_path / "tiny_ckpt.toml"
     preset.write_text(TINY, encoding="utf-8")
     other = tmp_path / "other.toml"
     other.write_text(OTHER, encoding="utf-8")
     ckpt = tmp_path / "m.safetensors"
     save_checkpoint(Bundle.from_preset(loads_preset(TINY, path=preset)), ckpt)
-    res = subprocess.run([sys.executable, "main.py", "trace", "--preset", str(other), "--source", "a b",
-                          "--mode", "free_running", "--checkpoint", str(ckpt), "--json", "-"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    res = run_main(capsys, "trace", "--preset", str(other), "--source", "a b",
+                   "--mode", "free_running", "--checkpoint", str(ckpt), "--json", "-")
     assert res.returncode == 2, res.stderr
     lines = [l for l in res.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "Traceback" not in res.stderr

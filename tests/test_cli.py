@@ -13,6 +13,8 @@ import pytest
 from sandbox.cli import main
 from sandbox.presets import list_presets, load_preset
 
+from helpers import run_main
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [(k, p) for k, p, user in list_presets() if not user]
 
@@ -50,6 +52,7 @@ def test_trace_to_stdout(capsys):
 
 
 def test_trace_to_stdout_is_utf8_whatever_the_locale():
+    """The subprocess smoke test: a real `python main.py` under an ASCII locale."""
     env = {**os.environ, "PYTHONIOENCODING": "ascii"}
     res = subprocess.run([sys.executable, "main.py", "trace", "--preset", "ko_en_cat", "--source",
                           "나는 고양이로소이다", "--mode", "free_running", "--json", "-"], cwd=ROOT,
@@ -63,11 +66,6 @@ def test_presets_lists_every_shipped_preset(capsys):
     out = capsys.readouterr().out
     for key, _ in SHIPPED:
         assert key in out
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
 
 
 BAD = {
@@ -86,14 +84,14 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_input_gives_one_line_and_exit_2(case, tmp_path):
+def test_bad_input_gives_one_line_and_exit_2(case, tmp_path, capsys):
     args, needle = BAD[case]
     (tmp_path / "broken.toml").write_text("name = [unclosed\n", encoding="utf-8")
     (tmp_path / "corrupt.safetensors").write_bytes(b"\x00garbage" * 10)
     args = [a.format(broken=tmp_path / "broken.toml", nope=tmp_path / "nope.safetensors",
                      corrupt=tmp_path / "corrupt.safetensors") for a in args]
     out = str(tmp_path / "missing_dir" / "t.json") if case == "unwritable_output" else str(tmp_path / "o.json")
-    res = run_cli("trace", *args, "--json", out)
+    res = run_main(capsys, "trace", *args, "--json", out)
     assert res.returncode == 2, res.stderr
     lines = [l for l in res.stderr.splitlines() if l.strip()]
     assert len(lines) == 1, res.stderr

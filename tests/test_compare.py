@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
-from PySide6.QtCore import Qt
+
+pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.gui  # needs PySide6 / pyqtgraph / pytest-qt (`pytest -m "not gui"` skips it)
+from PySide6.QtCore import Qt  # noqa: E402
 
 
 @pytest.fixture
@@ -30,20 +32,6 @@ def _shown_steps(v) -> list:
         assert c.map.current_row == c.displayed_step == t_header
         out.append(c.displayed_step)
     return out
-
-
-def test_families_group_presets_that_share_pairs():
-    from widgets.compare import default_columns, families
-
-    fams = {tuple(m.key for m in members) for _pairs, members in families()}
-    ko = next(f for f in fams if "ko_en_cat" in f)
-    assert set(ko) == {"ko_en_cat", "ko_en_cat_dot", "ko_en_cat_general", "ko_en_cat_none",
-                       "ko_en_cat_scaled_dot"}
-    assert ko[0] == "ko_en_cat_none"  # the bottleneck first
-    en = next(f for f in fams if "en_ko_cats" in f)
-    assert "en_ko_transformer" in en
-    members = next(m for _p, m in families() if m[0].key == "ko_en_cat_none")
-    assert default_columns(members, "ko_en_cat") == ["ko_en_cat_none", "ko_en_cat_dot", "ko_en_cat"]
 
 
 def test_default_columns_follow_the_window_preset(view):
@@ -140,9 +128,7 @@ def test_train_all_stops_and_joins(view, qtbot):
     view.set_pair(2)  # while training: the worker re-traces; the GUI never touches the models
     qtbot.waitUntil(lambda: " ".join(view.columns[0].trace.source_tokens[:-1]) == view.pairs[2][0],
                     timeout=30000)
-    t = time.perf_counter()
-    assert view.stop()
-    assert time.perf_counter() - t < 5.0
+    assert view.stop()  # how long stopping takes: bench/bench_jobs.py
     assert not view.is_training and view.train_button.isEnabled()
     assert "stopped" in view.columns[0].status.text()
     assert "not trained" in view.columns[2].status.text()

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.gui  # needs PySide6 / pyqtgraph / pytest-qt (`pytest -m "not gui"` skips it)
+
 pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
@@ -568,7 +570,7 @@ def window(qtbot, tmp_path):
 def test_install_editor_in_the_main_window(qtbot, window):
     from PySide6.QtWidgets import QDockWidget
 
-    from widgets.editor import install_editor
+    from widgets.editor_install import install_editor
 
     editor = install_editor(window)
     editor.dialogs = FakeDialogs(unsaved="cancel", names=["cats_from_window"])

@@ -530,6 +530,7 @@ def test_every_shipped_slide_exports(qapp, tmp_path, key, lang):
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
 
 
+@pytest.mark.gui  # the lecture command lives on the Qt side
 def test_cli_lecture_bad_file_is_one_line_exit_2(tmp_path, capsys):
     from main import main
 

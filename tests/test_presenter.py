@@ -10,6 +10,8 @@ import dataclasses
 
 import pytest
 
+pytestmark = pytest.mark.gui  # needs PySide6 / pyqtgraph / pytest-qt (`pytest -m "not gui"` skips it)
+
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
@@ -304,7 +306,7 @@ def test_new_lecture_from_view_and_bad_edit(qtbot, window):
 def test_presenting_hides_the_preset_editor_dock_and_esc_brings_it_back(qtbot, window):
     """The slides get the whole window: an open preset editor dock is hidden while
     presenting (it took a third of the projector) and shown again on Esc."""
-    from widgets.editor import install_editor
+    from widgets.editor_install import install_editor
 
     install_editor(window)
     dock = window.preset_editor_dock
@@ -328,3 +330,113 @@ def test_after_esc_the_model_box_says_the_lecture_model_is_trained(qtbot, window
     assert "trained 3 steps (lecture cache)" in text
     assert "untrained" not in text
     assert window.progress.format() == "trained 3 steps"
+
+
+# --------------------------------------------------------------------------- claims and devices
+
+
+def _cross_row(bundle, slide, lecture, t):
+    import numpy as np
+
+    from sandbox.trace import trace
+
+    source, target = slide_sentence(slide, bundle.preset)
+    tr = trace(bundle, source, target, mode=slide.mode)
+    w = tr.attention_matrix("cross")[t]
+    return tr.source_tokens[int(np.argmax(w))], tr.source_tokens[int(np.argmin(w))]
+
+
+def test_presenter_warns_quietly_when_a_slides_claim_fails(qtbot, window):
+    """A claim that fails for the model in use gets a one-line warning on its slide (hidden
+    on a quiz until R); a slide whose claim holds shows none."""
+    from sandbox.claims import Expect
+    from sandbox.lectures import ensure_trained
+
+    lec = _quick("dot_product", steps=3)
+    bundle = ensure_trained(lec)  # the model the presenter will load from the cache
+    s0, s1 = lec.slides[0], lec.slides[1]
+    best, worst = _cross_row(bundle, s0, lec, 1)
+    slides = list(lec.slides)
+    slides[0] = dataclasses.replace(s0, expect=(Expect(step=1, attends=(worst,)),))
+    slides[1] = dataclasses.replace(s1, expect=(Expect(step=1, attends=(best,)),))
+    slides[2] = dataclasses.replace(lec.slides[2], hidden=("map",), expect=(Expect(step=1, attends=(worst,)),))
+    lec = dataclasses.replace(lec, slides=tuple(slides))
+    p = _start(qtbot, window, lec, lang="en")
+    assert p.device == "cpu"
+    assert [r.holds for r in p.claims] == [False]
+    assert "does not do what the slide says" in p.panel.note.text() and best in p.panel.note.text()
+    p.next()
+    assert [r.holds for r in p.claims] == [True]
+    assert "does not do what the slide says" not in p.panel.note.text()
+    p.next()  # a quiz: the warning would give the answer away until R
+    assert "does not do what the slide says" not in p.panel.note.text()
+    p.reveal()
+    assert "does not do what the slide says" in p.panel.note.text()
+    p.set_lang("ko")
+    assert "슬라이드의 설명과 다릅니다" in p.panel.note.text()
+    p.leave()
+
+
+def test_editor_adds_a_claim_from_the_current_view(qtbot, window):
+    import numpy as np
+
+    from widgets.presenter import install_lectures
+
+    ctl = install_lectures(window)
+    editor = ctl.edit_key("dot_product")
+    editor.slide_list.setCurrentRow(0)
+    editor.show_current()
+    window.set_step(2)
+    e = editor.add_claim_from_view()
+    tr = window.trace
+    w = tr.attention_matrix("cross")[2]
+    assert e is not None and e.step == 2 and e.kind == "cross" and (e.layer, e.head) == (None, None)
+    assert e.attends == (tr.source_tokens[int(np.argmax(w))],) and e.token == tr.steps[2].gold
+    assert editor.lecture.slides[0].expect == (e,)
+    assert "cross attention on" in editor.claims_label.text()
+    # the saved user copy carries it
+    path = editor.save()
+    assert load_lecture(path).slides[0].expect == (e,)
+    # a view of another sentence is refused with a message, nothing added
+    window.set_pair(5)
+    assert editor.add_claim_from_view() is None and "press Show" in editor.status.text()
+    assert len(editor.lecture.slides[0].expect) == 1
+    editor.clear_claims()
+    assert editor.lecture.slides[0].expect == ()
+
+
+def test_editor_claim_from_a_transformer_head(qtbot, window):
+    import numpy as np
+
+    from widgets.presenter import install_lectures
+
+    ctl = install_lectures(window)
+    editor = ctl.edit_key("transformer")
+    i = next(k for k, s in enumerate(editor.lecture.slides) if s.panel == "masked_self")
+    editor.slide_list.setCurrentRow(i)
+    editor.show_current()
+    m = window.bundle.preset.model
+    layer, head = m.layers - 1, m.heads - 1
+    assert head > 0
+    window.set_layer_head(layer, head)
+    e = editor.add_claim_from_view()
+    assert e is not None and (e.kind, e.layer, e.head) == ("masked_self", layer, head)
+    tr = window.trace
+    t = window.step
+    w = tr.attention_matrix("masked_self", layer, head)[t]
+    n = t + 1
+    assert e.attends == (tr.steps[int(np.nanargmax(w[:n]))].input_token,)
+
+
+def test_model_box_warns_when_a_lecture_model_runs_off_its_checked_device(qtbot, window):
+    lec = _quick("dot_product", steps=2)
+    p = _start(qtbot, window, lec, lang="en")
+    assert window._checked_on == "cpu"  # apply_slide: the lecture was checked on the CPU
+    assert "numbers differ" not in window.model_view.toPlainText()
+    # the same promise on a model that runs elsewhere (what `auto` picking CUDA looks like)
+    window.set_checked_device("cuda")
+    assert "checked on the CUDA" in window.model_view.toPlainText()
+    assert "numbers differ" in window.model_view.toPlainText()
+    p.leave()
+    window.load_preset("ko_en_cat_general")  # another model: no promise any more
+    assert "numbers differ" not in window.model_view.toPlainText()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.gui  # needs PySide6 / pyqtgraph / pytest-qt (`pytest -m "not gui"` skips it)
+
 pytest.importorskip("pytestqt")
 from PySide6.QtGui import QImage  # noqa: E402
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +20,7 @@ from sandbox.train import (DeviceError, Metrics, NonFiniteError, Trainer, TrainR
                            available_devices, encode_pairs, resolve_device)
 from sandbox.vocab import EOS_ID, PAD_ID, SOS_ID
 
-from helpers import tiny_preset
+from helpers import run_main, tiny_preset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -227,13 +225,11 @@ def test_stop_from_another_thread_takes_effect_within_a_step():
             stop.set()
 
     th = threading.Thread(target=lambda: result.append(tr.run(progress, stop.is_set)))
-    t0 = time.perf_counter()
     th.start()
     th.join(timeout=60)
     assert not th.is_alive()
     assert result[0].status == "stopped"
     assert tr.step_count == step_at_stop[0]  # not one step more
-    assert time.perf_counter() - t0 < 60
 
 
 # --------------------------------------------------------------------------- non-finite guard
@@ -369,16 +365,11 @@ def test_trace_works_on_the_trained_bundle():
 # --------------------------------------------------------------------------- CLI
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=180)
-
-
-def test_cli_train_then_trace_with_checkpoint(tmp_path):
+def test_cli_train_then_trace_with_checkpoint(tmp_path, capsys):
     preset = tmp_path / "tiny.toml"
     preset.write_text(TINY, encoding="utf-8")
     ckpt = tmp_path / "tiny.safetensors"
-    res = run_cli("train", "--preset", str(preset), "--device", "cpu", "--out", str(ckpt))
+    res = run_main(capsys, "train", "--preset", str(preset), "--device", "cpu", "--out", str(ckpt))
     assert res.returncode == 0, res.stderr
     out = [l for l in res.stdout.splitlines() if l.strip()]
     assert len(out) == 1 and out[0].startswith("trained tiny:"), res.stdout
@@ -386,7 +377,7 @@ def test_cli_train_then_trace_with_checkpoint(tmp_path):
     assert "150/150" in res.stderr  # the progress bar (one line per ~10% when not a TTY)
     assert ckpt.is_file()
     js = tmp_path / "t.json"
-    res = run_cli("trace", "--preset", str(preset), "--source", "c a", "--mode", "free_running",
+    res = run_main(capsys, "trace", "--preset", str(preset), "--source", "c a", "--mode", "free_running",
                   "--checkpoint", str(ckpt), "--json", str(js))
     assert res.returncode == 0, res.stderr
     data = json.loads(js.read_text(encoding="utf-8"))
@@ -394,7 +385,7 @@ def test_cli_train_then_trace_with_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["unknown_preset", "zero_steps", "missing_out_dir", "cuda", "bad_seed"])
-def test_cli_train_bad_input_is_one_line_exit_2(case, tmp_path):
+def test_cli_train_bad_input_is_one_line_exit_2(case, tmp_path, capsys):
     preset = tmp_path / "tiny.toml"
     preset.write_text(TINY, encoding="utf-8")
     out = tmp_path / "c.safetensors"
@@ -407,7 +398,7 @@ def test_cli_train_bad_input_is_one_line_exit_2(case, tmp_path):
     }[case]
     if case == "cuda" and torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    res = run_cli("train", *args)
+    res = run_main(capsys, "train", *args)
     assert res.returncode == 2, (res.stdout, res.stderr)
     lines = [l for l in res.stderr.splitlines() if l.strip()]
     assert len(lines) == 1, res.stderr

@@ -7,5 +7,3 @@ head)`` in, pixels out — and never touch a model that is training. Modules her
 Only :mod:`widgets.app` and :mod:`widgets.mainwindow` are imported before the window is
 shown; everything heavy (torch, pyqtgraph) loads after it.
 """
-
-from . import qtcompat as _qtcompat  # noqa: E402,F401 - PySide6 6.12 on Python 3.11, see there

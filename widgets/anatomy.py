@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
-from .plots import (show_top_k, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
+from .plots import (show_top_k, WHATIF, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
                     set_plot_font, set_ticks, set_title, style_plot)
 from .traceindex import KIND_TITLES, TraceIndex
 
@@ -33,6 +33,15 @@ SCORE_FORMULAS = {
 STRIP_H = 34
 
 
+CONCAT_SYMBOLS = {"context": "c", "state": "s"}
+
+
+def concat_label(names) -> str:
+    """The readout input as the step records it: ("context", "state") -> "[c; s]",
+    ("state",) -> "[s]" (no attention reads only the state)."""
+    return "[" + "; ".join(CONCAT_SYMBOLS.get(n, n) for n in names) + "]"
+
+
 def _strip(plot: pg.PlotItem, label: str) -> None:
     set_ticks(plot.getAxis("left"), [label])
     hide_axis(plot, "bottom")
@@ -42,6 +51,7 @@ class StepAnatomy(QWidget):
     """Draws (trace, step, layer, head) for one attention kind; holds no model state."""
 
     kindChanged = Signal(str)
+    topkClicked = Signal(int, str)  # step, token: a click on a top-k bar (What-if: force it)
     queryRowChanged = Signal(int)
 
     def __init__(self, parent=None) -> None:
@@ -85,6 +95,7 @@ class StepAnatomy(QWidget):
         self.gw.setMinimumHeight(160)
         lay.addWidget(self.gw, 1)
         self._build_plots()
+        self.gw.scene().sigMouseClicked.connect(self._on_scene_click)
         self.kind_combo.currentIndexChanged.connect(self._on_kind)
         self.row_spin.valueChanged.connect(self._on_row)
         self._set_transformer_controls(False)
@@ -108,6 +119,7 @@ class StepAnatomy(QWidget):
         for p, label in ((self.q_plot, "q"), (self.c_plot, "c"), (self.o_plot, "out"),
                          (self.cat_plot, "[c; s]"), (self.out_plot, "õ")):
             _strip(p, label)
+        self.cat_label = "[c; s]"  # what the readout strip is labelled now (from the step)
         self.q_img = MatrixItem(self.q_plot, VECTOR_CMAP)
         self.k_img = MatrixItem(self.k_plot, VECTOR_CMAP)
         self.c_img = MatrixItem(self.c_plot, VECTOR_CMAP)
@@ -174,19 +186,28 @@ class StepAnatomy(QWidget):
         if transformer:
             set_title(self.k_plot, "keys k<sub>j</sub> (head)")
             _strip(self.cat_plot, "heads")
+            self.cat_label = "heads"
             _strip(self.out_plot, "y")
         else:
             set_title(self.k_plot, "keys = values h<sub>j</sub>")
-            _strip(self.cat_plot, "[c; s]")
-            _strip(self.out_plot, "õ")
+            _strip(self.out_plot, "õ")  # the [..] strip is labelled per step from Step.concat
 
     def _fix_left_widths(self, idx: TraceIndex) -> None:
         """Same left-axis width down each column so strips line up with the matrices."""
         fm = QFontMetrics(self._font)
+        # Every token the model can output (not only this trace's): another pair, mode or
+        # What-if edit of the same model then keeps the widths, and nothing re-lays out.
+        vocab = set(idx.trace.target_vocab) or {tok for s in idx.trace.steps for tok, _ in s.top_k}
         toks = list(idx.trace.source_tokens) + [s.input_token for s in idx.trace.steps]
-        w = max([fm.horizontalAdvance(t) for t in toks] + [fm.horizontalAdvance("heads")]) + 14
-        vocab = {tok for s in idx.trace.steps for tok, _ in s.top_k}
-        wk = max([fm.horizontalAdvance(t) for t in vocab] + [fm.horizontalAdvance("[c; s]")]) + 14
+        key_in = (self._font.toString(), tuple(idx.trace.source_tokens), id(idx.trace.target_vocab),
+                  len(vocab), tuple(t for t in toks if t not in vocab))
+        if key_in == getattr(self, "_width_input", None):
+            return
+        self._width_input = key_in
+        vocab_w = max((fm.horizontalAdvance(t) for t in vocab), default=0)
+        w = max([fm.horizontalAdvance(t) for t in idx.trace.source_tokens if t]
+                + [vocab_w, fm.horizontalAdvance("heads")]) + 14
+        wk = max(vocab_w, fm.horizontalAdvance("[c; s]")) + 14
         key = (w, wk)
         if key == self._left_width:
             return
@@ -271,11 +292,17 @@ class StepAnatomy(QWidget):
 
     def _header(self, idx, step, kind, layer, head, position) -> None:
         tf = idx.trace.mode == "teacher_forcing"
-        src = "gold" if step.input_from == "gold" else "prediction"
-        colour = "#1a7f37" if step.input_from == "gold" else "#8250df"
-        parts = [f"<b>t = {step.t}</b>",
-                 f"input: <b>{html.escape(step.input_token)}</b> "
-                 f"<span style='color:{colour}'>({src})</span>"]
+        src = step.input_from if step.input_from in ("gold", "forced") else "prediction"
+        colour = {"gold": "#1a7f37", "forced": WHATIF.name()}.get(step.input_from, "#8250df")
+        parts = [f"<b>t = {step.t}</b>"]
+        edits = idx.trace.interventions
+        if edits is not None and not edits.empty:  # a screenshot says what was changed
+            parts.append(f"<b style='color:{WHATIF.name()}'>what-if:</b> "
+                         + html.escape("; ".join(edits.describe(idx.trace.source_tokens))))
+        if any(s.chosen is not None for s in idx.trace.steps):
+            parts.append(f"<b style='color:{WHATIF.name()}'>beam search path</b>")
+        parts.append(f"input: <b>{html.escape(step.input_token)}</b> "
+                     f"<span style='color:{colour}'>({src})</span>")
         if step.gold is not None:
             ok = step.predicted == step.gold
             c = GOOD.name() if ok else BAD.name()
@@ -283,6 +310,15 @@ class StepAnatomy(QWidget):
                          f"{'✓' if ok else '✗'} gold: <b>{html.escape(step.gold)}</b>")
         else:
             parts.append(f"predicted: <b>{html.escape(step.predicted)}</b> (no gold)")
+        if step.forced is not None:
+            parts.append(f"<span style='color:{WHATIF.name()}'>forced output: <b>{html.escape(step.forced)}</b></span>")
+        elif step.chosen is not None:
+            parts.append(f"<span style='color:{WHATIF.name()}'>beam output: <b>{html.escape(step.chosen)}</b></span>")
+        rec = idx.record(kind, layer, head, position)
+        if rec is not None and rec.pinned:
+            j = int(np.argmax(rec.weights))
+            parts.append(f"<span style='color:{WHATIF.name()}'>attention pinned to "
+                         f"“{html.escape(idx.trace.source_tokens[j])}” ({j})</span>")
         if idx.has_gold and step.off_gold:
             parts.append(f"<span style='color:{BAD.name()}'>off the gold path"
                          f"{f' from step {idx.first_offgold}' if idx.first_offgold is not None else ''}</span>")
@@ -304,17 +340,22 @@ class StepAnatomy(QWidget):
         keys = idx.key_tokens(kind, position)
         lv = idx.vector_levels(kind, layer)
         K, V, E, W = rec.keys, rec.values, rec.energies, rec.weights
-        future = None
-        if kind == "masked_self":
-            # Every decoder position gets a row; the ones after t are the causal mask
-            # (no key, e = −∞, weight 0). Same shapes on every step: no re-layout.
+        absent = None
+        if kind == "masked_self" and K.shape[0] < idx.n_steps:
+            # Free running: step t's record has keys 0..t only (later positions are not
+            # decoded yet, so nothing is masked). Blank rows keep the shapes fixed across
+            # steps (no re-layout). A teacher-forced trace records every position, the
+            # future ones with e = −∞ and weight 0, drawn below from the record itself.
             n, m = idx.n_steps, K.shape[0]
             keys = idx.col_labels(kind)
-            future = np.arange(n) >= m
+            absent = np.arange(n) >= m
             K = np.vstack([K, np.full((n - m, K.shape[1]), np.nan, np.float32)])
             V = np.vstack([V, np.full((n - m, V.shape[1]), np.nan, np.float32)])
-            E = np.concatenate([E, np.full(n - m, -np.inf, np.float32)])
-            W = np.concatenate([W, np.zeros(n - m, np.float32)])
+            E = np.concatenate([E, np.full(n - m, np.nan, np.float32)])
+            W = np.concatenate([W, np.full(n - m, np.nan, np.float32)])
+        elif kind == "masked_self":
+            keys = idx.col_labels(kind)
+        masked = np.isneginf(E)
         score = "transformer" if idx.is_transformer else rec.score
         formula = SCORE_FORMULAS[score]
         if idx.is_transformer:
@@ -335,12 +376,12 @@ class StepAnatomy(QWidget):
         set_ticks(self.k_plot.getAxis("left"), keys)
         _strip(self.q_plot, "q" if idx.is_transformer else ("sₜ₋₁" if rec.score == "bahdanau" else "sₜ"))
         n = len(keys)
-        self.energy_bars.set(E, xrange=idx.energy_range(kind, layer, head), nrows=n)
+        self.energy_bars.set(E, xrange=idx.energy_range(kind, layer, head), nrows=n, absent=absent)
         brushes = [BAR_BLUE] * n
         if n:
-            brushes[int(np.argmax(W))] = QColor("#2f4b7c")
-        self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=future,
-                             masked_label="0 (masked)")
+            brushes[int(np.nanargmax(W))] = QColor("#2f4b7c")
+        self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=masked,
+                             masked_label="0 (masked)", absent=absent)
         if idx.is_transformer:
             self.v_img.set(V, levels=lv)
             self.o_img.set(rec.output[None, :], levels=lv)
@@ -360,11 +401,29 @@ class StepAnatomy(QWidget):
             for name in step.concat:
                 parts.append(rec.output if (name == "context" and rec is not None) else step.state)
             cat = np.concatenate(parts) if parts else step.state
+            label = concat_label(step.concat or ("state",))
+            if label != self.cat_label:
+                self.cat_label = label
+                _strip(self.cat_plot, label)
             self.cat_img.set(cat[None, :], levels=_sym(cat, step.output))
             self._head_boundaries([p.shape[0] for p in parts] if len(parts) > 1 else [])
             out = step.output
         self.out_img.set(out[None, :], levels=_sym(out))
         self.topk_tokens = show_top_k(self.topk_bars, self.topk_plot.getAxis("left"), step, 1.5)
+
+    def topk_token_at(self, scene_pos) -> str | None:
+        """The top-k token whose bar row is under ``scene_pos`` (None elsewhere)."""
+        vb = self.topk_plot.getViewBox()
+        if not getattr(self, "topk_tokens", None) or not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        row = int(round(vb.mapSceneToView(scene_pos).y()))
+        return self.topk_tokens[row] if 0 <= row < len(self.topk_tokens) else None
+
+    def _on_scene_click(self, ev) -> None:
+        tok = self.topk_token_at(ev.scenePos())
+        if tok is not None and self._args is not None and ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.topkClicked.emit(self._args[1], tok)
 
     def _head_boundaries(self, sizes: list[int]) -> None:
         pos = np.cumsum(sizes)[:-1] - 0.5 if len(sizes) > 1 else []
@@ -381,5 +440,7 @@ class StepAnatomy(QWidget):
 
 
 def _sym(*arrays: np.ndarray) -> tuple[float, float]:
-    m = max((float(np.abs(a).max()) for a in arrays if a is not None and a.size), default=1.0) or 1.0
+    """Symmetric levels over the finite entries (a NaN from an overflow is left out)."""
+    m = max((float(np.abs(a[np.isfinite(a)]).max(initial=0.0)) for a in arrays if a is not None and a.size),
+            default=1.0) or 1.0
     return (-m, m)

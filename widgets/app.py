@@ -21,7 +21,8 @@ EDITOR_VISIBLE_KEY = "editor/visible"
 
 
 def install_extras(win) -> None:
-    """Add the preset editor, lectures, compare view and bottleneck experiment (once).
+    """Add the preset editor, lectures, compare view, bottleneck experiment, what-if and beam
+    search (once).
 
     Each part is installed on its own: one that fails (a bad draft, a broken user file, a
     bug) is reported in the window's banner and on stderr, and the others still install."""
@@ -38,13 +39,12 @@ def install_extras(win) -> None:
             print(f"warning: the {name} could not start: {type(e).__name__}: {e}", file=sys.stderr)
 
     def editor() -> None:
-        from .editor import install_editor
+        from .editor_install import install_editor
+        from .settings import read_str
 
         win.editor = install_editor(win)
         # The editor dock starts closed (View ▸ Preset editor, Ctrl+Shift+E): open, it takes a
         # third of the window from the map and the step anatomy. The choice is remembered.
-        from .settings import read_str
-
         settings = getattr(win, "settings", None)
         shown = settings is not None and read_str(settings, EDITOR_VISIBLE_KEY, "false").lower() == "true"
         win.preset_editor_dock.setVisible(shown)
@@ -64,8 +64,19 @@ def install_extras(win) -> None:
 
         install_bottleneck(win)
 
+    def whatif() -> None:
+        from .whatif import install_whatif
+
+        install_whatif(win)
+
+    def beam() -> None:
+        from .beam import install_beam
+
+        install_beam(win)
+
     for name, install in (("preset editor", editor), ("lecture menu", lectures), ("compare view", compare),
-                          ("bottleneck experiment", bottleneck)):
+                          ("bottleneck experiment", bottleneck), ("what-if tools", whatif),
+                          ("beam search", beam)):
         part(name, install)
     if failed and hasattr(win, "show_banner"):
         import html
@@ -75,13 +86,13 @@ def install_extras(win) -> None:
 
 def run_app(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
+    from .jobs import install_gui_gc
+    from .qtcompat import headless_app
     from .settings import APPLICATION, ORGANIZATION
 
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and sys.platform.startswith("linux"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    app = QApplication.instance() or QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app = headless_app(list(argv) if argv is not None else sys.argv[:1], override=False)
+    install_gui_gc()  # Python's cyclic GC runs on this thread only (widgets.jobs)
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Attention Sandbox")

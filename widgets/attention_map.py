@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFont
 
 from .plots import (WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
@@ -23,6 +23,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
     """A labelled weight matrix. Draws what it is given; holds no model state."""
 
     cellClicked = Signal(int, int)  # row, col
+    cellMenuRequested = Signal(int, int, object)  # row, col, global QPoint: a right click on a cell
+    columnMenuRequested = Signal(int, object)  # col, global QPoint: a right click on a column label
     cellHovered = Signal(str)
 
     def __init__(self, kind: str, parent=None) -> None:
@@ -52,6 +54,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.full: np.ndarray | None = None  # every row, as the trace has it
         self.shown: np.ndarray | None = None  # rows after the current step blanked (NaN)
         self.masked: np.ndarray | None = None
+        self.nan: np.ndarray | None = None  # computed rows whose weight is NaN (an overflow)
         self.row_labels: tuple[str, ...] = ()
         self.col_labels: tuple[str, ...] = ()
         self.current_row: int | None = None
@@ -92,7 +95,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
             set_ticks(self.plot.getAxis("top"), col_labels)
             set_ticks(self.plot.getAxis("bottom"), col_labels)
         if full is None or full.size == 0:
-            self.shown = None
+            self.shown = self.nan = None
             self.matrix.set(np.full((max(len(row_labels), 1), max(len(col_labels), 1)), np.nan, np.float32))
             self.overlay.set_data(None)
             self.highlight.set_row(None, 0)
@@ -107,8 +110,14 @@ class AttentionMap(pg.GraphicsLayoutWidget):
                     m[upto + 1:] = False
                 shown[m] = np.nan
             self.shown, self.masked = shown, m
+            nan = np.isnan(np.asarray(full, dtype=np.float32))
+            if upto is not None:
+                nan[upto + 1:] = False
+            if m is not None:
+                nan &= ~m
+            self.nan = nan
             self.matrix.set(shown)
-            self.overlay.set_data(shown, m, [r for r in flag_rows if upto is None or r <= upto])
+            self.overlay.set_data(shown, m, [r for r in flag_rows if upto is None or r <= upto], nan=nan)
             self.highlight.set_row(current, shown.shape[1])
         self.current_row = current
         if note:
@@ -142,6 +151,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         if self.masked is not None and self.masked[r, c]:
             return f"{rl} → {cl}: masked (may not attend; weight exactly 0)"
         v = self.shown[r, c] if self.shown is not None else np.nan
+        if self.nan is not None and self.nan[r, c]:
+            return f"{rl} → {cl}: NaN — the model's numbers overflowed here (not a mask)"
         if v != v:
             return f"{rl} → {cl}: not computed yet (step forward, or click to jump there)"
         return f"{rl} → {cl}: weight {float(v):.6f}"
@@ -155,8 +166,30 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.setToolTip(text)
         self.cellHovered.emit(text)
 
+    def column_at_label(self, scene_pos) -> int | None:
+        """The column whose token label (top or bottom axis) is under ``scene_pos``."""
+        if not self.col_labels:
+            return None
+        for name in ("top", "bottom"):
+            axis = self.plot.getAxis(name)
+            if axis.isVisible() and axis.sceneBoundingRect().contains(scene_pos):
+                c = int(round(self.plot.getViewBox().mapSceneToView(scene_pos).x()))
+                return c if 0 <= c < len(self.col_labels) else None
+        return None
+
     def _on_click(self, ev) -> None:
         cell = self._cell_at(ev.scenePos())
+        if ev.button() == Qt.MouseButton.RightButton:
+            point = ev.screenPos().toPoint()
+            if cell is not None:
+                ev.accept()
+                self.cellMenuRequested.emit(*cell, point)
+                return
+            col = self.column_at_label(ev.scenePos())
+            if col is not None:
+                ev.accept()
+                self.columnMenuRequested.emit(col, point)
+            return
         if cell is not None:
             ev.accept()
             self.cellClicked.emit(*cell)

@@ -2,8 +2,8 @@
 
 - :class:`BottleneckPlot`: exact match against source length, one line per model, a
   legend, labelled axes and a fixed 0–1 y range. Draws a (possibly partial) result.
-- :class:`BottleneckView`: runs :func:`sandbox.bottleneck.run_experiment` on a QThread
-  worker with a progress bar, redraws the plot live as each (model, length) is scored,
+- :class:`BottleneckView`: runs :func:`sandbox.bottleneck.run_experiment` on the app's
+  job runner (:mod:`widgets.jobs`) with a progress bar, redraws the plot live as each (model, length) is scored,
   and stops on request (stop joins the thread). It opens on the cached result of the last
   finished run, if there is one (``$ATTENTION_SANDBOX_HOME/cache`` or
   ``~/.cache/attention-sandbox``).
@@ -14,7 +14,7 @@
   plot beside it (same stem, ``.png``), drawn offscreen with this same plot widget.
 
 Threads follow DESIGN.md: the worker owns the models; the GUI only ever gets immutable
-JSON snapshots, keeps the latest and polls it with a 50 ms timer (≤ 20 redraws a second).
+JSON snapshots; the runner keeps the latest and delivers it every 50 ms (≤ 20 redraws a second).
 """
 
 from __future__ import annotations
@@ -23,14 +23,13 @@ import html
 import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from .qtcompat import collect_in_gui_thread, pause_automatic_gc, resume_automatic_gc
 from .hooks import CloseStopper, window_menu
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
+from .jobs import JobResult, JobRunner
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
                                QMessageBox, QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
@@ -229,46 +228,15 @@ def render_png(result: dict, size: tuple[int, int] = PNG_SIZE) -> bytes:
 # --------------------------------------------------------------------------- worker
 
 
-class _Worker(QObject):
-    """Lives on the experiment thread; the GUI polls :meth:`take` and sets :meth:`stop`."""
+def _experiment_task(kwargs: dict):
+    """The experiment as a job: ``(progress, should_stop) -> result dict``."""
 
-    finished = Signal()
+    def task(progress, should_stop) -> dict:
+        from sandbox.bottleneck import run_experiment
 
-    def __init__(self, kwargs: dict) -> None:
-        super().__init__()
-        self.kwargs = kwargs
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._latest: dict | None = None
-        self.result: dict | None = None
-        self.error: str | None = None
+        return run_experiment(**kwargs, progress=progress, should_stop=should_stop).to_json()
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    def take(self) -> dict | None:
-        with self._lock:
-            ev, self._latest = self._latest, None
-        return ev
-
-    def _progress(self, event: dict) -> None:
-        with self._lock:
-            self._latest = event  # keep only the newest
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            from sandbox.bottleneck import run_experiment
-
-            r = run_experiment(**self.kwargs, progress=self._progress, should_stop=self._stop.is_set)
-            self.result = r.to_json()
-        except Exception as e:  # noqa: BLE001 - shown in the view, never a crash
-            self.error = f"{type(e).__name__}: {e}"
-        finally:
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
-            self.finished.emit()
+    return task
 
 
 # --------------------------------------------------------------------------- the view
@@ -282,8 +250,9 @@ class BottleneckView(QWidget):
 
     def __init__(self, parent=None, *, load_cache: bool = True) -> None:
         super().__init__(parent)
-        self._thread: QThread | None = None
-        self._worker: _Worker | None = None
+        self.jobs = JobRunner(self, name="bottleneck", interval_ms=POLL_MS)
+        self.jobs.progress.connect(self._show_event)
+        self.jobs.finished.connect(self._finish)
         self._quick = False
         self._t0 = 0.0
         self.result: dict | None = None
@@ -333,9 +302,6 @@ class BottleneckView(QWidget):
         self.examples.setWordWrap(True)
         self.examples.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.examples)
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self.poll)
         self.run_button.clicked.connect(lambda: self.start(quick=False))
         self.quick_button.clicked.connect(lambda: self.start(quick=True))
         self.stop_button.clicked.connect(self.stop)
@@ -352,7 +318,7 @@ class BottleneckView(QWidget):
     # -- public -------------------------------------------------------------------------
     @property
     def is_running(self) -> bool:
-        return self._thread is not None
+        return self.jobs.is_running
 
     def load_cache(self) -> bool:
         found = load_cached()
@@ -373,53 +339,27 @@ class BottleneckView(QWidget):
 
     def start(self, quick: bool = False, seed: int | None = None, **kwargs) -> bool:
         """Start a run in the background (False if one is already running)."""
-        if self._thread is not None:
+        if self.jobs.is_running:
             return False
         if seed is not None:
             self.seed_spin.setValue(int(seed))
         self._quick = bool(quick)
         self._t0 = time.perf_counter()
-        self._worker = _Worker(dict(quick=self._quick, seed=int(self.seed_spin.value()), **kwargs))
-        self._thread = QThread()
-        self._thread.setObjectName("bottleneck")
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
-        self._worker.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self.plot.clear()
         self.examples.setText("")
         self.progress.setValue(0)
         self.progress.setFormat("starting… %p%")
         self.status.setText("building the data sets…")
         self._set_running(True)
-        pause_automatic_gc()  # no cyclic GC on the worker thread while it runs (qtcompat)
-        self._thread.start()
-        self._timer.start()
+        self.jobs.start(_experiment_task(dict(quick=self._quick, seed=int(self.seed_spin.value()), **kwargs)))
         return True
 
     def stop(self, timeout_ms: int = 30000) -> bool:
         """Stop the run and join its thread; True if no thread is left."""
-        if self._thread is None:
-            return True
-        self._worker.stop()
-        self._thread.quit()
-        ok = self._thread.wait(timeout_ms)
-        if ok:
-            self._finish()
-        return ok
+        return self.jobs.shutdown(timeout_ms)
 
     def shutdown(self) -> None:
         self.stop()
-
-    @Slot()
-    def poll(self) -> None:
-        w = self._worker
-        if w is None:
-            return
-        collect_in_gui_thread(0)  # young objects only, here rather than on the worker
-        ev = w.take()
-        if ev is not None:
-            self._show_event(ev)
 
     # -- internals ----------------------------------------------------------------------
     def _set_running(self, on: bool) -> None:
@@ -446,30 +386,14 @@ class BottleneckView(QWidget):
         if res is not None and res.get("models"):
             self.show_result(res)
 
-    def _on_finished(self) -> None:
-        if self._thread is None:
-            return
-        self._thread.wait()
-        self._finish()
-
-    def _finish(self) -> None:
-        if self._thread is None:
-            return
-        self._timer.stop()
-        worker = self._worker
-        self._thread = None
-        self._worker = None
-        resume_automatic_gc()
-        ev = worker.take()
-        if ev is not None:
-            self._show_event(ev)
+    def _finish(self, job: JobResult) -> None:
         self._set_running(False)
-        if worker.error:
+        if job.status == "error":
             self.progress.setFormat("failed")
             self.status.setText(f"<span style='color:#cf222e'>the experiment failed: "
-                                f"{html.escape(worker.error)}</span>")
+                                f"{html.escape(job.error or '')}</span>")
             return
-        res = worker.result
+        res = job.value
         if res is None:
             return
         self.show_result(res)
@@ -639,13 +563,9 @@ def cli_bottleneck(args) -> int:
         print("bottleneck: no PNG with --json - (give a file name to get one)", file=sys.stderr)
         return 0
     atomic_write_text(Path(out), text)
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from .qtcompat import quiet_harmless_qt_warnings
+    from .qtcompat import headless_app
 
-    quiet_harmless_qt_warnings()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "attention-sandbox"])
-    _ = app
+    headless_app()
     atomic_write_bytes(png, render_png(data))
     print(f"wrote {out} and {png} ({result.seconds:.1f} s)", file=sys.stderr)
     return 0

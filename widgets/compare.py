@@ -11,7 +11,7 @@ One step slider (and ← → Home End) moves every column to the same decoder st
 column whose output is shorter (free running) stays on its last step and says so.
 
 "Train all" trains fresh copies of the columns' models one after another with
-:class:`sandbox.train.Trainer` on a QThread worker (the preset's own steps, batch size,
+:meth:`sandbox.train.Trainer.run` on the app's job runner (the preset's own steps, batch size,
 learning rate and seed). As in the window: only the worker touches the models while it
 runs; it traces the selected pair and keeps the newest snapshot per column; the GUI polls
 every 50 ms; stop (and closing) joins the thread.
@@ -20,21 +20,20 @@ every 50 ms; stop (and closing) joins the thread.
 from __future__ import annotations
 
 import html
-import threading
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
 from .keys import keeps_keys
-from .qtcompat import collect_in_gui_thread, pause_automatic_gc, resume_automatic_gc
 from .hooks import CloseStopper, window_menu
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from .jobs import JobResult, JobRunner
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QHBoxLayout, QLabel, QMainWindow,
                                QPushButton, QRadioButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
+
+from sandbox.compare import (MAX_COLUMNS, MIN_COLUMNS, ColumnSnapshot, PresetInfo, TraceRequest,
+                             TrainAllJob, TrainAllOutcome, default_columns, families, merge_columns)
 
 from .attention_map import AttentionMap
 from .plots import show_top_k, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, HBars, hide_axis, set_ticks, set_title, style_plot
@@ -44,84 +43,9 @@ if TYPE_CHECKING:
     from sandbox.model import Bundle
     from sandbox.trace import Trace
 
-__all__ = ["families", "CompareView", "CompareColumn", "CompactStep", "CompareDialog", "install_compare"]
+__all__ = ["families", "default_columns", "CompareView", "CompareColumn", "CompactStep", "CompareDialog", "install_compare"]
 
-MIN_COLUMNS, MAX_COLUMNS = 2, 4
 POLL_MS = 50
-SNAPSHOT_EVERY = 0.05  # seconds between snapshots of the column being trained
-HOLD_LIMIT = 0.1
-# left-to-right order of a default comparison: the bottleneck first, then the scores
-_ORDER = ("none", "dot", "scaled_dot", "general", "bahdanau", "transformer")
-# which to pick first for a default comparison: the bottleneck, then one of each family
-_PICK = ("none", "bahdanau", "dot", "transformer", "general", "scaled_dot")
-
-
-# --------------------------------------------------------------------------- presets
-
-
-@dataclass(frozen=True)
-class PresetInfo:
-    key: str
-    path: Path
-    name: str
-    kind: str
-    attention: str  # "transformer" for a Transformer
-
-    @property
-    def label(self) -> str:
-        what = "Transformer (cross-attention)" if self.kind == "transformer" else f"{self.attention} attention"
-        if self.attention == "none":
-            what = "no attention (fixed context)"
-        return f"{self.key} — {what}"
-
-
-def _rank(info: PresetInfo) -> int:
-    return _ORDER.index(info.attention) if info.attention in _ORDER else len(_ORDER)
-
-
-def families() -> list[tuple[tuple[tuple[str, str], ...], list[PresetInfo]]]:
-    """Presets grouped by identical pairs: [(pairs, [PresetInfo…])], largest groups first.
-
-    A broken preset file is skipped (the window reports it where it is listed)."""
-    from sandbox.presets import PresetError, list_presets, load_preset
-
-    groups: dict[tuple[tuple[str, str], ...], dict[str, PresetInfo]] = {}
-    for key, path, _user in list_presets():
-        try:
-            p = load_preset(path)
-        except (PresetError, OSError):
-            continue
-        pairs = tuple((x.source, x.target) for x in p.pairs)
-        att = "transformer" if p.model.kind == "transformer" else p.model.attention
-        groups.setdefault(pairs, {})[key] = PresetInfo(key, Path(path), p.name, p.model.kind, att)  # user wins
-    out = [(pairs, sorted(g.values(), key=lambda i: (_rank(i), i.key))) for pairs, g in groups.items()]
-    out.sort(key=lambda fg: (-len(fg[1]), fg[1][0].key))
-    return out
-
-
-def default_columns(members: list[PresetInfo], current: str | None = None, n: int = 3) -> list[str]:
-    """Up to ``n`` presets of a family: ``current`` plus the most telling others, in
-    bottleneck → scores → Transformer order."""
-    chosen: list[PresetInfo] = [m for m in members if m.key == current][:1]
-    seen_att = {m.attention for m in chosen}
-    by_pick = sorted(members, key=lambda i: (_PICK.index(i.attention) if i.attention in _PICK else len(_PICK),
-                                             i.key))
-    for m in by_pick:  # one per kind of attention first
-        if len(chosen) >= n:
-            break
-        if m not in chosen and m.attention not in seen_att:
-            chosen.append(m)
-            seen_att.add(m.attention)
-    for m in members:
-        if len(chosen) >= n:
-            break
-        if m not in chosen:
-            chosen.append(m)
-    chosen.sort(key=lambda i: (_rank(i), i.key))
-    keys = [m.key for m in chosen]
-    while len(keys) < MIN_COLUMNS and keys:  # a family of one: the same model twice
-        keys.append(keys[-1])
-    return keys
 
 
 # --------------------------------------------------------------------------- one column
@@ -316,137 +240,6 @@ class CompareColumn(QWidget):
         self.step_view.show_step(idx, s, layer, head, beyond=t > s)
 
 
-# --------------------------------------------------------------------------- training worker
-
-
-@dataclass(frozen=True)
-class _Request:
-    source: str
-    target: str | None
-    mode: str
-
-
-@dataclass(frozen=True)
-class ColumnSnapshot:
-    column: int
-    trace: "Trace | None"
-    step: int  # training steps done
-    total: int
-    exact_match: float | None
-    loss: float | None
-    status: str  # "training" | "done" | "stopped" | "nonfinite" | "waiting"
-    message: str = ""
-    error: str | None = None
-
-
-class _TrainAllWorker(QObject):
-    """Trains each bundle in turn; keeps the newest snapshot per column."""
-
-    finished = Signal()
-
-    def __init__(self, bundles: list["Bundle"], request: _Request, *, device: str = "auto",
-                 steps: int | None = None) -> None:
-        super().__init__()
-        self.bundles = bundles
-        self._device, self._steps = device, steps
-        self._stop = threading.Event()
-        self._go = threading.Event()
-        self._go.set()
-        self._lock = threading.Lock()
-        self._request = request
-        self._request_changed = False
-        self._latest: dict[int, ColumnSnapshot] = {}
-        self._state: dict[int, tuple] = {}  # column -> (step, total, exact, loss, status, message)
-        self.current = -1
-        self.error: str | None = None
-
-    # -- GUI thread ---------------------------------------------------------------------
-    def stop(self) -> None:
-        self._stop.set()
-
-    def hold(self) -> None:
-        self._go.clear()
-
-    def release(self) -> None:
-        self._go.set()
-
-    def set_request(self, request: _Request) -> None:
-        with self._lock:
-            self._request = request
-            self._request_changed = True
-
-    def take(self) -> dict[int, ColumnSnapshot]:
-        with self._lock:
-            out, self._latest = self._latest, {}
-        return out
-
-    # -- worker thread ------------------------------------------------------------------
-    def _snapshot(self, col: int) -> None:
-        from sandbox.trace import trace
-
-        with self._lock:
-            req = self._request
-        tr, err = None, None
-        try:
-            tr = trace(self.bundles[col], req.source, req.target, mode=req.mode)
-        except Exception as e:  # noqa: BLE001 - a bad sentence must not stop training
-            err = str(e)
-        step, total, exact, loss, status, message = self._state.get(col, (0, 0, None, None, "waiting", ""))
-        snap = ColumnSnapshot(col, tr, step, total, exact, loss, status, message, err)
-        with self._lock:
-            self._latest[col] = snap
-
-    def _retrace_all_if_asked(self) -> None:
-        with self._lock:
-            changed, self._request_changed = self._request_changed, False
-        if changed:
-            for c in range(len(self.bundles)):
-                self._snapshot(c)
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            from sandbox.train import NonFiniteError, Trainer
-
-            for col, bundle in enumerate(self.bundles):
-                if self._stop.is_set():
-                    break
-                self.current = col
-                trainer = Trainer(bundle, steps=self._steps, device=self._device)
-                total = trainer.total_steps
-                self._state[col] = (0, total, None, None, "training", "")
-                self._snapshot(col)
-                last = time.perf_counter()
-                while not trainer.done and not self._stop.is_set():
-                    self._go.wait(HOLD_LIMIT)
-                    try:
-                        m = trainer.step()
-                    except NonFiniteError as e:
-                        self._state[col] = (trainer.step_count, total, None, None, "nonfinite", str(e))
-                        break
-                    self._state[col] = (m.step, total, m.exact_match, m.loss, "training", "")
-                    self._retrace_all_if_asked()
-                    if time.perf_counter() - last >= SNAPSHOT_EVERY:
-                        self._snapshot(col)
-                        last = time.perf_counter()
-                step, _, exact, loss, status, msg = self._state[col]
-                if status == "training":
-                    status = "done" if trainer.done else "stopped"
-                    if trainer.done:
-                        _tok, exact = trainer.evaluate()
-                self._state[col] = (step, total, exact, loss, status, msg)
-                self._snapshot(col)
-            self._retrace_all_if_asked()
-        except Exception as e:  # noqa: BLE001 - shown in the view, never a crash
-            self.error = f"{type(e).__name__}: {e}"
-        finally:
-            self.current = -1
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
-            self.finished.emit()
-
-
 # --------------------------------------------------------------------------- the view
 
 
@@ -469,9 +262,10 @@ class CompareView(QWidget):
         self.step = 0
         self.pair = 0
         self.mode = mode if mode in ("teacher_forcing", "free_running") else "teacher_forcing"
-        self._thread: QThread | None = None
-        self._worker: _TrainAllWorker | None = None
-        self._polling = False
+        self.jobs = JobRunner(self, name="compare-training", interval_ms=POLL_MS)
+        self.jobs.progress.connect(self._on_progress)
+        self.jobs.finished.connect(self._finish)
+        self._job: TrainAllJob | None = None
         self._families = families()
         self.family = 0
         lay = QVBoxLayout(self)
@@ -530,9 +324,6 @@ class CompareView(QWidget):
         for w in (self.btn_next, self.btn_last, self.step_label):
             bar.addWidget(w)
         lay.addLayout(bar)
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self.poll)
         # -- wiring
         self.btn_first.clicked.connect(self.first_step)
         self.btn_prev.clicked.connect(self.prev_step)
@@ -679,9 +470,9 @@ class CompareView(QWidget):
             c.combo.setEnabled(not training)
 
     # ================================================================== sentence and mode
-    def _request(self) -> _Request:
+    def _request(self) -> TraceRequest:
         s, t = self.pairs[self.pair]
-        return _Request(s, t, self.mode)
+        return TraceRequest(s, t, self.mode)
 
     def set_pair(self, index: int) -> None:
         if not self.pairs:
@@ -705,8 +496,8 @@ class CompareView(QWidget):
         self._retrace(keep_step=True)
 
     def _retrace(self, keep_step: bool) -> None:
-        if self._worker is not None:  # the worker owns the models: it re-traces them
-            self._worker.set_request(self._request())
+        if self._job is not None:  # the worker owns the models: it re-traces them
+            self._job.set_request(self._request())
             return
         for col in self.columns:
             self._retrace_column(col)
@@ -764,11 +555,11 @@ class CompareView(QWidget):
     # ================================================================== training
     @property
     def is_training(self) -> bool:
-        return self._thread is not None
+        return self.jobs.is_running
 
     def train_all(self, steps: int | None = None) -> bool:
         """Train fresh copies of every column's model, one after another (False if running)."""
-        if self._thread is not None or not self.columns:
+        if self.jobs.is_running or not self.columns:
             return False
         bundles = [self._try_build(col.key) for col in self.columns]  # fresh, seeded weights
         if any(b is None for b in bundles):
@@ -778,16 +569,8 @@ class CompareView(QWidget):
             col.set_status("waiting to train")
             self._retrace_column(col)
         self._sync_slider(keep_step=True)
-        self._worker = _TrainAllWorker(bundles, self._request(), device=self.device, steps=steps)
-        self._thread = QThread()
-        self._thread.setObjectName("compare-training")
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
-        self._worker.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
-        pause_automatic_gc()  # no cyclic GC on the worker thread while it runs (qtcompat)
-        self._thread.start()
-        self._timer.start()
+        self._job = TrainAllJob(bundles, self._request(), device=self.device, steps=steps)
+        self.jobs.start(self._job, merge=merge_columns)
         self._update_buttons()
         self.info.setText("training every column in turn…")
         self.stateChanged.emit("training")
@@ -795,35 +578,17 @@ class CompareView(QWidget):
 
     def stop(self, timeout_ms: int = 30000) -> bool:
         """Stop training and join the thread; True if no thread is left."""
-        if self._thread is None:
-            return True
-        self._worker.stop()
-        self._worker.release()
-        self._thread.quit()
-        ok = self._thread.wait(timeout_ms)
-        if ok:
-            self._finish()
-        return ok
+        return self.jobs.shutdown(timeout_ms)
 
     def shutdown(self) -> None:
         self.stop()
 
-    @Slot()
-    def poll(self) -> None:
-        w = self._worker
-        if w is None or self._polling:
-            return
-        collect_in_gui_thread(0)  # young objects only, here rather than on the worker
-        snaps = w.take()
-        if not snaps:
-            return
-        w.hold()
-        self._polling = True
+    def _on_progress(self, snaps: dict[int, ColumnSnapshot]) -> None:
+        self.jobs.hold()  # the worker waits between steps while this draws
         try:
             self._apply(snaps)
         finally:
-            self._polling = False
-            w.release()
+            self.jobs.release()
 
     def _apply(self, snaps: dict[int, ColumnSnapshot]) -> None:
         for i, snap in sorted(snaps.items()):
@@ -844,29 +609,16 @@ class CompareView(QWidget):
             col.set_status(text)
         self._sync_slider(keep_step=True)
 
-    def _on_finished(self) -> None:
-        if self._thread is None:
-            return
-        self._thread.wait()
-        self._finish()
-
-    def _finish(self) -> None:
-        if self._thread is None:
-            return
-        self._timer.stop()
-        worker = self._worker
-        self._thread = None
-        self._worker = None
-        resume_automatic_gc()
-        snaps = worker.take()
-        if snaps:
-            self._apply(snaps)
+    def _finish(self, result: JobResult) -> None:
+        job, self._job = self._job, None
+        out = result.value if isinstance(result.value, TrainAllOutcome) else TrainAllOutcome(
+            job.bundles if job else [], frozenset(), result.error or "training failed")
+        worker = out
         for col, b in zip(self.columns, worker.bundles):
             col.bundle = b  # the thread is joined: the GUI may trace these now
-        stopped = worker._stop.is_set()
+        stopped = result.status == "cancelled"
         for i, col in enumerate(self.columns):
-            st = worker._state.get(i)
-            if st is None and stopped:
+            if i not in worker.started and stopped:
                 col.set_status("not trained (stopped before its turn)")
         self._update_buttons()
         self.info.setText(f"<span style='color:{BAD.name()}'>training failed: {html.escape(worker.error)}</span>"

@@ -70,7 +70,7 @@ from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, set
 from .editor_pairs import COLUMNS, PairsTableModel
 from .editor_settings import SEQ2SEQ_FIELDS, TRANSFORMER_FIELDS, SettingsForm, field_value, with_field
 
-__all__ = ["PresetEditor", "EditorDialogs", "install_editor", "find_draft", "is_shipped", "check_save_name"]
+__all__ = ["PresetEditor", "EditorDialogs", "find_draft", "is_shipped", "check_save_name"]
 
 AUTOSAVE_MS = 1000
 _SAVE_NAME_RE = re.compile(r"\w[\w.-]{0,79}")
@@ -81,104 +81,31 @@ _PLACEHOLDER_PAIR = Pair("a", "b")  # stands in for the pairs when checking only
 
 
 def run_off_gui_thread(fn: Callable[[], Any]) -> Any:
-    """``fn()`` on a short-lived Python thread while the GUI thread keeps its event loop
-    turning (repaints, timers), then its result or exception. Used for saving: validating,
-    editing the TOML document in place and writing a 200-pair preset takes 0.2–0.5 s of
-    tomlkit work that would otherwise freeze the window. Python's cyclic GC is paused (not
-    run first) meanwhile, so no collection on that thread can free Qt objects there."""
-    import threading
-
+    """``fn()`` as a job of the one job runner (:mod:`widgets.jobs`) while the GUI thread
+    keeps its event loop turning (repaints, timers; user input waits), then its result or
+    exception. Used for saving: validating, editing the TOML document in place and writing a
+    200-pair preset is 0.2–0.5 s of tomlkit work that would otherwise freeze the window."""
     from PySide6.QtCore import QEventLoop
 
-    from .qtcompat import pause_automatic_gc, resume_automatic_gc
+    from .jobs import JobRunner
 
+    runner = JobRunner(name="save", interval_ms=5)
+    loop = QEventLoop()
     box: dict[str, Any] = {}
 
-    def target() -> None:
-        try:
-            box["result"] = fn()
-        except BaseException as e:  # noqa: BLE001 - re-raised on the GUI thread
-            box["error"] = e
+    def done(result) -> None:
+        box["result"] = result
+        loop.quit()
 
-    pause_automatic_gc(collect=False)
-    try:
-        thread = threading.Thread(target=target, name="save", daemon=True)
-        thread.start()
-        thread.join(0.005)  # a small file is done before any loop is needed
-        if thread.is_alive():
-            loop = QEventLoop()
-            poll = QTimer()
-            poll.setInterval(5)
-            poll.timeout.connect(lambda: loop.quit() if not thread.is_alive() else None)
-            poll.start()
-            loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
-            poll.stop()
-        thread.join()
-    finally:
-        resume_automatic_gc(collect=False)
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
-
-
-
-def is_shipped(path: str | os.PathLike[str] | None) -> bool:
-    """True for a file inside the shipped presets folder (never written by the app)."""
-    if path is None:
-        return False
-    try:
-        return Path(path).resolve().is_relative_to(SHIPPED_DIR.resolve())
-    except (OSError, RuntimeError, ValueError):
-        return False
-
-
-def _same_file(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return os.fspath(a) == os.fspath(b)
-
-
-def check_save_name(name: str) -> tuple[Path | None, str]:
-    """The user-folder path for a "Save as…" name, or None and why the name is refused."""
-    name = (name or "").strip()
-    if name.lower().endswith(".toml"):
-        name = name[:-5]
-    if not name:
-        return None, "Enter a name for the preset file."
-    if not _SAVE_NAME_RE.fullmatch(name):
-        return None, f"{name!r}: use letters, digits, '_', '-' and '.' only (no spaces or slashes), at most 80 characters."
-    shipped = {key.casefold() for key, _path, is_user in list_presets() if not is_user}
-    if name.casefold() in shipped:
-        return None, f'"{name}" is the name of a shipped preset; choose another name so both stay available.'
-    return user_presets_dir() / f"{name}.toml", ""
-
-
-def _model_key(p: Preset) -> tuple:
-    """What the model is built from: the active kind's fields and the seed."""
-    m = p.model
-    fields = SEQ2SEQ_FIELDS if m.kind == "seq2seq" else TRANSFORMER_FIELDS
-    return (m.kind, tuple(field_value(p, f) for f in fields), p.training.seed)
-
-
-def _vocabs(p: Preset):
-    """Source and target vocabularies (None when the tokenizer setting is invalid)."""
-    from sandbox.model import build_vocabs  # torch loads with sandbox.model; keep it lazy
-
-    try:
-        return build_vocabs(p)
-    except ValueError:
-        return None
-
-
-def _describe_problem(e: PresetError) -> str:
-    m = re.fullmatch(r"pairs\[(\d+)\](?:\.(\w+))?", e.field or "")
-    if m:
-        where = f"Pair {int(m.group(1)) + 1}" + (f" {m.group(2)}" if m.group(2) else "")
-        return f"{where}: {e.message}  ({e.field})"
-    return f"{e.field}: {e.message}" if e.field else e.message
+    runner.finished.connect(done)
+    runner.start(lambda _progress, _should_stop: fn())
+    if "result" not in box:
+        loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    runner.deleteLater()
+    result = box["result"]
+    if result.status == "error" and result.exception is not None:
+        raise result.exception
+    return result.value
 
 
 # --------------------------------------------------------------------------- dialogs
@@ -1065,11 +992,3 @@ class PresetEditor(QWidget):
             self.discard()
             return True
         return False
-
-
-def install_editor(window) -> PresetEditor:
-    """Add the editor to the main window as a dock plus File menu actions. See
-    :mod:`widgets.editor_install`."""
-    from .editor_install import install_editor as _install
-
-    return _install(window)

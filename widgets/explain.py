@@ -1,20 +1,22 @@
 """Explain a cell: one attention weight's arithmetic with the record's own numbers.
 
-:func:`explain` recomputes, from one :class:`~sandbox.attention.AttentionRecord`, the
-score of every key (the q·k products, ``general``'s q·(Wk)_j, ``bahdanau``'s additive
-terms, the scale), each exp(e_i − max), their sum and the weight — and checks the result
-against the weight the model recorded. :class:`ExplainView` shows it.
+:func:`explain` lays out, as HTML, what :func:`sandbox.explain.compute` recomputes from
+one :class:`~sandbox.attention.AttentionRecord` alone: the score of every key (the q·k
+products, ``general``'s q·(Wk)_j, ``bahdanau``'s additive terms, the scale), each
+exp(e_i − max), their sum and the weight — checked against the weight the model recorded.
+:class:`ExplainView` shows it.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from PySide6.QtWidgets import QTextBrowser
+
+from sandbox.explain import Explanation, compute  # noqa: F401 - the arithmetic lives in the core
 
 if TYPE_CHECKING:
     from sandbox.attention import AttentionRecord
@@ -28,67 +30,14 @@ FORMULAS = {
 MAX_TERMS = 8
 
 
-@dataclass
-class Explanation:
-    """The worked numbers for weight ``j`` of one record (float64)."""
-
-    score: str
-    j: int
-    products: np.ndarray  # (T,) the dot products before scaling (dot/scaled/general), or vᵀtanh
-    energies: np.ndarray  # (T,) recomputed scores; -inf where masked
-    recorded_energies: np.ndarray
-    scale: float | None
-    max_energy: float
-    exps: np.ndarray  # (T,) exp(e_i - max); 0 where masked
-    total: float  # Σ exp(e_i - max)
-    weight: float  # exps[j] / total
-    recorded_weight: float
-    masked: np.ndarray  # (T,) bool
-    html: str = ""
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def matches(self) -> bool:
-        return abs(self.weight - self.recorded_weight) <= 1e-5 + 1e-4 * abs(self.recorded_weight)
-
-
 def _f(x: float, nd: int = 4) -> str:
-    if x == -math.inf:
-        return "−∞"
+    """A number as shown: −∞ (a masked score), +∞, NaN (an overflow; never "masked")."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "−∞" if x < 0 else "+∞"
     s = f"{x:.{nd}f}"
     return s.replace("-", "−")
-
-
-def compute(rec: "AttentionRecord", j: int) -> Explanation:
-    q = rec.query.astype(np.float64)
-    keys = rec.keys.astype(np.float64)
-    rec_e = rec.energies.astype(np.float64)
-    masked = np.isneginf(rec_e)
-    scale = None
-    if rec.score == "dot":
-        products = keys @ q
-        energies = products.copy()
-    elif rec.score == "scaled_dot":
-        products = keys @ q
-        scale = float(rec.terms.get("scale", 1.0 / math.sqrt(q.shape[0])))
-        energies = products * scale
-    elif rec.score == "general":
-        products = rec.terms["Wk"].astype(np.float64) @ q
-        energies = products.copy()
-    elif rec.score == "bahdanau":
-        products = rec.terms["tanh"].astype(np.float64) @ rec.terms["v"].astype(np.float64)
-        energies = products.copy()
-    else:
-        raise ValueError(f"unknown score {rec.score!r}")
-    energies = np.where(masked, -np.inf, energies)
-    finite = energies[~masked]
-    m = float(finite.max()) if finite.size else 0.0
-    exps = np.where(masked, 0.0, np.exp(np.where(masked, 0.0, energies - m)))
-    total = float(exps.sum())
-    weight = float(exps[j] / total) if total > 0 else 0.0
-    return Explanation(score=rec.score, j=j, products=products, energies=energies,
-                       recorded_energies=rec_e, scale=scale, max_energy=m, exps=exps, total=total,
-                       weight=weight, recorded_weight=float(rec.weights[j]), masked=masked)
 
 
 def _terms_line(a: np.ndarray, b: np.ndarray) -> str:
@@ -107,9 +56,18 @@ def explain(rec: "AttentionRecord", j: int, key_tokens: Sequence[str], query_lab
     jt = tok(j)
     h: list[str] = []
     lines: list[str] = []
-    h.append(f"<h3 style='margin:2px 0'>Why is α<sub>{j}</sub> = {_f(ex.recorded_weight, 6)}?</h3>")
+    if rec.original_weights is not None:
+        h.append(f"<h3 style='margin:2px 0'>α<sub>{j}</sub> is pinned to {_f(float(rec.weights[j]), 6)}; "
+                 f"the model's own α<sub>{j}</sub> = {_f(ex.recorded_weight, 6)}. Why?</h3>")
+    else:
+        h.append(f"<h3 style='margin:2px 0'>Why is α<sub>{j}</sub> = {_f(ex.recorded_weight, 6)}?</h3>")
     h.append(f"<div>{html.escape(title)}query: <b>{html.escape(query_label)}</b>, key j = {j} "
              f"“<b>{jt}</b>” · score <b>{rec.score}</b>: {FORMULAS[rec.score]}</div>")
+    if rec.original_weights is not None:
+        used = int(np.argmax(rec.weights))
+        h.append(f"<div style='color:#bc4c00'><b>What-if:</b> this step's attention is pinned to key {used} "
+                 f"“{tok(used)}”: the weight used here is {_f(float(rec.weights[j]), 6)} (one-hot) and the "
+                 f"output is v<sub>{used}</sub>. Below is the weight the model itself computed.</div>")
     # 1. the score of the clicked key, term by term
     h.append("<p style='margin:6px 0 2px 0'><b>1. Score of key j</b></p>")
     q = rec.query.astype(np.float64)
@@ -165,7 +123,8 @@ def explain(rec: "AttentionRecord", j: int, key_tokens: Sequence[str], query_lab
              f"{_f(ex.exps[j], 6)} / {_f(ex.total, 6)} = <b>weight = {_f(ex.weight, 6)}</b></p>")
     ok = ex.matches
     colour = "#1a7f37" if ok else "#cf222e"
-    h.append(f"<p style='margin:2px 0;color:{colour}'>recorded weight = {_f(ex.recorded_weight, 6)} "
+    own = " (the model's own, before pinning)" if rec.original_weights is not None else ""
+    h.append(f"<p style='margin:2px 0;color:{colour}'>recorded weight{own} = {_f(ex.recorded_weight, 6)} "
              f"{'✓ matches' if ok else '✗ does not match'}</p>")
     lines.append(f"sum = {_f(ex.total, 6)}")
     lines.append(f"weight = {_f(ex.weight, 6)}")

@@ -39,29 +39,30 @@ class ExportResult:
     notes: tuple[str, ...]  # per-slide notes that were shown (clamped steps, missing images)
 
 
-def _offscreen_if_headless() -> None:
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-
-
 def train_bundles(lecture: "Lecture", log: Callable[[str], None] | None = None,
-                  device: str = "cpu") -> dict[str, "Bundle"]:
-    """Every model the lecture uses, from the cache or trained (and cached)."""
+                  device: str | None = None) -> dict[str, "Bundle"]:
+    """Every model the lecture uses: from the user's cache, the shipped checkpoints, or
+    trained (and cached). ``device`` defaults to the lecture's ``[train] device``. The log
+    says what happened (a cache entry that could not be read is "retrained", not "loaded")."""
     from sandbox.lectures import ensure_trained_from, lecture_presets
 
+    device = device or lecture.train.device
     out = {}
     for ref in lecture_presets(lecture):
         t0 = time.perf_counter()
         out[ref], origin = ensure_trained_from(lecture, preset=ref, device=device)
         if log is not None:  # what happened, not what the folder looked like before
             took = f"{time.perf_counter() - t0:.1f} s"
-            log(f"{ref}: loaded from the cache" if origin == "cache" else f"{ref}: {origin} in {took}")
+            done = {"cache": "loaded from the cache", "shipped": "loaded the shipped checkpoint"}.get(
+                origin, f"{origin} in {took}")
+            log(f"{ref}: {done}")
     return out
 
 
 def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "en", *,
                    bundles: dict[str, "Bundle"] | None = None, size: tuple[int, int] = EXPORT_SIZE,
-                   font_scale: float = EXPORT_FONT_SCALE, log: Callable[[str], None] | None = None) -> ExportResult:
+                   font_scale: float = EXPORT_FONT_SCALE, log: Callable[[str], None] | None = None,
+                   device: str | None = None) -> ExportResult:
     """Write ``slide_NN.png`` per slide and ``handout.pdf`` into ``out_dir`` (created).
 
     Needs a QApplication. ``bundles`` (ref → Bundle, every preset of the lecture) skips
@@ -85,7 +86,7 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
     out.mkdir(parents=True, exist_ok=True)
     family = ensure_korean_font()
     if bundles is None:
-        bundles = train_bundles(lecture, log)
+        bundles = train_bundles(lecture, log, device)
     missing = [r for r in lecture_presets(lecture) if r not in bundles]
     if missing:
         raise ValueError(f"no model given for preset(s) {', '.join(missing)}")
@@ -276,7 +277,6 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
 
 def cli_lecture(args) -> int:
     """``main.py lecture FILE_OR_NAME --export DIR [--lang en|ko]``."""
-    _offscreen_if_headless()
     from sandbox.lectures import find_lecture, load_lecture
 
     lecture = load_lecture(find_lecture(args.lecture))  # LectureError: one line, exit 2
@@ -288,18 +288,15 @@ def cli_lecture(args) -> int:
     except OSError as e:
         raise OSError(e.errno, f"cannot create the export folder: {e.strerror or e}", str(out)) from None
 
-    from PySide6.QtWidgets import QApplication
+    from .qtcompat import headless_app
 
-    from .qtcompat import quiet_harmless_qt_warnings
-
-    quiet_harmless_qt_warnings()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "attention-sandbox"])
-    del app
+    headless_app()
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    result = export_lecture(lecture, out, lang=getattr(args, "lang", "en") or "en", log=log)
+    result = export_lecture(lecture, out, lang=getattr(args, "lang", "en") or "en", log=log,
+                            device=getattr(args, "device", None))
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {len(result.pngs)} slide PNGs and {result.pdf}")

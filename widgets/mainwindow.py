@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFrame,
@@ -28,6 +28,9 @@ from PySide6.QtWidgets import (
     QTextBrowser, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
 
+from sandbox.names import MODES, PANELS
+
+from .jobs import JobRunner
 from .keys import focus_keeps_keys
 from .settings import make_settings, read_bytes, read_float, read_str, settings_problem
 from .training import TraceRequest, TrainingSession
@@ -37,54 +40,39 @@ if TYPE_CHECKING:
     from sandbox.trace import Trace
 
 DEFAULT_PRESET = "ko_en_cat"
-MODES = ("teacher_forcing", "free_running")
-PANELS = ("map", "anatomy", "encoder_self", "masked_self", "cross", "positions", "explain", "heads")
 FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 
 
-class _StartupLoader(QObject):
-    """Runs on a QThread at launch: imports torch, loads a preset, traces its first pair."""
+def _startup_task(preset_ref: str, wanted_mode: str):
+    """The start-up job (runs on the job runner's thread): import torch, load the preset
+    (the default one if it is broken), trace its first pair. ``(progress, should_stop) -> dict``."""
 
-    done = Signal(object)
-    failed = Signal(str)
+    def task(progress, should_stop) -> dict:
+        import torch  # noqa: F401 - the slow import, off the GUI thread
 
-    def __init__(self, preset: str, mode: str) -> None:
-        super().__init__()
-        self.preset, self.mode = preset, mode
+        from sandbox.device import available_devices
+        from sandbox.model import Bundle
+        from sandbox.presets import PresetError, find_preset, ignored_user_presets, load_preset
+        from sandbox.trace import trace
+        from sandbox.userdirs import sweep_stale_temp_files
 
-    @Slot()
-    def run(self) -> None:
+        sweep_stale_temp_files()  # leftovers of a write a kill interrupted
+        presets = _preset_entries()
+        warnings = ignored_user_presets()  # broken user files named like shipped presets
         try:
-            import torch  # noqa: F401 - the slow import, off the GUI thread
+            preset = load_preset(find_preset(preset_ref))
+        except PresetError as e:
+            warnings.append(f"could not open the last preset ({e}); opened {DEFAULT_PRESET} instead")
+            preset = load_preset(find_preset(DEFAULT_PRESET))
+        warning = "; ".join(warnings) or None
+        bundle = Bundle.from_preset(preset)
+        pair = preset.pairs[0]
+        mode = wanted_mode if wanted_mode in MODES else "teacher_forcing"
+        tr = trace(bundle, pair.source, pair.target, mode=mode)
+        return {"presets": presets, "bundle": bundle, "trace": tr, "mode": mode,
+                "devices": available_devices(), "warning": warning}
 
-            from sandbox.model import Bundle
-            from sandbox.presets import PresetError, find_preset, ignored_user_presets, load_preset
-            from sandbox.trace import trace
-            from sandbox.train import available_devices
-
-            from sandbox.userdirs import sweep_stale_temp_files
-
-            sweep_stale_temp_files()  # leftovers of a write a kill interrupted
-            presets = _preset_entries()
-            warnings = ignored_user_presets()  # broken user files named like shipped presets
-            try:
-                preset = load_preset(find_preset(self.preset))
-            except PresetError as e:
-                warnings.append(f"could not open the last preset ({e}); opened {DEFAULT_PRESET} instead")
-                preset = load_preset(find_preset(DEFAULT_PRESET))
-            warning = "; ".join(warnings) or None
-            bundle = Bundle.from_preset(preset)
-            pair = preset.pairs[0]
-            mode = self.mode if self.mode in MODES else "teacher_forcing"
-            tr = trace(bundle, pair.source, pair.target, mode=mode)
-            self.done.emit({"presets": presets, "bundle": bundle, "trace": tr, "mode": mode,
-                            "devices": available_devices(), "warning": warning})
-        except Exception as e:  # noqa: BLE001 - shown in the window
-            self.failed.emit(f"{type(e).__name__}: {e}")
-        finally:
-            app = QApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
+    return task
 
 
 def _preset_entries() -> list[tuple[str, str, bool, str]]:
@@ -117,6 +105,7 @@ class MainWindow(QMainWindow):
         self.bundle: Bundle | None = None
         self.trace: Trace | None = None  # what the views show
         self._live_trace: Trace | None = None  # the newest trace of the model
+        self.interventions = None  # What-if edits (sandbox.whatif.Interventions) for the next trace
         self._preset_key: str | None = None
         self._preset_path: str | None = None
         self._pair_index = -1
@@ -129,11 +118,12 @@ class MainWindow(QMainWindow):
         self._head = 0
         self._trained_steps = 0
         self._trained_origin: str | None = None  # e.g. "lecture cache", shown in the Model box
+        self._checked_on: str | None = None  # the device a lecture's claims were checked on
         self._history: list = []
         self._first_shown = False
         self._defer_details = False
-        self._loader_thread: QThread | None = None
-        self._loader: _StartupLoader | None = None
+        self._loader = JobRunner(self, name="startup-loader")
+        self._loader.finished.connect(self._on_loader_finished)
         self._load_started = False
         self._closing = False
         self._model_facts: tuple | None = None  # (bundle, parameter count, device) for the Model box
@@ -160,7 +150,7 @@ class MainWindow(QMainWindow):
         if not deferred:
             self._build_views()
             self._populate_presets(_preset_entries())
-            from sandbox.train import available_devices
+            from sandbox.device import available_devices
 
             self._populate_devices(available_devices())
             self._set_loading(False)
@@ -487,30 +477,17 @@ class MainWindow(QMainWindow):
         self._load_started = True
         preset = read_str(self.settings, "last_preset", DEFAULT_PRESET) or DEFAULT_PRESET
         mode = read_str(self.settings, "mode", "teacher_forcing")
-        self._loader = _StartupLoader(preset, mode)
-        self._loader_thread = QThread()
-        self._loader_thread.setObjectName("startup-loader")
-        self._loader.moveToThread(self._loader_thread)
-        self._loader_thread.started.connect(self._loader.run)
-        self._loader.done.connect(self._loader_thread.quit, Qt.ConnectionType.DirectConnection)
-        self._loader.failed.connect(self._loader_thread.quit, Qt.ConnectionType.DirectConnection)
-        self._loader.done.connect(self._on_loaded, Qt.ConnectionType.QueuedConnection)
-        self._loader.failed.connect(self._on_load_failed, Qt.ConnectionType.QueuedConnection)
-        from .qtcompat import pause_automatic_gc
-
-        pause_automatic_gc()  # no cyclic GC on the loader thread (see widgets.qtcompat)
-        self._loader_thread.start()
+        self._loader.start(_startup_task(preset, mode))
         QTimer.singleShot(0, self._build_views)
 
     def _join_loader(self) -> None:
-        if self._loader_thread is not None:
-            from .qtcompat import resume_automatic_gc
+        self._loader.shutdown()
 
-            self._loader_thread.quit()
-            self._loader_thread.wait()
-            self._loader_thread = None
-            self._loader = None
-            resume_automatic_gc()
+    def _on_loader_finished(self, result) -> None:
+        if result.status == "done":
+            self._on_loaded(result.value)
+        else:
+            self._on_load_failed(result.error or "loading was cancelled")
 
     def _on_loaded(self, result: dict) -> None:
         self._join_loader()
@@ -573,6 +550,12 @@ class MainWindow(QMainWindow):
         self.set_pair(0)
         self.presetLoaded.emit(preset.key)
 
+    def set_checked_device(self, device: str | None) -> None:
+        """The device type ("cpu"/"cuda") the shown lecture model's claims were checked on;
+        the Model box warns while the model runs elsewhere. None: no such promise."""
+        self._checked_on = device
+        self._update_model_view()
+
     def set_bundle(self, bundle: "Bundle", trained_steps: int | None = None,
                    origin: str | None = None) -> None:
         """Show another model (e.g. a trained one) with the current sentence.
@@ -606,6 +589,7 @@ class MainWindow(QMainWindow):
         index = max(0, min(int(index), len(pairs) - 1))
         self._pair_index = index
         self._source, self._target = pairs[index].source, pairs[index].target
+        self.interventions = None
         self._sync_pair_list()
         self._sync_mode_radios()
         self._clear_history_for_new_request()
@@ -626,6 +610,7 @@ class MainWindow(QMainWindow):
             if p.source == source and p.target == target:
                 self._pair_index = i
         self._source, self._target = source, target
+        self.interventions = None
         if target is None:
             self._mode = "free_running"
         self._sync_pair_list()
@@ -972,8 +957,14 @@ class MainWindow(QMainWindow):
         from sandbox.trace import trace
 
         try:
-            tr = trace(self.bundle, self._source, self._target, mode=self._mode)
+            tr = trace(self.bundle, self._source, self._target, mode=self._mode,
+                       interventions=self.interventions)
         except ValueError as e:
+            if self.interventions is not None:  # an edit that no longer applies: drop the edits
+                self.interventions = None
+                ok = self._retrace(keep_step, keep_history)
+                self.show_banner(f"what-if edits removed: {html.escape(str(e))}", "warning")
+                return ok
             self.show_banner(f"cannot trace: {html.escape(str(e))}", "error")
             return False
         self._live_trace = tr
@@ -986,6 +977,10 @@ class MainWindow(QMainWindow):
             self._update_history_slider()
         self._set_trace(tr, keep_step=keep_step)
         return True
+
+    def show_trace(self, tr: "Trace", keep_step: bool = False) -> None:
+        """Show a trace made elsewhere (a beam's) in every view; the next retrace replaces it."""
+        self._set_trace(tr, keep_step=keep_step)
 
     def _set_trace(self, tr: "Trace", keep_step: bool) -> None:
         self.trace = tr
@@ -1029,6 +1024,7 @@ class MainWindow(QMainWindow):
             self._preset_path = str(p.path)
         if not keep_pairs:
             self._trained_steps, self._trained_origin = 0, None
+            self._checked_on = None
         if not keep_pairs:
             self.pair_list.blockSignals(True)
             self.pair_list.clear()
@@ -1119,6 +1115,10 @@ class MainWindow(QMainWindow):
         rows.append(f"training: {t.steps} steps · batch {t.batch_size} · lr {t.lr} · "
                     f"teacher forcing {t.teacher_forcing:g} · seed {t.seed}")
         rows.append(f"device: {device}")
+        if self._checked_on and device != "—" and not device.startswith(self._checked_on):
+            rows.append(f"<span style='color:#9a6700'>⚠ this lecture was checked on the "
+                        f"{esc(self._checked_on.upper())}; on {esc(device)} the numbers differ from "
+                        "that run, and a slide's claim may not hold</span>")
         if self.training.is_active:
             state = "<span style='color:#0969da'>training… (the views follow it live)</span>"
         elif self._trained_steps:

@@ -24,6 +24,7 @@ VECTOR_CMAP = pg.colormap.get("CET-D1")  # blue - white - red, for signed vector
 HIGHLIGHT = QColor("#ff3b30")
 GOOD = QColor("#1a7f37")
 BAD = QColor("#cf222e")
+WHATIF = QColor("#bc4c00")  # What-if edits: forced tokens, pinned attention, hidden sources
 BAR_BLUE = QColor("#4c72b0")
 BAR_ORANGE = QColor("#dd8452")
 BAR_GREY = QColor("#9aa0a6")
@@ -218,6 +219,7 @@ class OverlayItem(pg.GraphicsObject):
         self._values: np.ndarray | None = None  # (rows, cols); NaN cells get no text
         self._masked: np.ndarray | None = None  # (rows, cols) bool
         self._flag_rows: tuple[int, ...] = ()
+        self._nan: np.ndarray | None = None  # (rows, cols) bool: computed, but NaN (an overflow)
         self._font = QFont()
         self.show_values = True
         self.setZValue(5)
@@ -227,13 +229,15 @@ class OverlayItem(pg.GraphicsObject):
         self.update()
 
     def set_data(self, values: np.ndarray | None, masked: np.ndarray | None = None,
-                 flag_rows: Iterable[int] = ()) -> None:
+                 flag_rows: Iterable[int] = (), nan: np.ndarray | None = None) -> None:
+        """``nan``: cells the model computed as NaN; labelled "NaN", never drawn as masked."""
         shape = None if values is None else values.shape
         rect = QRectF() if shape is None else QRectF(-0.5, -0.5, shape[1], shape[0])
         if rect != self._rect:
             self.prepareGeometryChange()
             self._rect = rect
         self._values, self._masked, self._flag_rows = values, masked, tuple(flag_rows)
+        self._nan = nan if nan is not None and nan.any() else None
         self.update()
 
     def boundingRect(self) -> QRectF:
@@ -273,7 +277,12 @@ class OverlayItem(pg.GraphicsObject):
                 row = vals[r]
                 for c in range(cols):
                     v = row[c]
-                    if v != v:  # NaN
+                    if v != v:  # NaN: not computed yet, or computed as NaN (labelled)
+                        if self._nan is not None and self._nan[r, c]:
+                            centre = tr.map(QPointF(c, r))
+                            p.setPen(BAD)
+                            p.drawText(QRectF(centre.x() - cw / 2, centre.y() - ch / 2, cw, ch),
+                                       Qt.AlignmentFlag.AlignCenter, "NaN")
                         continue
                     centre = tr.map(QPointF(c, r))
                     p.setPen(QColor("black") if v > 0.55 else QColor("white"))
@@ -389,14 +398,19 @@ class HBars:
 
     def set(self, values: np.ndarray, xrange: tuple[float, float] | None = None,
             brushes: list[QColor] | None = None, nrows: int | None = None,
-            masked: np.ndarray | None = None, masked_label: str = "−∞ masked") -> None:
-        """``masked``: rows drawn as an empty bar labelled ``masked_label`` (non-finite
-        values always are)."""
+            masked: np.ndarray | None = None, masked_label: str = "−∞ masked",
+            absent: np.ndarray | None = None, absent_label: str = "— not decoded yet") -> None:
+        """``masked``: rows drawn as an empty bar labelled ``masked_label`` (−inf values
+        always are). NaN and +inf are labelled "NaN" / "+∞" in red: an overflow, not a mask.
+        ``absent``: rows with no value at all (a position a free-running decoder has not
+        reached yet), labelled ``absent_label``."""
         values = np.asarray(values, dtype=np.float32)
         n = values.shape[0]
         finite = np.isfinite(values)
-        if masked is not None:
-            finite = finite & ~masked
+        masked = np.isneginf(values) if masked is None else (masked | np.isneginf(values))
+        finite = finite & ~masked
+        if absent is not None:
+            finite = finite & ~absent
         widths = np.where(finite, values, 0.0).astype(np.float64)
         self.values = values
         kw = {}
@@ -419,8 +433,12 @@ class HBars:
         labels = []
         for j in range(n):
             v = float(values[j])
-            if not finite[j]:
+            if absent is not None and absent[j]:
+                labels.append((0.0, j, absent_label, QColor("#999999"), True))
+            elif masked[j]:  # −inf, or a position the caller says is masked
                 labels.append((0.0, j, masked_label, QColor("#666666"), True))
+            elif not finite[j]:  # NaN or +inf: an overflow, never called masked
+                labels.append((0.0, j, "NaN" if v != v else "+∞", BAD, True))
             else:  # right of the bar's end, or right of 0 for a negative bar (never clipped)
                 labels.append((max(v, 0.0), j, self.fmt.format(v).replace("-", "−"), QColor("#222222"), True))
         self.labels.set_labels(labels, QRectF(xrange[0], -0.5, xrange[1] - xrange[0], max(rows, 1)))

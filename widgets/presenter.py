@@ -7,7 +7,7 @@
   ↑ ↓ step t within the slide, R reveals hidden panels, L switches Korean / English, Esc
   leaves: the window is back in free exploration at that slide's state.
 - On start the lecture's models are loaded from the cache or trained (seeded) by
-  :func:`sandbox.lectures.ensure_trained` on a QThread, with a progress bar; leaving stops
+  :func:`sandbox.lectures.ensure_trained` on the app's job runner, with a progress bar; leaving stops
   and joins the thread.
 - :class:`LectureEditor` (a dock) builds and edits lectures: add the current view as a
   slide, edit titles and narration, reorder, delete, save. Shipped lectures are never
@@ -24,17 +24,14 @@ from __future__ import annotations
 import dataclasses
 import html
 import os
-import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import shiboken6
-from .qtcompat import pause_automatic_gc, resume_automatic_gc
 from .keys import focus_keeps_keys
 from sandbox.drafts import delete_lecture_draft, write_lecture_draft
 from sandbox.shipped import is_within
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QPixmap
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
@@ -43,19 +40,21 @@ from PySide6.QtWidgets import (
 )
 
 from sandbox.lectures import (
-    LANGS, PANELS, Lecture, LectureError, Slide, TrainingStopped, clamp_step, ensure_trained,
+    LANGS, PANELS, Lecture, LectureError, Slide, TrainingStopped, checked_device, clamp_step, ensure_trained,
     find_lecture, image_path, lecture_presets, list_lectures, load_lecture, load_lecture_preset,
     save_lecture, slide_from_view, slide_preset_ref, slide_sentence, user_lectures_dir,
 )
 
+from .jobs import JobRunner
+
 if TYPE_CHECKING:
+    from sandbox.claims import Expect
     from sandbox.model import Bundle
 
     from .mainwindow import MainWindow
 
 PRESENTER_FONT_SCALE = 1.3
 NARRATION_FONT_FACTOR = 1.5  # the narration is read from the back of the room
-PROGRESS_INTERVAL = 0.05  # seconds between progress signals from the worker (≤ 20 a second)
 LANG_NAMES = {"ko": "한국어", "en": "English"}
 
 AUTOSAVE_MS = 1000  # the longest a lecture edit waits to be drafted
@@ -103,6 +102,9 @@ def apply_slide(window: "MainWindow", lecture: Lecture, slide: Slide, bundles: d
     if window.bundle is not bundle:
         steps = (trained_steps or {}).get(ref, 0)
         window.set_bundle(bundle, trained_steps=steps, origin="lecture cache" if steps else None)
+        set_checked = getattr(window, "set_checked_device", None)
+        if set_checked is not None:  # the Model box warns when the model runs elsewhere
+            set_checked(checked_device(lecture) if steps else None)
     source, target = slide_sentence(slide, bundle.preset)
     if slide.source is None:
         window.set_pair(slide.pair or 0)
@@ -144,54 +146,27 @@ def quiz_hidden(slide: Slide) -> tuple[str, ...]:
 # =============================================================================== training worker
 
 
-class LectureTrainer(QObject):
-    """Lives on a QThread: loads or trains every model a lecture uses (ensure_trained).
+def lecture_models_task(lecture: Lecture, device: str = "cpu"):
+    """Load or train every model a lecture uses, as a job: ``(progress, should_stop) ->
+    {ref: Bundle}``. Progress values are ``(preset ref, step, steps, preset number, presets)``;
+    raises :class:`TrainingStopped` when stopped."""
 
-    Progress is sent at most every PROGRESS_INTERVAL seconds; :meth:`stop` is a thread-safe
-    flag read between training steps."""
+    def task(progress, should_stop) -> dict:
+        refs = lecture_presets(lecture)
+        bundles = {}
+        for i, ref in enumerate(refs):
+            if should_stop():
+                raise TrainingStopped("stopped")
+            progress((ref, 0, 0, i + 1, len(refs)))
 
-    progress = Signal(str, int, int, int, int)  # preset ref, step, steps, preset number, presets
-    done = Signal(object)  # {ref: Bundle}
-    failed = Signal(str)
-    stopped = Signal()
+            def cb(m, ref=ref, i=i):
+                progress((ref, m.step, m.steps, i + 1, len(refs)))
 
-    def __init__(self, lecture: Lecture, device: str = "cpu") -> None:
-        super().__init__()
-        self.lecture = lecture
-        self.device = device
-        self._stop = threading.Event()
-        self._last = 0.0
+            bundles[ref] = ensure_trained(lecture, progress=cb, should_stop=should_stop,
+                                          preset=ref, device=device)
+        return bundles
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            refs = lecture_presets(self.lecture)
-            bundles = {}
-            for i, ref in enumerate(refs):
-                if self._stop.is_set():
-                    raise TrainingStopped("stopped")
-                self.progress.emit(ref, 0, 0, i + 1, len(refs))
-
-                def cb(m, ref=ref, i=i):
-                    now = time.monotonic()
-                    if now - self._last >= PROGRESS_INTERVAL or m.step >= m.steps:
-                        self._last = now
-                        self.progress.emit(ref, m.step, m.steps, i + 1, len(refs))
-
-                bundles[ref] = ensure_trained(self.lecture, progress=cb, should_stop=self._stop.is_set,
-                                              preset=ref, device=self.device)
-            self.done.emit(bundles)
-        except TrainingStopped:
-            self.stopped.emit()
-        except Exception as e:  # noqa: BLE001 - shown in the narration panel
-            self.failed.emit(str(e) if isinstance(e, LectureError) else f"{type(e).__name__}: {e}")
-        finally:
-            app = QApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
+    return task
 
 
 # =============================================================================== narration panel
@@ -336,7 +311,7 @@ class Presenter(QObject):
 
     def __init__(self, window: "MainWindow", lecture: Lecture, *, lang: str = "en", start: int = 0,
                  font_scale: float = PRESENTER_FONT_SCALE, fullscreen: bool = True,
-                 device: str = "cpu") -> None:
+                 device: str | None = None) -> None:
         super().__init__(window)
         if lang not in LANGS:
             raise ValueError(f"unknown language {lang!r}; allowed: {', '.join(LANGS)}")
@@ -346,14 +321,16 @@ class Presenter(QObject):
         self.index = max(0, min(int(start), len(lecture.slides) - 1))
         self.font_scale = font_scale
         self.fullscreen = fullscreen
-        self.device = device
+        self.device = device or lecture.train.device  # lectures pin their device (default cpu)
+        self.claims: list = []  # ClaimResult of the slide shown, measured on the model in use
         self.bundles: dict[str, Bundle] | None = None
         self.trained = False
         self.revealed = False
         self.active = False
         self.state: SlideState | None = None
-        self._thread: QThread | None = None
-        self._worker: LectureTrainer | None = None
+        self.jobs = JobRunner(self, name="lecture-trainer")
+        self.jobs.progress.connect(self._on_job_progress)
+        self.jobs.finished.connect(self._on_job_finished)
         self._saved: dict[str, Any] = {}
         self._progress_text = ""
         self.panel = NarrationPanel()
@@ -386,7 +363,7 @@ class Presenter(QObject):
 
     @property
     def is_training(self) -> bool:
-        return self._thread is not None
+        return self.jobs.is_running
 
     # -- entering and leaving -----------------------------------------------------------
     def start(self) -> None:
@@ -457,42 +434,33 @@ class Presenter(QObject):
         return "Preparing this lecture's models (loading them from the cache or training them)…"
 
     def _start_training(self) -> None:
-        self._worker = LectureTrainer(self.lecture, device=self.device)
-        self._thread = QThread()
-        self._thread.setObjectName("lecture-trainer")
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        for sig in (self._worker.done, self._worker.failed, self._worker.stopped):
-            sig.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
-        self._worker.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
-        self._worker.done.connect(self._on_trained, Qt.ConnectionType.QueuedConnection)
-        self._worker.failed.connect(self._on_failed, Qt.ConnectionType.QueuedConnection)
-        self._worker.stopped.connect(self._on_stopped, Qt.ConnectionType.QueuedConnection)
         p = self.panel
         p.progress.setRange(0, 0)
         p.progress_label.setText("")
         p.progress_box.show()
-        pause_automatic_gc()  # no cyclic GC on the worker thread while it runs (qtcompat)
-        self._thread.start()
+        self.jobs.start(lecture_models_task(self.lecture, device=self.device))
 
     def _stop_training(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
         self._join()
 
     def _join(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait()
-            self._thread.deleteLater()
-            resume_automatic_gc()
-        self._thread = None
-        self._worker = None
+        self.jobs.shutdown()
         self.panel.progress_box.hide()
 
     def _cancel_training(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
+        self.jobs.cancel()
+
+    def _on_job_progress(self, p: tuple) -> None:
+        self._on_progress(*p)
+
+    def _on_job_finished(self, result) -> None:
+        if result.status == "done":
+            self._on_trained(result.value)
+        elif result.status == "cancelled" or isinstance(result.exception, TrainingStopped):
+            self._on_stopped()
+        else:
+            e = result.exception
+            self._on_failed(str(e) if isinstance(e, LectureError) else (result.error or "failed"))
 
     def _on_progress(self, ref: str, step: int, steps: int, i: int, n: int) -> None:
         p = self.panel
@@ -543,8 +511,30 @@ class Presenter(QObject):
         if self.bundles is not None:
             trained = lecture_trained_steps(self.lecture, self.bundles) if self.trained else None
             self.state = apply_slide(self.window, self.lecture, self.slide, self.bundles, trained_steps=trained)
+        self.claims = self._measure_claims()
         self._update_panel()
         self.slideChanged.emit(self.index)
+
+    def _measure_claims(self) -> list:
+        """The slide's claims checked on the trace on screen (the model in use: the lecture's,
+        or one the user retrained). Untrained models make no claims."""
+        from sandbox.claims import check_claim
+
+        tr = self.window.trace
+        if not self.trained or not self.slide.expect or tr is None:
+            return []
+        return [check_claim(tr, e) for e in self.slide.expect]
+
+    def claim_warning(self) -> str | None:
+        """A quiet one-line warning when a claim of this slide fails for the model in use."""
+        bad = [r for r in self.claims if not r.holds]
+        if not bad:
+            return None
+        r = bad[0]
+        more = f" (+{len(bad) - 1})" if len(bad) > 1 else ""
+        if self.lang == "ko":
+            return f"⚠ 이 모델에서는 슬라이드의 설명과 다릅니다{more}: {r.reason}"
+        return f"⚠ this model does not do what the slide says{more}: {r.reason}"
 
     def next(self) -> None:
         if self.index < self.count - 1:
@@ -591,6 +581,9 @@ class Presenter(QObject):
                          else f"hidden: {names} — press R to reveal")
         if self.bundles is not None and not self.trained and not self.is_training:
             notes.append("이 모델은 학습되지 않았습니다" if self.lang == "ko" else "this model is untrained")
+        warning = self.claim_warning()
+        if warning and (self.revealed or not s.hidden):  # a quiz keeps its answer until R
+            notes.append(warning)
         p.note.setText(" · ".join(notes))
         p.note.setVisible(bool(notes))
         p.reveal_button.setEnabled(bool(s.hidden) and not self.revealed)
@@ -766,6 +759,21 @@ class LectureEditor(QWidget):
             e.textChanged.connect(self._edit_slide)
         sform.addRow("한국어", self.ko_edit)
         sform.addRow("English", self.en_edit)
+        self.claims_label = QLabel()
+        self.claims_label.setWordWrap(True)
+        self.claims_label.setToolTip("[[slides.expect]]: what this slide says the model does; "
+                                     "`main.py lecture NAME --check` verifies it for several seeds")
+        sform.addRow("Claims", self.claims_label)
+        crow = QHBoxLayout()
+        self.claim_button = QPushButton("Add claim from current view")
+        self.claim_button.setToolTip("the step on screen, its token, and the source token(s) with the "
+                                     "largest weight in the panel shown (layer and head for a Transformer)")
+        self.clear_claims_button = QPushButton("Clear claims")
+        self.claim_button.clicked.connect(lambda: self.add_claim_from_view())
+        self.clear_claims_button.clicked.connect(self.clear_claims)
+        crow.addWidget(self.claim_button)
+        crow.addWidget(self.clear_claims_button)
+        sform.addRow("", crow)
         lay.addLayout(sform)
         brow = QHBoxLayout()
         self.save_button = QPushButton("Save")
@@ -817,8 +825,10 @@ class LectureEditor(QWidget):
         self.hidden_edit.setText(", ".join(s.hidden) if s else "")
         self.ko_edit.setPlainText(s.narration.get("ko", "") if s else "")
         self.en_edit.setPlainText(s.narration.get("en", "") if s else "")
+        self._show_claims(s)
         for w in (self.slide_title, self.hidden_edit, self.ko_edit, self.en_edit, self.up_button,
-                  self.down_button, self.delete_button, self.show_button):
+                  self.down_button, self.delete_button, self.show_button, self.claim_button,
+                  self.clear_claims_button):
             w.setEnabled(ok)
         self._loading = False
 
@@ -862,6 +872,80 @@ class LectureEditor(QWidget):
         slides.insert(at, slide)
         self._set_slides(slides, at)
         return slide
+
+    def _show_claims(self, s: Slide | None) -> None:
+        from sandbox.claims import describe_expect
+
+        lines = [describe_expect(e) for e in s.expect] if s is not None else []
+        self.claims_label.setText("\n".join(lines) if lines else "none")
+
+    def add_claim_from_view(self) -> "Expect | None":
+        """Add to the selected slide the claim the window shows: the step on screen, the token
+        there, the key token(s) holding the largest weight in the panel shown (cross, masked
+        decoder self; layer and head for a Transformer). The window must show the slide's
+        sentence and mode (press Show first)."""
+        from sandbox.claims import claim_from_view
+
+        i = self.slide_list.currentRow()
+        if not 0 <= i < len(self.lecture.slides):
+            return None
+        slide = self.lecture.slides[i]
+        w = self.window
+        view = w.current_view()
+        tr = w.trace
+        try:
+            preset = load_lecture_preset(self.lecture, slide_preset_ref(self.lecture, slide))
+        except LectureError as e:
+            self.status.setText(f"⚠ {e}")
+            return None
+        source, target = slide_sentence(slide, preset)
+        same = (view.get("preset") == preset.key and view.get("mode") == slide.mode
+                and (view.get("source") or "").strip() == source.strip()
+                and ((view.get("target") or "").strip() or None) == ((target or "").strip() or None))
+        if not same or tr is None:
+            self.status.setText(f"⚠ the window does not show slide {i + 1}'s sentence and mode; "
+                                "press Show, then step to the cell you mean")
+            return None
+        panel = view.get("panel") or "map"
+        if panel == "encoder_self":
+            self.status.setText("⚠ write encoder self-attention claims by hand: kind = \"self\", "
+                                "step = the query's source position")
+            return None
+        kind = "masked_self" if panel == "masked_self" else "cross"
+        transformer = w.bundle is not None and w.bundle.preset.model.kind == "transformer"
+        layer = int(view.get("layer") or 0) if transformer else None
+        head = int(view.get("head") or 0) if transformer else None
+        try:
+            expect = claim_from_view(tr, int(view.get("step") or 0), kind, layer, head)
+        except ValueError as e:
+            self.status.setText(f"⚠ {e}")
+            return None
+        if expect in slide.expect:
+            self.status.setText("this claim is already on the slide")
+            return expect
+        new = dataclasses.replace(slide, expect=tuple(slide.expect) + (expect,))
+        slides = list(self.lecture.slides)
+        slides[i] = new
+        try:
+            from sandbox.lectures import validate_lecture
+
+            validate_lecture(dataclasses.replace(self.lecture, slides=tuple(slides)))
+        except LectureError as e:
+            self.status.setText(f"⚠ {e}")
+            return None
+        self._set_slides(slides, i)
+        from sandbox.claims import describe_expect
+
+        self.status.setText(f"added claim: {describe_expect(expect)}")
+        return expect
+
+    def clear_claims(self) -> None:
+        i = self.slide_list.currentRow()
+        if not 0 <= i < len(self.lecture.slides) or not self.lecture.slides[i].expect:
+            return
+        slides = list(self.lecture.slides)
+        slides[i] = dataclasses.replace(slides[i], expect=())
+        self._set_slides(slides, i)
 
     def move(self, delta: int) -> None:
         i = self.slide_list.currentRow()

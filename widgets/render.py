@@ -8,7 +8,6 @@ would see at that step.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -27,12 +26,9 @@ def cli_render(args) -> int:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg"):
         raise ValueError(f"--out {args.out}: unknown image format {out.suffix or '(none)'!r}; use .png or .svg")
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from sandbox.cli import interventions_from_args, load_bundle, trace_with_flags
 
-    from sandbox.cli import load_bundle
-    from sandbox.trace import trace
-
+    edits = interventions_from_args(args) if hasattr(args, "force") else None
     bundle = load_bundle(args.preset, getattr(args, "checkpoint", None))
     preset = bundle.preset
     source = args.source if args.source is not None else preset.pairs[0].source
@@ -42,7 +38,7 @@ def cli_render(args) -> int:
     if not source.strip():
         raise ValueError("--source: the source sentence is empty")
     mode = args.mode or "teacher_forcing"
-    tr = trace(bundle, source, target, mode=mode)
+    tr = trace_with_flags(bundle, source, target, mode, edits)  # the step header lists the edits
     n = len(tr.steps)
     _check_range("step", args.step, n, f"this trace has {n} decoder step{'s' if n != 1 else ''}")
     model = tr.model
@@ -52,12 +48,10 @@ def cli_render(args) -> int:
     _check_range("head", getattr(args, "head", 0), heads, f"the model has {heads} head(s)")
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
-    from .qtcompat import quiet_harmless_qt_warnings
+    from .qtcompat import headless_app
 
-    quiet_harmless_qt_warnings()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "attention-sandbox"])
+    app = headless_app()
     from .export import export_widget
     from .fonts import ensure_korean_font
     from .mainwindow import MainWindow
@@ -70,6 +64,7 @@ def cli_render(args) -> int:
             win.resize(*RENDER_SIZE)
             win.set_bundle(bundle)
             win._source, win._target, win._mode = source, target, mode
+            win.interventions = edits
             win._pair_index = -1
             win._sync_mode_radios()
             win._live_trace = tr
@@ -90,6 +85,12 @@ def cli_render(args) -> int:
             win.hide()
             win.deleteLater()
             app.processEvents()
+    from sandbox.nonfinite import problems
+
+    bad = list(problems(tr))
+    if bad:
+        print(f"warning: the model's numbers overflowed float32 (shown as NaN / +∞, not as masked): "
+              f"{bad[0]}" + (f" (and {len(bad) - 1} more places)" if len(bad) > 1 else ""), file=sys.stderr)
     if tr.has_unknown:
         print(f"warning: unknown tokens became <unk>: source {list(tr.source_unknown)}, "
               f"target {list(tr.target_unknown)}", file=sys.stderr)

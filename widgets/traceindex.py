@@ -70,19 +70,19 @@ class TraceIndex:
         return m
 
     def mask(self, kind: str, layer: int, head: int) -> np.ndarray:
-        """True where a query may not attend (causal future, padding): drawn hatched."""
+        """True where a record says a query may not attend (its energy is -inf: the causal
+        future of a teacher-forced Transformer, padding, a hidden source token): drawn
+        hatched. Read from the records, never from a rule; a free-running step has no key
+        for later positions at all, so those cells are left blank, not hatched."""
         key = (kind, layer, head)
         m = self._mask.get(key)
         if m is None:
             full = self.matrix(kind, layer, head)
             m = np.zeros(full.shape, bool)
-            if kind == "masked_self":
-                rows, cols = full.shape
-                m = np.triu(np.ones((rows, cols), bool), 1)
             for (k, l, h, pos), r in self.records.items():
                 if k == kind and l == layer and h == head and 0 <= pos < m.shape[0]:
-                    n = r.energies.shape[0]
-                    m[pos, :n] |= np.isneginf(r.energies)
+                    n = min(r.energies.shape[0], m.shape[1])
+                    m[pos, :n] |= np.isneginf(r.energies[:n])
             self._mask[key] = m
         return m
 
@@ -111,8 +111,8 @@ class TraceIndex:
             for (k, l, _, _), r in self.records.items():
                 if k == kind and l == layer:
                     for a in (r.query, r.keys, r.values, r.output):
-                        if a.size:
-                            m = max(m, float(np.abs(a).max()))
+                        if a.size:  # finite entries only: an overflow's NaN/inf has no colour
+                            m = max(m, float(np.abs(a[np.isfinite(a)]).max(initial=0.0)))
             lv = (-(m or 1.0), m or 1.0)
             self._vlevels[key] = lv
         return lv
@@ -120,9 +120,11 @@ class TraceIndex:
     # -- labels -------------------------------------------------------------------------
     def step_label(self, t: int) -> str:
         s = self.trace.steps[t]
+        if s.forced is not None:  # What-if: the row passed on the token the user chose
+            return f"{s.forced} (forced)"
         if self.trace.mode == "teacher_forcing" and s.gold is not None:
             return s.gold
-        return s.predicted
+        return s.output_token  # the prediction, or a beam's token
 
     def row_labels(self, kind: str) -> list[str]:
         if kind == "self":
@@ -135,8 +137,10 @@ class TraceIndex:
         return list(self.trace.source_tokens)
 
     def key_tokens(self, kind: str, position: int) -> list[str]:
-        if kind == "masked_self":
-            return [s.input_token for s in self.trace.steps[: position + 1]]
+        if kind == "masked_self":  # as many keys as the record holds (all of them under teacher forcing)
+            rec = self.record(kind, 0, 0, position)
+            n = rec.energies.shape[0] if rec is not None else position + 1
+            return [s.input_token for s in self.trace.steps[:n]]
         return list(self.trace.source_tokens)
 
     def rows(self, kind: str) -> int:

@@ -1,42 +1,42 @@
-"""Training in the window: a worker object on a QThread runs ``Trainer.step()`` in a loop.
+"""Training in the window: :class:`TrainingJob` (a plain task) on the app's :class:`JobRunner`.
 
 Rules (DESIGN.md, "Threads and devices"):
 
+- :meth:`sandbox.train.Trainer.run` is the one training loop; the job hands it the runner's
+  ``should_stop`` (pause = ``should_stop`` blocking, stop = it returning True, both between
+  steps) and a per-step callback;
 - only the worker touches the model while it trains; the GUI gets immutable
-  :class:`Snapshot` objects — Metrics plus a fresh Trace of the selected pair, traced in
-  the worker thread;
-- keep-latest, never a flood: the worker stores its newest snapshot under a lock at most
-  every ``interval`` seconds (and one every ``history_every`` steps for the training
-  history); the GUI polls with a 50 ms QTimer (≤ 20 updates a second);
-- while the GUI draws a snapshot the worker waits between steps (``hold``/``release``,
-  at most 100 ms): pyqtgraph paints in Python, and every paint callback would otherwise
-  queue for the GIL behind the training loop (bench/bench_gui_lateness.py);
-- pause and stop are ``threading.Event`` flags read between steps, not queued signals, so
-  they act within one step even when the GUI is busy;
-- closing the window stops and joins the thread (:meth:`TrainingSession.shutdown`);
-- while the thread runs, Python's cyclic GC runs only on the GUI thread (see
-  :mod:`widgets.qtcompat`): a collection on the worker could destroy Qt objects there.
+  :class:`Snapshot` objects — Metrics plus a fresh Trace of the selected pair, traced on the
+  worker thread (a new pair chosen while paused is traced there too, through
+  :meth:`JobRunner.call_in_worker`);
+- keep-latest, never a flood: the job traces at most every ``interval`` seconds (and every
+  ``history_every`` steps for the training history) and reports :class:`TrainingUpdate`
+  values, which the runner merges (every step's metrics kept, the newest snapshot only) and
+  delivers on its 50 ms timer (≤ 20 updates a second);
+- while the GUI draws a snapshot the runner holds the worker between steps (at most 100 ms):
+  pyqtgraph paints in Python, and every paint callback would otherwise queue for the GIL
+  behind the training loop (bench/bench_gui_lateness.py);
+- closing the window stops and joins the thread (:meth:`TrainingSession.shutdown`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-from .qtcompat import collect_in_gui_thread, pause_automatic_gc, resume_automatic_gc
+from .jobs import POLL_MS, JobResult, JobRunner
 
 if TYPE_CHECKING:
     from sandbox.model import Bundle
     from sandbox.trace import Trace
     from sandbox.train import Metrics
 
-POLL_MS = 50
 METRICS_MS = 250  # the loss curve is redrawn at least this often while snapshots stream in
-HOLD_LIMIT = 0.1  # seconds the worker waits at most for the GUI to finish drawing
 
 
 @dataclass(frozen=True)
@@ -60,184 +60,146 @@ class Snapshot:
     trace_error: str | None = None
 
 
-class TrainingWorker(QObject):
-    """Lives on the training thread. Control methods are thread-safe (events and a lock)."""
+@dataclass(frozen=True)
+class TrainingUpdate:
+    """One progress value: new metrics (every step's), new history snapshots, the newest
+    snapshot (or None)."""
 
-    finished = Signal(str, str)  # status ("done" | "stopped" | "nonfinite" | "error"), message
-    pausedChanged = Signal(bool)
+    metrics: tuple = ()
+    history: tuple = ()
+    snapshot: Snapshot | None = None
+
+
+def merge_updates(old: TrainingUpdate, new: TrainingUpdate) -> TrainingUpdate:
+    """How an update joins one the GUI has not taken yet: nothing but stale snapshots dropped."""
+    return TrainingUpdate(old.metrics + new.metrics, old.history + new.history,
+                          new.snapshot if new.snapshot is not None else old.snapshot)
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    status: str  # "done" | "stopped" | "nonfinite" | "error"
+    message: str
+    bundle: "Bundle"  # the trained bundle (the one given if the trainer never started)
+    steps_done: int  # steps the model has been trained in all
+
+
+class TrainingJob:
+    """The training task: ``job(progress, should_stop) -> TrainingOutcome``. Qt-free.
+
+    ``set_request`` may be called from any thread; :meth:`retrace` runs on the worker."""
 
     def __init__(self, bundle: "Bundle", request: TraceRequest, *, device: str = "auto",
                  steps: int | None = None, interval: float = 0.05, history_points: int = 60,
                  single_thread: bool = True, step_offset: int = 0) -> None:
-        super().__init__()
         self.bundle = bundle
         # Steps the model was trained before this run: every step number the GUI sees
         # (metrics, snapshots, messages) counts on from here, so a second run continues.
         self.step_offset = max(0, int(step_offset))
-        self.trainer: Any = None
         self._device, self._steps = device, steps
         self._interval = interval
         self._history_points = max(1, history_points)
         self._single_thread = single_thread
-        self._stop = threading.Event()
-        self._pause = threading.Event()
-        self._paused = threading.Event()  # set by the worker once it is actually paused
-        self._running = threading.Event()
-        self._go = threading.Event()  # cleared while the GUI draws a snapshot (see hold())
-        self._go.set()
         self._lock = threading.Lock()
         self._request = request
         self._request_changed = False
-        self._latest: Snapshot | None = None
-        self._history: list[Snapshot] = []
-        self._metrics: list[Metrics] = []
-        self.status = ""
-        self.message = ""
-
-    # -- called from the GUI thread -----------------------------------------------------
-    def stop(self) -> None:
-        self._stop.set()
-
-    def pause(self) -> None:
-        self._pause.set()
-
-    def resume(self) -> None:
-        self._pause.clear()
-
-    def hold(self) -> None:
-        """Wait between steps while the GUI draws (its Python paint code would otherwise
-        queue for the GIL behind the training loop on every callback)."""
-        self._go.clear()
-
-    def release(self) -> None:
-        self._go.set()
+        self._trainer: Any = None
+        self._progress: Callable[[Any], None] | None = None
+        self._last: "Metrics | None" = None
 
     @property
-    def is_paused(self) -> bool:
-        return self._paused.is_set()
-
-    @property
-    def is_running(self) -> bool:
-        return self._running.is_set()
+    def steps_done(self) -> int:
+        """Steps the model has been trained in all, this run's included (any thread)."""
+        t = self._trainer
+        return self.step_offset + (t.step_count if t is not None else 0)
 
     def set_request(self, request: TraceRequest) -> None:
         with self._lock:
             self._request = request
             self._request_changed = True
 
-    def take(self) -> tuple[Snapshot | None, list[Snapshot], list["Metrics"]]:
-        """The newest snapshot (or None if nothing new), new history entries, new metrics."""
+    def _take_request(self) -> tuple[TraceRequest, bool]:
         with self._lock:
-            latest, self._latest = self._latest, None
-            hist, self._history = self._history, []
-            mets, self._metrics = self._metrics, []
-        return latest, hist, mets
+            req, changed = self._request, self._request_changed
+            self._request_changed = False
+        return req, changed
 
-    @property
-    def steps_done(self) -> int:
-        """Steps the model has been trained in all, this run's included."""
-        return self.step_offset + (self.trainer.step_count if self.trainer is not None else 0)
-
-    # -- the training thread ------------------------------------------------------------
     def _shifted(self, m: "Metrics") -> "Metrics":
         if not self.step_offset:
             return m
-        import dataclasses
-
         return dataclasses.replace(m, step=m.step + self.step_offset, steps=m.steps + self.step_offset)
 
-    def _snapshot(self, metrics, history: bool) -> None:
+    def _snapshot(self, metrics: "Metrics", req: TraceRequest) -> Snapshot:
         from sandbox.trace import trace
 
-        with self._lock:
-            req = self._request
-            self._request_changed = False
         tr, err = None, None
         try:
-            tr = trace(self.trainer.bundle, req.source, req.target, mode=req.mode)
+            tr = trace(self._trainer.bundle, req.source, req.target, mode=req.mode)
         except Exception as e:  # noqa: BLE001 - a bad sentence must not stop training
             err = str(e)
-        snap = Snapshot(step=metrics.step, total=metrics.steps, metrics=metrics, trace=tr,
+        return Snapshot(step=metrics.step, total=metrics.steps, metrics=metrics, trace=tr,
                         request=req, trace_error=err)
+
+    def retrace(self) -> None:
+        """Worker thread (between steps or while paused): trace the new request, if any."""
+        if self._last is None or self._progress is None:
+            return  # no step yet: the first step traces it
         with self._lock:
-            self._latest = snap
-            if history:
-                self._history.append(snap)
+            if not self._request_changed:
+                return
+        req, _ = self._take_request()
+        self._progress(TrainingUpdate(snapshot=self._snapshot(self._last, req)))
 
-    @Slot()
-    def run(self) -> None:
-        self._running.set()
-        status, message = "stopped", ""
+    def __call__(self, progress: Callable[[Any], None], should_stop: Callable[[], bool]) -> TrainingOutcome:
+        import torch
+
+        from sandbox.train import Trainer
+
+        self._progress = progress
         threads = None
+        status, message = "error", ""
         try:
-            import torch
-
-            from sandbox.train import NonFiniteError, Trainer
-
             if self._single_thread:
                 # Toy models gain nothing from intra-op threads; one thread leaves a core
                 # to the GUI so the event loop stays responsive while training runs.
                 threads = torch.get_num_threads()
                 torch.set_num_threads(1)
-            self.trainer = Trainer(self.bundle, steps=self._steps, device=self._device)
-            every = max(1, self.trainer.total_steps // self._history_points)
-            last = 0.0
-            m = self.trainer.last_metrics
-            while True:
-                self._go.wait(HOLD_LIMIT)  # the GUI is drawing; never longer than HOLD_LIMIT
-                if self._stop.is_set():
-                    break
-                if self._pause.is_set():
-                    self._paused.set()
-                    self.pausedChanged.emit(True)
-                    while self._pause.is_set() and not self._stop.is_set():
-                        with self._lock:
-                            changed = self._request_changed
-                        if changed and m is not None:
-                            self._snapshot(self._shifted(m), False)
-                        time.sleep(0.01)
-                    self._paused.clear()
-                    self.pausedChanged.emit(False)
-                    continue
-                if self.trainer.done:
-                    status, message = "done", f"trained {self.steps_done} steps"
-                    break
-                try:
-                    m = self.trainer.step()
-                except NonFiniteError as e:
-                    status, message = "nonfinite", str(e)
-                    break
-                shown = self._shifted(m)
-                with self._lock:
-                    self._metrics.append(shown)
-                    changed = self._request_changed
+            self._trainer = trainer = Trainer(self.bundle, steps=self._steps, device=self._device)
+            every = max(1, trainer.total_steps // self._history_points)
+            last = [0.0]
+
+            def on_step(m: "Metrics") -> None:
+                shown = self._last = self._shifted(m)
+                req, changed = self._take_request()
                 now = time.perf_counter()
-                history = m.step % every == 0 or m.step == 1 or self.trainer.done
-                if history or changed or now - last >= self._interval:
-                    self._snapshot(shown, history)
-                    last = time.perf_counter()
-            if status == "stopped":
-                message = (f"stopped after {self.steps_done} of "
-                           f"{self.step_offset + self.trainer.total_steps} steps")
+                history = m.step % every == 0 or m.step == 1 or trainer.done
+                snap = None
+                if history or changed or now - last[0] >= self._interval:
+                    snap = self._snapshot(shown, req)
+                    last[0] = time.perf_counter()
+                progress(TrainingUpdate((shown,), (snap,) if history else (), snap))
+
+            result = trainer.run(progress=on_step, should_stop=should_stop)
+            status = result.status
+            if status == "done":
+                message = f"trained {self.steps_done} steps"
+            elif status == "stopped":
+                message = f"stopped after {self.steps_done} of {self.step_offset + trainer.total_steps} steps"
+            else:
+                message = result.message
         except ValueError as e:  # DeviceError, a bad step count
-            status, message = "error", str(e)
+            message = str(e)
         except Exception as e:  # noqa: BLE001 - reported in the window, never a crash
-            status, message = "error", f"{type(e).__name__}: {e}"
+            message = f"{type(e).__name__}: {e}"
         finally:
             if threads is not None:
-                import torch
-
                 torch.set_num_threads(threads)
-            self.status, self.message = status, message
-            self._running.clear()
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())  # so the GUI thread can own and delete it
-            self.finished.emit(status, message)
+        bundle = self._trainer.bundle if self._trainer is not None else self.bundle
+        return TrainingOutcome(status, message, bundle, self.steps_done)
 
 
 class TrainingSession(QObject):
-    """The GUI side: starts the thread, polls snapshots, stops and joins."""
+    """The GUI side: starts a :class:`TrainingJob` on its runner, draws updates, stops and joins."""
 
     snapshot = Signal(object)  # Snapshot, the newest (≤ 20 a second)
     history = Signal(object)  # list[Snapshot] kept for the training-step slider
@@ -247,107 +209,90 @@ class TrainingSession(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.thread: QThread | None = None
-        self.worker: TrainingWorker | None = None
-        self._timer = QTimer(self)
-        self._timer.setInterval(POLL_MS)
-        self._timer.timeout.connect(self.poll)
+        self.runner = JobRunner(self, name="training", interval_ms=POLL_MS)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.ticked.connect(self._draw_next)
+        self.runner.stateChanged.connect(self._on_runner_state)
+        self.runner.finished.connect(self._on_finished)
+        self.job: TrainingJob | None = None
         self.paint_now = None  # callable: draw the views synchronously while the worker holds
         self._polling = False
         self._pending_metrics: list = []
         self._pending_snapshot: Snapshot | None = None
         self._metrics_at = 0.0
         self._jobs: list = []
-        self._gc_paused = False
-        self._polls = 0
         self.last_status = ""
         self.last_message = ""
         self.last_step: int | None = None  # steps trained in all when the last run ended
+        self.latest_metrics: "Metrics | None" = None  # the newest metrics delivered
+
+    @property
+    def thread(self):
+        """The runner's thread while a run is active (None otherwise)."""
+        return self.runner.thread
 
     @property
     def is_active(self) -> bool:
-        return self.thread is not None
+        return self.runner.is_running
 
     @property
     def is_paused(self) -> bool:
-        return self.worker is not None and self.worker.is_paused
+        return self.runner.is_paused
+
+    @property
+    def steps_done(self) -> int | None:
+        """Steps trained in all, live while a run is active; the last run's count after it."""
+        return self.job.steps_done if self.job is not None else self.last_step
 
     def start(self, bundle: "Bundle", request: TraceRequest, *, device: str = "auto",
               steps: int | None = None, interval: float = 0.05, step_offset: int = 0) -> None:
         """``step_offset``: steps ``bundle`` was already trained; this run counts on from it."""
-        if self.thread is not None:
+        if self.runner.is_running:
             raise RuntimeError("training is already running")
-        self.worker = TrainingWorker(bundle, request, device=device, steps=steps, interval=interval,
-                                     step_offset=step_offset)
-        pause_automatic_gc()  # collect only on this thread while the worker runs (qtcompat)
-        self._gc_paused = True
-        self._polls = 0
-        self.thread = QThread()
-        self.thread.setObjectName("training")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        # Direct: quit() is thread-safe and must not wait for a GUI that may be in wait().
-        self.worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
-        self.worker.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
-        self.worker.pausedChanged.connect(self._on_paused, Qt.ConnectionType.QueuedConnection)
-        self.thread.start()
+        self.job = TrainingJob(bundle, request, device=device, steps=steps, interval=interval,
+                               step_offset=step_offset)
         self._pending_metrics, self._pending_snapshot, self._metrics_at = [], None, 0.0
         self._jobs = []
-        self._timer.start()
-        self.stateChanged.emit("running")
+        self.runner.start(self.job, merge=merge_updates)
 
     def set_request(self, request: TraceRequest) -> None:
-        if self.worker is not None:
-            self.worker.set_request(request)
+        if self.job is not None and self.runner.is_running:
+            self.job.set_request(request)
+            self.runner.call_in_worker(self.job.retrace)
 
     def pause(self) -> None:
-        if self.worker is not None:
-            self.worker.pause()
+        self.runner.pause()
 
     def resume(self) -> None:
-        if self.worker is not None:
-            self.worker.resume()
+        self.runner.resume()
 
     def toggle_pause(self) -> None:
-        if self.worker is None:
-            return
-        if self.worker._pause.is_set():
-            self.resume()
-        else:
-            self.pause()
+        if self.runner.is_running:
+            self.runner.toggle_pause()
 
     def stop(self) -> None:
         """Ask the worker to stop after the current step (returns at once)."""
-        if self.worker is not None:
-            self.worker.stop()
+        self.runner.cancel()
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Stop and join the thread (window closing). True if no thread is left."""
-        if self.thread is None:
-            return True
-        self.stop()
-        self.thread.quit()
-        ok = self.thread.wait(timeout_ms)
-        if ok:
-            self._finish(self.worker.status or "stopped", self.worker.message)
-        return ok
+        return self.runner.shutdown(timeout_ms)
 
-    @Slot()
-    def poll(self) -> None:
-        w = self.worker
-        if w is None or self._polling:
+    # -- GUI drawing --------------------------------------------------------------------
+    def _on_progress(self, update: TrainingUpdate) -> None:
+        self._pending_metrics.extend(update.metrics)
+        if update.metrics:
+            self.latest_metrics = update.metrics[-1]
+        if update.snapshot is not None:
+            self._pending_snapshot = update.snapshot
+        if update.history:
+            self.history.emit(list(update.history))  # the history slider only: nothing to paint
+
+    def _draw_next(self) -> None:
+        if self._polling or not self.runner.is_running:
             return
-        self._polls += 1
-        collect_in_gui_thread(0)  # young objects only (≤ 1 ms); a full collection at the end
-        latest, hist, mets = w.take()
-        self._pending_metrics.extend(mets)
-        if latest is not None:
-            self._pending_snapshot = latest
-        if hist:
-            self.history.emit(hist)  # the history slider only: nothing to paint
         if self._jobs:  # the second half of the last snapshot's drawing
-            job = self._jobs.pop(0)
-            self._run_held(w, job)
+            self._run_held(self._jobs.pop(0))
             return
         # One drawing job per tick keeps each GUI block short: the views (a new snapshot)
         # or the loss curve, whichever is due; the curve at least every METRICS_MS.
@@ -359,20 +304,20 @@ class TrainingSession(QObject):
         if metrics_due:
             mets, self._pending_metrics = self._pending_metrics, []
             self._metrics_at = now
-            self._run_held(w, lambda: self.metrics.emit(mets))
+            self._run_held(lambda: self.metrics.emit(mets))
         else:
             snap, self._pending_snapshot = self._pending_snapshot, None
-            self._run_held(w, lambda: self.snapshot.emit(snap))
+            self._run_held(lambda: self.snapshot.emit(snap))
 
     def queue_job(self, job) -> None:
         """Run ``job`` (GUI drawing) on a later tick, with the worker held meanwhile."""
-        if self.worker is None:
+        if not self.runner.is_running:
             job()
         else:
             self._jobs.append(job)
 
-    def _run_held(self, w: TrainingWorker, job) -> None:
-        w.hold()
+    def _run_held(self, job) -> None:
+        self.runner.hold()
         self._polling = True
         try:
             job()
@@ -380,42 +325,29 @@ class TrainingSession(QObject):
                 self.paint_now()
         finally:
             self._polling = False
-            w.release()
+            self.runner.release()
 
-    def _on_paused(self, paused: bool) -> None:
-        if self.thread is not None:
-            self.stateChanged.emit("paused" if paused else "running")
+    def _on_runner_state(self, state: str) -> None:
+        if state != "idle":  # "idle" is ours to say, once the last update is drawn
+            self.stateChanged.emit(state)
 
-    def _on_finished(self, status: str, message: str) -> None:
-        if self.thread is None:
-            return
-        self.thread.wait()
-        self._finish(status, message)
-
-    def _finish(self, status: str, message: str) -> None:
-        if self.thread is None:
-            return
-        self._timer.stop()
-        worker = self.worker
-        self.worker = self.thread = None  # the thread has finished and been joined
-        if self._gc_paused:
-            self._gc_paused = False
-            resume_automatic_gc()
+    def _on_finished(self, result: JobResult) -> None:
+        job = self.job
+        self.job = None
+        outcome = result.value
+        if not isinstance(outcome, TrainingOutcome):  # the job itself failed: never expected
+            outcome = TrainingOutcome("error", result.error or "training failed", job.bundle if job else None,
+                                      job.steps_done if job else 0)
         jobs, self._jobs = self._jobs, []
-        for job in jobs:
-            job()
-        latest, hist, mets = worker.take()  # the last snapshot (no hold: nothing runs now)
-        mets = self._pending_metrics + mets
-        latest = latest if latest is not None else self._pending_snapshot
+        for j in jobs:
+            j()
+        mets, snap = self._pending_metrics, self._pending_snapshot
         self._pending_metrics, self._pending_snapshot = [], None
         if mets:
             self.metrics.emit(mets)
-        if hist:
-            self.history.emit(hist)
-        if latest is not None:
-            self.snapshot.emit(latest)
-        bundle = worker.trainer.bundle if worker.trainer is not None else worker.bundle
-        self.last_status, self.last_message = status, message
-        self.last_step = worker.steps_done
+        if snap is not None:
+            self.snapshot.emit(snap)
+        self.last_status, self.last_message = outcome.status, outcome.message
+        self.last_step = outcome.steps_done
         self.stateChanged.emit("idle")
-        self.finished.emit(status, message, bundle)
+        self.finished.emit(outcome.status, outcome.message, outcome.bundle)

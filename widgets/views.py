@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from sandbox.names import PANELS
+
 from .anatomy import StepAnatomy
 from .attention_map import AttentionMap
 from .explain import ExplainView, explain
@@ -23,7 +25,6 @@ from .traceindex import KIND_TITLES, TraceIndex
 if TYPE_CHECKING:
     from sandbox.trace import Trace
 
-PANELS = ("map", "anatomy", "encoder_self", "masked_self", "cross", "positions", "explain", "heads")
 TRANSFORMER_ONLY = ("masked_self", "encoder_self", "heads", "positions")
 
 
@@ -295,11 +296,17 @@ class Views(QWidget):
             full = None
         else:
             full = idx.matrix(kind, self.layer, self.head)
-        masked = idx.mask(kind, self.layer, self.head) if (full is not None and kind == "masked_self") else None
+        masked = idx.mask(kind, self.layer, self.head) if full is not None else None
         flags = idx.offgold_rows
         m.show_matrix(full, self.step, self.step, rows, cols, masked=masked, flag_rows=flags, note=note)
-        what = ("rows: decoder step (output token), columns: source token" if kind == "cross"
-                else "rows: decoder step, columns: decoder inputs so far · hatched = masked (future)")
+        if kind == "cross":
+            what = "rows: decoder step (output token), columns: source token"
+            if masked is not None and masked.any():
+                what += " · hatched = masked (−∞ in the record)"
+        elif masked is not None and masked.any():
+            what = "rows: decoder step, columns: decoder inputs · hatched = masked future (−∞ in the record)"
+        else:
+            what = "rows: decoder step, columns: decoder inputs so far (free running: no future to mask)"
         title = f"<b>{KIND_TITLES[kind] if idx.is_transformer else 'attention'}</b>{where} · {what}"
         if idx.first_offgold is not None:
             title += (f" · <span style='color:#cf222e'><b>off the gold path from step "

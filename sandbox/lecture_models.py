@@ -1,0 +1,213 @@
+"""The lectures' trained models, shipped with the app, so a lecture opens without training.
+
+``presets/lectures/models/`` holds one safetensors checkpoint per model the shipped lectures
+use (lectures that share a preset and train spec share a file) and ``manifest.json``:
+
+```json
+{"format": "attention-sandbox/lecture-models@1",
+ "regenerate": "python -m sandbox.lecture_models",
+ "models": [{"file": "ko_en_cat-<key>.safetensors", "preset": "ko_en_cat",
+             "preset_sha256": "...", "training_key": "<key>", "steps": 400, "seed": 0,
+             "device": "cpu", "torch": "2.13.0", "sha256": "...", "lectures": ["bahdanau"],
+             "metrics": {...}}]}
+```
+
+A checkpoint is used only when its ``training_key`` (:func:`sandbox.lectures.training_key`:
+the preset's model, tokenizer, training settings and pairs, and the lecture's train spec)
+equals the key of the lecture being opened and its bytes still hash to ``sha256``; change
+the preset's sentences or settings and the lecture trains (and caches) a new model instead.
+Comments, the preset's name and description do not take part (``preset_sha256``, the hash
+of the preset file's bytes, is recorded for people, not for the lookup).
+
+Regenerate after changing a shipped preset or lecture (CPU, the lectures' own seeds)::
+
+    python -m sandbox.lecture_models            # rebuild every shipped lecture's models
+    python -m sandbox.lecture_models --verify   # exit 1 if any is missing or stale
+
+This is a maintainer's tool: the app itself never writes under ``presets/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, is_dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .lectures import (SHIPPED_LECTURES_DIR, Lecture, LectureError, lecture_presets, list_lectures,
+                       load_lecture, load_lecture_preset, training_key)
+
+__all__ = ["SHIPPED_MODELS_DIR", "MANIFEST_NAME", "MANIFEST_FORMAT", "REGENERATE", "read_manifest",
+           "shipped_checkpoint", "shipped_lectures", "build_shipped", "verify_shipped"]
+
+SHIPPED_MODELS_DIR: Path = SHIPPED_LECTURES_DIR / "models"
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = "attention-sandbox/lecture-models@1"
+REGENERATE = "python -m sandbox.lecture_models"
+
+_manifest_cache: dict[tuple[str, float, int], dict[str, Any]] = {}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_manifest(folder: Path | None = None) -> dict[str, Any]:
+    """The manifest as a dict (``{"models": []}`` when there is none or it is unreadable:
+    a broken manifest only means lectures train their models)."""
+    folder = SHIPPED_MODELS_DIR if folder is None else Path(folder)
+    path = folder / MANIFEST_NAME
+    try:
+        st = path.stat()
+    except OSError:
+        return {"models": []}
+    key = (str(path), st.st_mtime, st.st_size)
+    if key not in _manifest_cache:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT \
+                    or not isinstance(data.get("models"), list):
+                data = {"models": []}
+        except (OSError, ValueError):
+            data = {"models": []}
+        _manifest_cache.clear()
+        _manifest_cache[key] = data
+    return _manifest_cache[key]
+
+
+def shipped_checkpoint(lecture: Lecture, preset: str | None = None, folder: Path | None = None) -> Path | None:
+    """The shipped checkpoint trained for exactly this lecture's preset (or ``preset``) and
+    train spec on the CPU, or None. The file must exist and match its recorded hash."""
+    folder = SHIPPED_MODELS_DIR if folder is None else Path(folder)
+    try:
+        key = training_key(lecture, preset)
+    except LectureError:
+        return None
+    for entry in read_manifest(folder).get("models", []):
+        if not isinstance(entry, dict) or entry.get("training_key") != key:
+            continue
+        name = entry.get("file")
+        if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+            continue
+        path = folder / name
+        try:
+            if path.is_file() and _sha256(path) == entry.get("sha256"):
+                return path
+        except OSError:
+            continue
+    return None
+
+
+def shipped_lectures() -> list[Lecture]:
+    """Every shipped lecture (a broken one raises its LectureError)."""
+    return [load_lecture(path) for _key, path, is_user in list_lectures() if not is_user]
+
+
+def _metrics_dict(m: Any) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    d = asdict(m) if is_dataclass(m) else dict(m)
+    return {k: v for k, v in d.items() if isinstance(v, (int, float, str)) or v is None}
+
+
+def build_shipped(lectures: Sequence[Lecture] | None = None, folder: Path | None = None,
+                  log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train every model the lectures use on the CPU (their own seeds and steps), write the
+    checkpoints and the manifest into ``folder`` atomically, and delete checkpoints no
+    lecture uses any more. Returns the manifest."""
+    import torch
+
+    from .checkpoint import save_checkpoint
+    from .fileio import atomic_write_text
+    from .model import Bundle
+    from .train import Trainer
+
+    folder = SHIPPED_MODELS_DIR if folder is None else Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lectures = shipped_lectures() if lectures is None else list(lectures)
+    entries: dict[str, dict[str, Any]] = {}
+    for lec in lectures:
+        for ref in lecture_presets(lec):
+            key = training_key(lec, ref)
+            if key in entries:
+                if lec.key not in entries[key]["lectures"]:
+                    entries[key]["lectures"].append(lec.key)
+                continue
+            p = load_lecture_preset(lec, ref)
+            steps = lec.train.steps if lec.train.steps is not None else p.training.steps
+            t0 = time.perf_counter()
+            trainer = Trainer(Bundle.from_preset(p), steps=steps, device="cpu", seed=lec.train.seed)
+            result = trainer.run(should_stop=lambda: False)
+            if result.status != "done":
+                raise LectureError(lec.path, "train", f"training preset {p.key!r} failed: {result.message}")
+            name = f"{p.key}-{key}.safetensors"
+            save_checkpoint(trainer.bundle, folder / name, metrics=trainer.last_metrics)
+            raw = Path(p.path).read_bytes() if p.path is not None else b""
+            entries[key] = {
+                "file": name, "preset": p.key, "preset_sha256": hashlib.sha256(raw).hexdigest(),
+                "training_key": key, "steps": steps, "seed": lec.train.seed, "device": "cpu",
+                "torch": torch.__version__.split("+")[0], "sha256": _sha256(folder / name),
+                "bytes": (folder / name).stat().st_size, "lectures": [lec.key],
+                "metrics": _metrics_dict(trainer.last_metrics),
+            }
+            if log is not None:
+                log(f"{p.key} (seed {lec.train.seed}, {steps} steps): trained in "
+                    f"{time.perf_counter() - t0:.1f} s -> {name}")
+    manifest = {"format": MANIFEST_FORMAT, "regenerate": REGENERATE,
+                "models": sorted(entries.values(), key=lambda e: e["file"])}
+    atomic_write_text(folder / MANIFEST_NAME, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    keep = {e["file"] for e in entries.values()}
+    for old in folder.glob("*.safetensors"):
+        if old.name not in keep:
+            old.unlink()
+            if log is not None:
+                log(f"removed stale {old.name}")
+    return manifest
+
+
+def verify_shipped(lectures: Sequence[Lecture] | None = None, folder: Path | None = None) -> list[str]:
+    """What is missing: one line per (lecture, preset) without a usable shipped checkpoint."""
+    lectures = shipped_lectures() if lectures is None else list(lectures)
+    missing = []
+    for lec in lectures:
+        for ref in lecture_presets(lec):
+            if shipped_checkpoint(lec, ref, folder) is None:
+                missing.append(f"{lec.key}: no shipped model for preset {ref!r} "
+                               f"(training key {training_key(lec, ref)}); run `{REGENERATE}`")
+    return missing
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog=REGENERATE, description="Rebuild (or verify) the checkpoints "
+                                 "shipped for the lectures in presets/lectures/models.")
+    ap.add_argument("--verify", action="store_true", help="only check; exit 1 if one is missing or stale")
+    ap.add_argument("--out", help="write into this folder instead of presets/lectures/models")
+    args = ap.parse_args(argv)
+    folder = Path(args.out) if args.out else None
+    try:
+        if args.verify:
+            missing = verify_shipped(folder=folder)
+            for line in missing:
+                print(line)
+            print("all shipped lecture models are up to date" if not missing else f"{len(missing)} missing")
+            return 1 if missing else 0
+        manifest = build_shipped(folder=folder, log=lambda s: print(s, flush=True))
+        print(f"wrote {len(manifest['models'])} checkpoints and {MANIFEST_NAME} to "
+              f"{folder or SHIPPED_MODELS_DIR}")
+        return 0
+    except (LectureError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

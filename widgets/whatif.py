@@ -1,0 +1,289 @@
+"""What-if in the window: force a token, pin or hide attention, and go back in one click.
+
+- a click on a top-k bar in the step anatomy forces that token at the current step;
+- a right click on a cross-attention cell offers to pin that step's attention there (every
+  layer and head, or only the head shown) and to hide the source token;
+- a right click on a source token's label (the map's column axis) offers to hide it;
+- the What-if bar lists the edits, shows the original continuation dimmed next to the
+  edited one, and "Original run" returns to the unmodified trace in one click.
+
+The edits live on ``window.interventions`` (a :class:`sandbox.whatif.Interventions`); the
+window's own retrace applies them through :func:`sandbox.trace.trace`, so every view shows
+records of the edited run. :func:`install_whatif` plugs this in without other changes to
+the window.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QSizePolicy, QToolBar, QWidget
+
+from .plots import WHATIF
+
+if TYPE_CHECKING:
+    from sandbox.trace import Trace
+    from sandbox.whatif import Interventions, Pin
+
+
+def _tokens_html(tokens: list[str], changed_from: int | None, colour: str) -> str:
+    out = []
+    for i, tok in enumerate(tokens):
+        t = html.escape(tok)
+        out.append(f"<b style='color:{colour}'>{t}</b>" if changed_from is not None and i >= changed_from else t)
+    return " ".join(out)
+
+
+class WhatIfBar(QWidget):
+    """The edits, the original continuation (dimmed) against the edited one, and a reset."""
+
+    resetRequested = Signal()
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 2, 6, 2)
+        self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setWordWrap(True)
+        # A fixed two-line height: a longer text on the next edit must never re-lay out the
+        # window (every view would resize and repaint); the tooltip holds the whole text.
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._fit_height()
+        self.reset_button = QPushButton("↺ Original run")
+        self.reset_button.setToolTip("drop every what-if edit and show the model's own run again")
+        self.reset_button.clicked.connect(self.resetRequested)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.reset_button, 0)
+        self.text = ""
+
+    def _fit_height(self) -> None:
+        self.label.setFixedHeight(2 * self.label.fontMetrics().lineSpacing() + 4)
+
+    def changeEvent(self, ev) -> None:
+        from PySide6.QtCore import QEvent
+
+        if ev.type() == QEvent.Type.FontChange:
+            self._fit_height()
+        super().changeEvent(ev)
+
+    def show_comparison(self, title: str, edits: list[str], original: "Trace | None", edited: "Trace") -> None:
+        new = edited.output_tokens
+        old = original.output_tokens if original is not None else None
+        first = None
+        if old is not None:
+            first = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), None)
+            if first is None and len(old) != len(new):
+                first = min(len(old), len(new))
+        parts = [f"<b style='color:{WHATIF.name()}'>{html.escape(title)}</b>"]
+        if edits:
+            parts.append(html.escape("; ".join(edits)))
+        parts.append("now: " + _tokens_html(new, first, WHATIF.name()))
+        if old is not None:
+            parts.append(f"<span style='color:#8c8c8c'>original: {html.escape(' '.join(old))}</span>")
+        self.text = " · ".join(parts)
+        self.label.setText(self.text)
+        self.label.setToolTip(self.text)
+
+
+class WhatIfController(QObject):
+    """Turns clicks into :class:`~sandbox.whatif.Interventions` on the window and back."""
+
+    changed = Signal()
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.original: "Trace | None" = None  # the unmodified run, kept for comparison
+        self.bar = WhatIfBar()
+        self.toolbar = QToolBar("What-if", window)
+        self.toolbar.setObjectName("whatif_toolbar")
+        self.toolbar.setMovable(False)
+        self.toolbar.addWidget(self.bar)
+        window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.toolbar.setVisible(False)
+        self.bar.resetRequested.connect(self.reset)
+        self._beam_title: str | None = None
+        self._beam_trace: "Trace | None" = None
+        self._original_key: tuple | None = None  # what the cached unmodified run was made for
+        self._original_cache: "Trace | None" = None
+        views = window.views
+        views.anatomy.topkClicked.connect(self.force)
+        views.cross_map.cellMenuRequested.connect(self._cell_menu)
+        views.cross_map.columnMenuRequested.connect(self._column_menu)
+        window.traceChanged.connect(self._on_trace)
+        self.last_menu: QMenu | None = None  # the last context menu (tests trigger its actions)
+
+    # -- state --------------------------------------------------------------------------
+    @property
+    def interventions(self) -> "Interventions":
+        from sandbox.whatif import Interventions
+
+        return self.window.interventions or Interventions()
+
+    @property
+    def active(self) -> bool:
+        return (self.window.interventions is not None and not self.window.interventions.empty) or \
+            self._beam_title is not None
+
+    def _can_edit(self) -> bool:
+        w = self.window
+        if w.trace is None or w.bundle is None:
+            return False
+        if w.is_training:
+            w.show_banner("stop training to try a what-if: the edits apply to a model that is not changing",
+                          "warning")
+            return False
+        return True
+
+    def apply(self, iv: "Interventions | None") -> bool:
+        """Retrace the window's sentence with ``iv`` (None or empty: the original run)."""
+        w = self.window
+        if iv is not None and iv.empty:
+            iv = None
+        self._beam_title = None
+        w.interventions = iv
+        ok = w._retrace(keep_step=True)  # traceChanged -> _on_trace -> the bar
+        self.changed.emit()
+        return ok and (iv is None or w.interventions is not None)
+
+    def reset(self) -> None:
+        """One click back to the unmodified run."""
+        self.original = None
+        self._beam_title = None
+        self.window.interventions = None
+        self.window._retrace(keep_step=True)
+        self._refresh()
+        self.changed.emit()
+
+    def show_beam(self, trace: "Trace", title: str) -> None:
+        """Show a beam's trace in every view (the bar says which beam)."""
+        w = self.window
+        if w.interventions is not None:
+            w.interventions = None
+            w._retrace(keep_step=False)
+        self.original = w.trace
+        self._beam_title = title
+        self._beam_trace = trace
+        w.show_trace(trace)
+        self._refresh()
+        self.changed.emit()
+
+    # -- edits --------------------------------------------------------------------------
+    def force(self, step: int, token: str) -> bool:
+        """Force ``token`` as step ``step``'s output (again on the same token: undo it)."""
+        if not self._can_edit():
+            return False
+        iv = self.interventions
+        if iv.force.get(step) == token:
+            return self.apply(iv.with_force(step, None))
+        return self.apply(iv.with_force(step, token))
+
+    def pin(self, step: int, source: int, layer: int | None = None, head: int | None = None) -> bool:
+        from sandbox.whatif import Pin
+
+        if not self._can_edit():
+            return False
+        return self.apply(self.interventions.with_pin(Pin(step, source, layer, head)))
+
+    def unpin(self, step: int) -> bool:
+        return self.apply(self.interventions.with_pin(None, step=step))
+
+    def hide(self, source: int, hidden: bool = True) -> bool:
+        if not self._can_edit():
+            return False
+        return self.apply(self.interventions.with_hidden(source, hidden))
+
+    # -- menus --------------------------------------------------------------------------
+    def cell_menu(self, row: int, col: int) -> QMenu:
+        w = self.window
+        tr = w.trace
+        tok = tr.source_tokens[col] if tr is not None and col < len(tr.source_tokens) else str(col)
+        menu = QMenu(w)
+        transformer = tr is not None and (tr.model or {}).get("kind") == "transformer"
+        a = menu.addAction(f"Pin step {row}'s attention to “{tok}”" + (" (every layer and head)" if transformer else ""))
+        a.triggered.connect(lambda: self.pin(row, col))
+        if transformer:
+            layer, head = w.current_view()["layer"], w.current_view()["head"]
+            a = menu.addAction(f"Pin only layer {layer}, head {head} at step {row} to “{tok}”")
+            a.triggered.connect(lambda: self.pin(row, col, layer, head))
+        if any(p.step == row for p in self.interventions.pins):
+            a = menu.addAction(f"Unpin step {row}")
+            a.triggered.connect(lambda: self.unpin(row))
+        menu.addSeparator()
+        self._add_hide(menu, col, tok)
+        if self.active:
+            menu.addSeparator()
+            menu.addAction("Original run (drop every edit)").triggered.connect(self.reset)
+        self.last_menu = menu
+        return menu
+
+    def column_menu(self, col: int) -> QMenu:
+        tr = self.window.trace
+        tok = tr.source_tokens[col] if tr is not None and col < len(tr.source_tokens) else str(col)
+        menu = QMenu(self.window)
+        self._add_hide(menu, col, tok)
+        if self.active:
+            menu.addAction("Original run (drop every edit)").triggered.connect(self.reset)
+        self.last_menu = menu
+        return menu
+
+    def _add_hide(self, menu: QMenu, col: int, tok: str) -> None:
+        if col in self.interventions.hide:
+            menu.addAction(f"Show “{tok}” again").triggered.connect(lambda: self.hide(col, False))
+        else:
+            menu.addAction(f"Hide “{tok}” from every step").triggered.connect(lambda: self.hide(col, True))
+
+    def _cell_menu(self, row: int, col: int, point) -> None:
+        self.cell_menu(row, col).popup(point)
+
+    def _column_menu(self, col: int, point) -> None:
+        self.column_menu(col).popup(point)
+
+    # -- display ------------------------------------------------------------------------
+    def _on_trace(self, tr: "Trace") -> None:
+        w = self.window
+        if self._beam_title is not None and tr is not self._beam_trace:
+            self._beam_title = None  # the window traced something else: the beam is gone
+        if self._beam_title is None:
+            self.original = None
+            if tr is not None and tr.edited:
+                # the unmodified run of the same sentence, model and mode, for comparison
+                from sandbox.trace import trace
+
+                cv = w.current_view()
+                key = (id(w.bundle), cv["source"], cv["target"], cv["mode"], getattr(w, "_trained_steps", None))
+                if key != self._original_key or self._original_cache is None:
+                    try:
+                        self._original_cache = trace(w.bundle, cv["source"], cv["target"], mode=cv["mode"])
+                    except ValueError:
+                        self._original_cache = None
+                    self._original_key = key
+                self.original = self._original_cache
+        self._refresh()
+
+    def _refresh(self) -> None:
+        w = self.window
+        tr = w.trace
+        if tr is None or not self.active:
+            self.toolbar.setVisible(False)
+            return
+        if self._beam_title is not None:
+            self.bar.show_comparison(self._beam_title, [], self.original, tr)
+        else:
+            self.bar.show_comparison("what-if:", self.interventions.describe(tr.source_tokens),
+                                     self.original, tr)
+        self.toolbar.setVisible(True)
+
+
+def install_whatif(window) -> WhatIfController:
+    """Plug What-if into ``window`` (once); returns the controller (``window.whatif``)."""
+    ctl = getattr(window, "whatif", None)
+    if ctl is None:
+        ctl = WhatIfController(window)
+        window.whatif = ctl
+    return ctl
