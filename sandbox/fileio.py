@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .shipped import refuse_shipped
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "clean_stale_temp_files", "temp_prefix", "STALE_TEMP_S"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "clean_stale_temp_files", "sweep_stale_temp_files", "temp_prefix", "STALE_TEMP_S"]
 
 STALE_TEMP_S = 60.0  # a temp file this old was left by a writer that died
 _TEMP_RE = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # what mkstemp(prefix=".NAME.", suffix=".tmp") makes
@@ -72,6 +72,14 @@ def clean_stale_temp_files(folder: str | os.PathLike[str], *, older_than: float 
         except OSError:
             pass
     return removed
+
+
+def sweep_stale_temp_files() -> int:
+    """Remove temporary files a killed writer left in the user's folders
+    (:func:`sandbox.userdirs.written_folders`); returns how many. Never raises."""
+    from .userdirs import written_folders
+
+    return sum(len(clean_stale_temp_files(f)) for f in written_folders())
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, allow_shipped: bool = False,

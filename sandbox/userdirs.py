@@ -20,7 +20,7 @@ from pathlib import Path
 import platformdirs
 
 __all__ = ["APP_NAME", "HOME_ENV", "home_override", "data_dir", "presets_dir", "lectures_dir",
-           "drafts_dir", "cache_dir", "settings_dir", "sweep_stale_temp_files"]
+           "drafts_dir", "cache_dir", "settings_dir", "written_folders"]
 
 APP_NAME = "attention-sandbox"
 HOME_ENV = "ATTENTION_SANDBOX_HOME"
@@ -60,16 +60,13 @@ def cache_dir() -> Path:
     return home / "cache" if home is not None else Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
-def sweep_stale_temp_files() -> int:
-    """Remove temporary files a killed writer left in the user's folders (see
-    :func:`sandbox.fileio.clean_stale_temp_files`); returns how many. Never raises."""
-    from .fileio import clean_stale_temp_files
-
+def written_folders() -> list[Path]:
+    """Every folder the app writes files into (what the start-up sweep of stale temporary
+    files looks at: :func:`sandbox.fileio.sweep_stale_temp_files`)."""
     folders = [presets_dir(), lectures_dir(), drafts_dir(), drafts_dir() / "lectures", cache_dir(),
                cache_dir() / "lectures"]
-    if settings_dir() is not None:
-        folders.append(settings_dir())
-    return sum(len(clean_stale_temp_files(f)) for f in folders)
+    settings = settings_dir()
+    return folders + ([settings] if settings is not None else [])
 
 
 def settings_dir() -> Path | None:

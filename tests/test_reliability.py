@@ -316,5 +316,5 @@ def test_start_up_sweeps_every_user_folder(tmp_path):
         p.write_bytes(b"")
         os.utime(p, (old, old))
         leftovers.append(p)
-    assert userdirs.sweep_stale_temp_files() == len(leftovers)
+    assert fileio.sweep_stale_temp_files() == len(leftovers)
     assert not any(p.exists() for p in leftovers)

@@ -54,7 +54,7 @@ def _startup_task(preset_ref: str, wanted_mode: str):
         from sandbox.model import Bundle
         from sandbox.presets import PresetError, find_preset, ignored_user_presets, load_preset
         from sandbox.trace import trace
-        from sandbox.userdirs import sweep_stale_temp_files
+        from sandbox.fileio import sweep_stale_temp_files
 
         sweep_stale_temp_files()  # leftovers of a write a kill interrupted
         presets = _preset_entries()
