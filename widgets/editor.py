@@ -70,7 +70,7 @@ from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, set
 from .editor_pairs import COLUMNS, PairsTableModel
 from .editor_settings import SEQ2SEQ_FIELDS, TRANSFORMER_FIELDS, SettingsForm, field_value, with_field
 
-__all__ = ["PresetEditor", "EditorDialogs", "find_draft", "is_shipped", "check_save_name"]
+__all__ = ["PresetEditor", "EditorDialogs", "find_draft", "is_shipped", "check_save_name", "run_off_gui_thread"]
 
 AUTOSAVE_MS = 1000
 _SAVE_NAME_RE = re.compile(r"\w[\w.-]{0,79}")
@@ -106,6 +106,65 @@ def run_off_gui_thread(fn: Callable[[], Any]) -> Any:
     if result.status == "error" and result.exception is not None:
         raise result.exception
     return result.value
+
+
+def is_shipped(path: str | os.PathLike[str] | None) -> bool:
+    """True for a file inside the shipped presets folder (never written by the app)."""
+    if path is None:
+        return False
+    try:
+        return Path(path).resolve().is_relative_to(SHIPPED_DIR.resolve())
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def _same_file(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return os.fspath(a) == os.fspath(b)
+
+
+def check_save_name(name: str) -> tuple[Path | None, str]:
+    """The user-folder path for a "Save as…" name, or None and why the name is refused."""
+    name = (name or "").strip()
+    if name.lower().endswith(".toml"):
+        name = name[:-5]
+    if not name:
+        return None, "Enter a name for the preset file."
+    if not _SAVE_NAME_RE.fullmatch(name):
+        return None, f"{name!r}: use letters, digits, '_', '-' and '.' only (no spaces or slashes), at most 80 characters."
+    shipped = {key.casefold() for key, _path, is_user in list_presets() if not is_user}
+    if name.casefold() in shipped:
+        return None, f'"{name}" is the name of a shipped preset; choose another name so both stay available.'
+    return user_presets_dir() / f"{name}.toml", ""
+
+
+def _model_key(p: Preset) -> tuple:
+    """What the model is built from: the active kind's fields and the seed."""
+    m = p.model
+    fields = SEQ2SEQ_FIELDS if m.kind == "seq2seq" else TRANSFORMER_FIELDS
+    return (m.kind, tuple(field_value(p, f) for f in fields), p.training.seed)
+
+
+def _vocabs(p: Preset):
+    """Source and target vocabularies (None when the tokenizer setting is invalid)."""
+    from sandbox.model import build_vocabs  # torch loads with sandbox.model; keep it lazy
+
+    try:
+        return build_vocabs(p)
+    except ValueError:
+        return None
+
+
+def _describe_problem(e: PresetError) -> str:
+    m = re.fullmatch(r"pairs\[(\d+)\](?:\.(\w+))?", e.field or "")
+    if m:
+        where = f"Pair {int(m.group(1)) + 1}" + (f" {m.group(2)}" if m.group(2) else "")
+        return f"{where}: {e.message}  ({e.field})"
+    return f"{e.field}: {e.message}" if e.field else e.message
 
 
 # --------------------------------------------------------------------------- dialogs
@@ -992,3 +1051,4 @@ class PresetEditor(QWidget):
             self.discard()
             return True
         return False
+
