@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 AUTOSAVE_S = 1.0
 MARGIN_S = 0.5  # a draft write and a late timer tick on a busy machine
@@ -65,6 +67,7 @@ def run_once(home: Path, keys_before_kill: int, timeout: float = 180.0) -> dict:
             "lost_seconds": killed_at - (times[kept - 1] if kept else times[0])}
 
 
+@pytest.mark.gui
 def test_kill_while_typing_loses_at_most_about_a_second(tmp_path):
     rng = random.Random()
     keys = rng.randint(25, 45)  # a random moment: 2.5 to 4.5 s into the typing
