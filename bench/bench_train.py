@@ -69,8 +69,9 @@ def speed_ratio(path: Path, steps: int, repeats: int, clock=time.perf_counter) -
     batches = []
     for _ in range(steps):
         b = probe._batch()
-        gold = bool(torch.rand((), generator=probe._gen) < probe.teacher_forcing)
-        batches.append((b, "gold" if gold or probe.teacher_forcing >= 1.0 else "prediction"))
+        torch.rand((), generator=probe._gen)  # the Trainer's unused per-step draw (same batches)
+        feed, _share = probe._teacher_forcing(b[2])  # per-token draws, as the Trainer makes them
+        batches.append((b, feed))
 
     def trainer_once() -> float:
         tr = Trainer(Bundle.from_preset(preset), device="cpu", steps=steps)

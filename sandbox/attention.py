@@ -154,6 +154,23 @@ def active_recorder() -> Recorder | None:
     return _ACTIVE.get()
 
 
+# A lighter tap for whole batches: every attend() call inside tapping() appends
+# (kind, layer, query_start, weights (B, H, L, S)) — the same weights the records hold,
+# for scoring alignment over many sentences at once (sandbox.evaluate).
+_TAP: ContextVar[list | None] = ContextVar("attention_tap", default=None)
+
+
+@contextmanager
+def tapping() -> Iterator[list]:
+    """Collect ``(kind, layer, query_start, weights)`` of every :func:`attend` call, batched."""
+    taps: list = []
+    token = _TAP.set(taps)
+    try:
+        yield taps
+    finally:
+        _TAP.reset(token)
+
+
 @dataclass(frozen=True)
 class CrossEdit:
     """What-if edits :func:`attend` applies to every ``cross`` attention while active.
@@ -288,6 +305,9 @@ def attend(
     output = attn @ values  # (B, H, L, d_v)
     for h, row, j in pins:
         output[:, h, row] = values[:, h, j]  # exactly values[J], whatever the matmul rounds
+    tap = _TAP.get()
+    if tap is not None:
+        tap.append((kind, layer, query_start, weights.detach()))
     rec = _ACTIVE.get()
     if rec is not None:
         _record(rec, kind, layer, score, query, keys, values, energies, weights, output, terms,

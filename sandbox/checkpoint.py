@@ -15,6 +15,8 @@ file. Writes are atomic (temporary file, then rename).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import re
@@ -53,9 +55,14 @@ def save_checkpoint(bundle: Bundle, path: str | os.PathLike, metrics: Any = None
         "format": FORMAT,
         "preset": dumps_preset(bundle.preset),
         "preset_key": bundle.preset.key,
+        # where a [data] corpus file is found: relative to this preset file
+        "preset_path": "" if bundle.preset.path is None else os.fspath(Path(bundle.preset.path).resolve()),
         "src_vocab": json.dumps(list(bundle.src_vocab.tokens), ensure_ascii=False),
         "tgt_vocab": json.dumps(list(bundle.tgt_vocab.tokens), ensure_ascii=False),
     }
+    for side, vocab in (("src", bundle.src_vocab), ("tgt", bundle.tgt_vocab)):
+        if vocab.subword is not None:  # the SentencePiece model, so a trace reproduces anywhere
+            meta[f"{side}_subword"] = base64.b64encode(vocab.subword).decode("ascii")
     if metrics is not None:
         m = asdict(metrics) if is_dataclass(metrics) else dict(metrics)
         meta["metrics"] = json.dumps(m, allow_nan=True)
@@ -127,9 +134,21 @@ def _vocab(meta: dict, key: str, label: str) -> Vocab:
         tokens = json.loads(meta[key])
         if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
             raise ValueError
-        return Vocab(tuple(tokens))
     except (KeyError, ValueError, TypeError):
         raise CheckpointError(f"{label}: the checkpoint's {key} is missing or broken") from None
+    sub_key = key.replace("_vocab", "_subword")
+    if sub_key not in meta:
+        try:
+            return Vocab(tuple(tokens))
+        except ValueError:
+            raise CheckpointError(f"{label}: the checkpoint's {key} is missing or broken") from None
+    try:
+        vocab = Vocab.from_subword(base64.b64decode(meta[sub_key], validate=True))
+    except (ValueError, binascii.Error):
+        raise CheckpointError(f"{label}: the checkpoint's {sub_key} (its SentencePiece model) is broken") from None
+    if list(vocab.tokens) != tokens:
+        raise CheckpointError(f"{label}: corrupt checkpoint (its {sub_key} does not match its {key})")
+    return vocab
 
 
 def _standalone_preset(ck_preset, key: str):
@@ -185,17 +204,29 @@ def load_checkpoint(path: str | os.PathLike, preset=None, device: str = "cpu") -
         tensors = load(data)
     except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
         raise CheckpointError(f"{label}: corrupt checkpoint ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    ck_text, ck_path = str(meta.get("preset", "")), str(meta.get("preset_path", "")) or None
     try:
-        ck_preset = loads_preset(str(meta.get("preset", "")))
+        ck_preset = loads_preset(ck_text, ck_path, read_data=False)
     except PresetError as e:
         raise CheckpointError(f"{label}: the preset stored in the checkpoint is broken ({e.message})") from None
     ck_key = str(meta.get("preset_key", "")) or ck_preset.key
     src, tgt = _vocab(meta, "src_vocab", label), _vocab(meta, "tgt_vocab", label)
-    if build_vocabs(ck_preset) != (src, tgt):
+    if preset is None and ck_preset.data is not None:
+        try:  # the corpus the model was trained on, split with the model's seed
+            ck_preset = loads_preset(ck_text, ck_path)
+        except PresetError as e:
+            raise CheckpointError(f"{label}: the corpus of the checkpoint's preset cannot be read ({e}); "
+                                  f"give the preset too") from None
+    if (preset is None or ck_preset.data is None) and build_vocabs(ck_preset, (src, tgt)) != (src, tgt):
         raise CheckpointError(f"{label}: corrupt checkpoint (its vocabularies do not match its preset)")
 
+    if preset is not None and preset.data is not None and preset.training.seed != ck_preset.training.seed:
+        # A corpus's held-out part is drawn with the seed: use the split the model was trained on.
+        from .presets import with_seed
+
+        preset = with_seed(preset, ck_preset.training.seed)
     if preset is not None:
-        why = _difference(ck_preset, preset, (src, tgt), build_vocabs(preset))
+        why = _difference(ck_preset, preset, (src, tgt), build_vocabs(preset, (src, tgt)))
         if why is not None:
             if ck_key != preset.key:
                 raise CheckpointError(f"checkpoint {label} was trained for preset {ck_key!r}, "

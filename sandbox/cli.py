@@ -1,4 +1,4 @@
-"""Command line: ``python main.py [trace|beam|train|render|lecture|presets|bottleneck] ...``.
+"""Command line: ``python main.py [trace|beam|train|pairs|evaluate|render|lecture|presets|bottleneck] ...``.
 
 This module knows the Qt-free commands. The ones that draw (``render``, ``lecture``,
 ``bottleneck``, and the window itself when no subcommand is given) live in ``widgets/``;
@@ -40,7 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("trace", help="trace one sentence pair and write the trace JSON")
     p.add_argument("--preset", required=True, help="a preset name (see `presets`) or a .toml path")
     p.add_argument("--source", required=True, help="source sentence")
-    p.add_argument("--target", help="target sentence (required for teacher forcing)")
+    p.add_argument("--target", help="target sentence (default: the preset's gold target when the source "
+                                  "is one of its pairs, else free running)")
     p.add_argument("--mode", choices=["teacher_forcing", "free_running"], default="teacher_forcing")
     p.add_argument("--checkpoint", help="trained weights from `train` (default: untrained, seeded)")
     p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
@@ -68,6 +69,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="override the preset's seed")
     p.add_argument("--out", required=True, help="checkpoint file to write")
     p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("pairs", help="write a preset's sentence pairs (a split of its corpus) as JSON")
+    p.add_argument("--preset", required=True)
+    p.add_argument("--split", choices=["train", "heldout", "all"], default="all")
+    p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    p.set_defaults(handler=cmd_pairs)
+
+    p = sub.add_parser("evaluate", help="score a checkpoint: exact match, token accuracy, chrF, BLEU, alignment")
+    p.add_argument("--preset", required=True)
+    p.add_argument("--checkpoint", required=True, help="trained weights from `train`")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--split", choices=["heldout", "train", "all"], help="which of the preset's pairs (default heldout)")
+    which.add_argument("--data", metavar="FILE.tsv", help="score the pairs of this file: source<TAB>target[<TAB>alignment]")
+    p.add_argument("--json", required=True, metavar="OUT", help="output file, or - for stdout")
+    p.set_defaults(handler=cmd_evaluate)
 
     p = sub.add_parser("render", help="render the window's views at one step to a PNG, offscreen")
     p.add_argument("--preset", required=True)
@@ -146,6 +162,37 @@ def load_bundle(preset_name: str, checkpoint: str | None = None, device: str = "
     return Bundle.from_preset(preset, device=device)
 
 
+def pick_target(preset, source: str, target: str | None, mode: str) -> tuple[str | None, str, str | None, str]:
+    """What to trace when the user gave a source and maybe no target.
+
+    Returns ``(target, mode, target_from, note)``. A given target is used as it is. With
+    none, the preset's gold target is used when the source is one of its pairs (same tokens
+    after :func:`sandbox.text.normalize`; the first such pair), else there is no target and
+    teacher forcing becomes free running. ``target_from`` is "given", "preset" or None;
+    ``note`` says in one line what was chosen ("" when a target was given).
+    """
+    from .text import normalize
+    from .vocab import tokenize
+
+    if target is not None and normalize(target):
+        return target, mode, "given", ""
+    kind = preset.tokenizer.source
+    kind = "word" if kind not in ("word", "char") else kind  # subword: compare words
+    want = tokenize(normalize(source), kind)
+    corpus = getattr(preset, "data", None) is not None
+    for i, pair in enumerate(getattr(preset, "all_pairs", preset.pairs)):  # held-out pairs too
+        if tokenize(normalize(pair.source), kind) == want:
+            where = f"corpus pair {i}" if corpus else f"pairs[{i}]"
+            return (pair.target, mode, "preset",
+                    f"no target given: using the preset's gold target of {where} "
+                    f"({pair.target!r}); {mode.replace('_', ' ')}")
+    if mode == "teacher_forcing":
+        return (None, "free_running", None,
+                "no target given and the source is not one of the preset's pairs: free running "
+                "(each step is fed the model's own prediction; no gold to compare)")
+    return None, mode, None, "no target given: free running without gold"
+
+
 def write_output(text: str, out: str) -> None:
     """Write ``text`` to a file atomically, or to stdout for ``-``."""
     if out == "-":
@@ -169,22 +216,100 @@ def write_output(text: str, out: str) -> None:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from .presets import MAX_SENTENCE_CHARS
-    from .trace import trace
+    from .text import normalize
 
-    if not args.source.strip():
-        raise UserError("--source: the source sentence is empty")
+    if not normalize(args.source):
+        raise UserError("--source: the source sentence is empty"
+                        + (" (only invisible zero-width characters)" if args.source.strip() else ""))
     for flag, text in (("--source", args.source), ("--target", args.target)):
-        # The limit a preset's sentences have; a trace's size grows with length × steps.
-        if text is not None and len(text.strip()) > MAX_SENTENCE_CHARS:
-            raise UserError(f"{flag}: the sentence is {len(text.strip())} characters long; "
-                            f"at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
+        # The limit a preset's sentences have, on the same normalised text; a trace's size
+        # grows with length × steps.
+        n = len(normalize(text)) if text is not None else 0
+        if n > MAX_SENTENCE_CHARS:
+            raise UserError(f"{flag}: the sentence is {n} characters long (after Unicode "
+                            f"normalisation); at most {MAX_SENTENCE_CHARS} are allowed (as in a preset)")
     interventions = _interventions(args)
     bundle = load_bundle(args.preset, args.checkpoint)
-    tr = trace_with_flags(bundle, args.source, args.target, args.mode, interventions)
+    target, mode, target_from, note = pick_target(bundle.preset, args.source, args.target, args.mode)
+    tr = trace_with_flags(bundle, args.source, target, mode, interventions)
+    if target_from is not None and tr.target_from != target_from:
+        import dataclasses
+
+        tr = dataclasses.replace(tr, target_from=target_from)
     write_output(tr.dumps() + "\n", args.json)
+    if note:
+        print(note, file=sys.stderr)
     if tr.has_unknown:
         print(f"warning: unknown tokens became <unk>: source {list(tr.source_unknown)}, "
               f"target {list(tr.target_unknown)}", file=sys.stderr)
+    return 0
+
+
+def cmd_pairs(args: argparse.Namespace) -> int:
+    """``pairs --preset P [--split train|heldout|all] --json OUT`` (the pairs@1 JSON)."""
+    import json
+
+    from .evaluate import pairs_json
+    from .presets import find_preset, load_preset
+
+    preset = load_preset(find_preset(args.preset))
+    out = pairs_json(preset, args.split)
+    write_output(json.dumps(out, ensure_ascii=False) + "\n", args.json)
+    if preset.skipped or preset.too_long:
+        print(f"{len(preset.skipped)} lines skipped, {preset.too_long} pairs over max_tokens left out, "
+              f"{preset.duplicates} duplicates dropped", file=sys.stderr)
+    return 0
+
+
+def read_eval_file(path: str, preset):
+    """The pairs of ``evaluate --data FILE``: source<TAB>target[<TAB>alignment] per line."""
+    from .corpus import CorpusError, DataConfig, read_corpus
+    from .trace import MAX_STEPS
+
+    if not path.strip():
+        raise UserError("--data: the file name is empty")
+    cfg = DataConfig(file=path, source_column=1, target_column=2, alignment_column=3, heldout=0.0,
+                     max_tokens=MAX_STEPS // 2 - 1)
+    kinds = (preset.tokenizer.source, preset.tokenizer.target)
+    try:
+        corpus = read_corpus(path, cfg, kinds, optional_alignment=True, keep_duplicates=True)
+    except CorpusError as e:
+        raise UserError(f"--data: {e}") from None
+    for line, reason in corpus.skipped[:5]:
+        print(f"{path}:{line}: skipped: {reason}", file=sys.stderr)
+    if len(corpus.skipped) > 5:
+        print(f"{path}: {len(corpus.skipped) - 5} more lines skipped", file=sys.stderr)
+    if not corpus.pairs:
+        raise UserError(f"--data: {path} holds no usable sentence pairs")
+    return corpus
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """``evaluate --preset P --checkpoint C [--split S | --data FILE] --json OUT``."""
+    import json
+
+    from .evaluate import evaluate
+
+    bundle = load_bundle(args.preset, args.checkpoint)
+    if args.data is not None:
+        corpus = read_eval_file(args.data, bundle.preset)
+        pairs, label = corpus.pairs, args.data
+    else:
+        split = args.split or "heldout"
+        pairs, label = bundle.preset.split(split), split
+        if split == "heldout" and not bundle.preset.heldout_pairs:
+            print("note: this preset holds no pairs out; scoring its training pairs", file=sys.stderr)
+    result = evaluate(bundle, pairs)
+    result["split"] = label if args.data is None else None
+    if args.data is not None:
+        result["data"] = args.data
+        result["skipped"] = [{"line": n, "reason": r} for n, r in corpus.skipped]
+    write_output(json.dumps(result, ensure_ascii=False) + "\n", args.json)
+    a = result["alignment"]
+    align = "" if a is None else f" · alignment {100 * a['accuracy']:.1f}% (AER {a['aer']:.3f})"
+    print(f"{result['pairs']} pairs ({label}): exact {100 * result['exact_match']:.1f}% · "
+          f"token acc {100 * result['token_accuracy']:.1f}% · chrF {result['chrf']:.1f} · "
+          f"BLEU {result['bleu']:.1f}{align}", file=sys.stderr)
     return 0
 
 
@@ -276,7 +401,8 @@ class _Progress:
         exact = "  -  " if m.exact_match is None else f"{100 * m.exact_match:5.1f}%"
         return (f"[{'#' * fill}{'.' * (self.WIDTH - fill)}] {m.step}/{m.steps} "
                 f"loss {m.loss:.4f} acc {100 * m.token_accuracy:5.1f}% exact {exact} "
-                f"{m.steps_per_sec:.0f} steps/s")
+                f"{m.steps_per_sec:.0f} steps/s"
+                + (f" fed gold {100 * m.fed_gold:.0f}%" if getattr(m, "fed_gold", 1.0) < 1.0 else ""))
 
     def __call__(self, m: "Metrics") -> None:
         if self.tty:
@@ -319,7 +445,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``python main.py train --preset P [--steps N] [--device D] [--seed S] --out FILE``."""
     from .checkpoint import save_checkpoint
     from .device import resolve_device
-    from .train import Trainer
+    from .train import EVAL_MAX_PAIRS, Trainer
 
     out = _check_writable(args.out)
     device = resolve_device(args.device)  # a CUDA problem is reported before any loading
@@ -335,12 +461,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     m = result.metrics
     assert m is not None
     save_checkpoint(trainer.bundle, out, metrics=m)
-    n = trainer.pairs_count
+    n = min(trainer.pairs_count, EVAL_MAX_PAIRS)
     hits = round((m.exact_match or 0.0) * n)
+    held = "" if m.heldout_exact is None else f" · held-out exact {100 * m.heldout_exact:.1f}%"
     print(f"trained {trainer.bundle.preset.key}: {m.step} steps in {m.elapsed:.1f} s "
           f"({m.steps_per_sec:.0f} steps/s, {trainer.device.type}) · loss {m.loss:.3g} · "
           f"token acc {100 * m.token_accuracy:.1f}% · "
-          f"exact match {100 * (m.exact_match or 0.0):.1f}% ({hits}/{n}) · saved {out}")
+          f"exact match {100 * (m.exact_match or 0.0):.1f}% ({hits}/{n}){held} · saved {out}")
     return 0
 
 

@@ -29,8 +29,9 @@ from typing import Any
 import tomlkit
 
 from . import presets as _p
+from .corpus import DataConfig, format_alignment, parse_alignment
 from .fileio import atomic_write_bytes
-from .presets import ModelConfig, Pair, Preset, TokenizerConfig, TrainingConfig
+from .presets import ModelConfig, Pair, Preset, TokenizerConfig, TrainingConfig, data_file, dumps_preset, loads_preset
 from .userdirs import drafts_dir
 
 __all__ = ["DRAFT_FORMAT", "LECTURE_DRAFT_FORMAT", "MAX_DRAFT_BYTES", "MAX_DRAFT_SENTENCE_CHARS", "Draft",
@@ -170,11 +171,19 @@ def dumps_draft(preset: Preset, origin: str | os.PathLike[str] | None) -> str:
     body["model"] = _as_table(preset.model)
     body["tokenizer"] = _as_table(preset.tokenizer)
     body["training"] = _as_table(preset.training)
+    if preset.data is not None:  # a corpus preset: its pairs stay in its file (issue 11)
+        data = dataclasses.asdict(preset.data)
+        if origin is not None:  # absolute, so the draft finds the file wherever it is read
+            data["file"] = os.fspath(data_file(preset.data, origin).resolve())
+        body["data"] = data
+        return tomlkit.dumps(doc)
     pairs = tomlkit.aot()
     for p in preset.pairs:
         t = tomlkit.table()
         t["source"] = _text(p.source)
         t["target"] = _text(p.target)
+        if p.alignment is not None:
+            t["alignment"] = format_alignment(p.alignment)
         pairs.append(t)
     body["pairs"] = pairs
     return tomlkit.dumps(doc)
@@ -266,14 +275,29 @@ def read_draft(path: str | os.PathLike[str]) -> Draft:
             raise c.error("pairs", f"must have at most {_p.MAX_PAIRS} pairs, got {len(raw_pairs)}")
         pairs = []
         for i, raw in enumerate(raw_pairs):
-            if not isinstance(raw, dict) or set(raw) - {"source", "target"}:
-                raise c.error(f"pairs[{i}]", "must be a table with keys source and target")
-            pairs.append(Pair(*(_draft_text(c, raw.get(k, ""), f"pairs[{i}].{k}", MAX_DRAFT_SENTENCE_CHARS)
-                                for k in ("source", "target"))))
+            if not isinstance(raw, dict) or set(raw) - {"source", "target", "alignment"}:
+                raise c.error(f"pairs[{i}]", "must be a table with keys source, target and (optional) alignment")
+            source, target = (_draft_text(c, raw.get(k, ""), f"pairs[{i}].{k}", MAX_DRAFT_SENTENCE_CHARS)
+                              for k in ("source", "target"))
+            links = raw.get("alignment")
+            try:
+                links = None if links is None else parse_alignment(str(links))
+            except ValueError as e:
+                raise c.error(f"pairs[{i}].alignment", str(e)) from None
+            pairs.append(Pair(source, target, links))
     except _p.PresetError as e:
         raise DraftError(str(e)) from None
     preset = Preset(name=name, description=description, model=model, tokenizer=tokenizer, training=training,
                     pairs=tuple(pairs))
+    if "data" in body:  # a corpus preset: read the corpus again, as a preset file with this [data] would
+        raw = body["data"]
+        if not isinstance(raw, dict) or not isinstance(raw.get("file"), str):
+            raise DraftError(f"{path}: data: must be a table naming a file")
+        try:
+            data = DataConfig(**{k: v for k, v in raw.items() if k in DataConfig.__dataclass_fields__})
+            preset = loads_preset(dumps_preset(dataclasses.replace(preset, data=data)))
+        except (_p.PresetError, TypeError) as e:
+            raise DraftError(f"{path}: {getattr(e, 'message', e)}") from None
     origin = doc["draft"].get("origin") or None
     return Draft(file=path, origin=None if origin is None else Path(str(origin)), preset=preset, mtime_ns=mtime)
 

@@ -24,6 +24,7 @@ from .lectures import (Lecture, Slide, ensure_trained, lecture_presets, model_so
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Bundle
+    from .trace import Trace
 
 __all__ = ["ClaimCheck", "parse_seeds", "slide_claims", "check_lecture", "cli_check", "MAX_SEEDS"]
 
@@ -84,14 +85,26 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def slide_claims(lecture: Lecture, slide: Slide, bundle: "Bundle") -> list[ClaimResult]:
-    """The slide's claims measured on ``bundle`` (its sentence traced in its mode)."""
-    from .trace import trace
-
+    """The slide's claims measured on ``bundle`` (its sentence traced in its mode, with its
+    What-if edits)."""
     if not slide.expect:
         return []
     source, target = slide_sentence(slide, bundle.preset)
-    tr = trace(bundle, source, target, mode=slide.mode)
+    tr = slide_trace(slide, bundle, source, target)
     return [check_claim(tr, e) for e in slide.expect]
+
+
+def slide_trace(slide: Slide, bundle: "Bundle", source: str, target: str | None) -> "Trace":
+    """The trace a slide shows: its sentence in its mode, with its What-if edits, or the
+    best beam of its beam search."""
+    from .trace import trace
+
+    if getattr(slide, "beam", None):
+        from .whatif import beam_search, beam_trace
+
+        res = beam_search(bundle, source, slide.beam, traces=False)
+        return beam_trace(bundle, source, res.beams[0])
+    return trace(bundle, source, target, mode=slide.mode, interventions=getattr(slide, "whatif", None))
 
 
 def check_lecture(lecture: Lecture, seeds: Sequence[int], *, device: str | None = None,

@@ -23,6 +23,7 @@ Regenerate after changing a shipped preset or lecture (CPU, the lectures' own se
 
     python -m sandbox.lecture_models            # rebuild every shipped lecture's models
     python -m sandbox.lecture_models --verify   # exit 1 if any is missing or stale
+    python -m sandbox.lecture_models --reuse-cache  # take seed-0 models `--check` already trained
 
 This is a maintainer's tool: the app itself never writes under ``presets/``.
 """
@@ -39,6 +40,7 @@ from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .presets import Preset
 from .lectures import (SHIPPED_LECTURES_DIR, Lecture, LectureError, lecture_presets, list_lectures,
                        load_lecture, load_lecture_preset, training_key)
 
@@ -84,7 +86,8 @@ def read_manifest(folder: Path | None = None) -> dict[str, Any]:
     return _manifest_cache[key]
 
 
-def shipped_checkpoint(lecture: Lecture, preset: str | None = None, folder: Path | None = None) -> Path | None:
+def shipped_checkpoint(lecture: Lecture, preset: "str | Preset | None" = None,
+                       folder: Path | None = None) -> Path | None:
     """The shipped checkpoint trained for exactly this lecture's preset (or ``preset``) and
     train spec on the CPU, or None. The file must exist and match its recorded hash."""
     folder = SHIPPED_MODELS_DIR if folder is None else Path(folder)
@@ -120,13 +123,16 @@ def _metrics_dict(m: Any) -> dict[str, Any] | None:
 
 
 def build_shipped(lectures: Sequence[Lecture] | None = None, folder: Path | None = None,
-                  log: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  log: Callable[[str], None] | None = None, reuse_cache: bool = False) -> dict[str, Any]:
     """Train every model the lectures use on the CPU (their own seeds and steps), write the
     checkpoints and the manifest into ``folder`` atomically, and delete checkpoints no
-    lecture uses any more. Returns the manifest."""
+    lecture uses any more. Returns the manifest. ``reuse_cache``: take a model the user's
+    lecture cache already holds for the same training key (CPU-trained, e.g. by
+    ``lecture NAME --check``) instead of training it again."""
     import torch
 
-    from .checkpoint import save_checkpoint
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .lectures import cached_checkpoint_path
     from .fileio import atomic_write_text
     from .model import Bundle
     from .train import Trainer
@@ -145,22 +151,32 @@ def build_shipped(lectures: Sequence[Lecture] | None = None, folder: Path | None
             p = load_lecture_preset(lec, ref)
             steps = lec.train.steps if lec.train.steps is not None else p.training.steps
             t0 = time.perf_counter()
-            trainer = Trainer(Bundle.from_preset(p), steps=steps, device="cpu", seed=lec.train.seed)
-            result = trainer.run(should_stop=lambda: False)
-            if result.status != "done":
-                raise LectureError(lec.path, "train", f"training preset {p.key!r} failed: {result.message}")
             name = f"{p.key}-{key}.safetensors"
-            save_checkpoint(trainer.bundle, folder / name, metrics=trainer.last_metrics)
+            cached = cached_checkpoint_path(lec, p) if reuse_cache else None
+            bundle = metrics = None
+            if cached is not None and cached.is_file():
+                try:  # CPU training is deterministic: the user's cache holds the same weights
+                    bundle = load_checkpoint(cached, preset=p)
+                except Exception:  # noqa: BLE001 - train instead
+                    bundle = None
+            if bundle is None:
+                trainer = Trainer(Bundle.from_preset(p), steps=steps, device="cpu", seed=lec.train.seed)
+                result = trainer.run(should_stop=lambda: False)
+                if result.status != "done":
+                    raise LectureError(lec.path, "train", f"training preset {p.key!r} failed: {result.message}")
+                bundle, metrics = trainer.bundle, trainer.last_metrics
+            save_checkpoint(bundle, folder / name, metrics=metrics)
             raw = Path(p.path).read_bytes() if p.path is not None else b""
             entries[key] = {
                 "file": name, "preset": p.key, "preset_sha256": hashlib.sha256(raw).hexdigest(),
                 "training_key": key, "steps": steps, "seed": lec.train.seed, "device": "cpu",
                 "torch": torch.__version__.split("+")[0], "sha256": _sha256(folder / name),
                 "bytes": (folder / name).stat().st_size, "lectures": [lec.key],
-                "metrics": _metrics_dict(trainer.last_metrics),
+                "metrics": _metrics_dict(metrics),
             }
             if log is not None:
-                log(f"{p.key} (seed {lec.train.seed}, {steps} steps): trained in "
+                how = "trained in" if metrics is not None else "taken from the cache in"
+                log(f"{p.key} (seed {lec.train.seed}, {steps} steps): {how} "
                     f"{time.perf_counter() - t0:.1f} s -> {name}")
     manifest = {"format": MANIFEST_FORMAT, "regenerate": REGENERATE,
                 "models": sorted(entries.values(), key=lambda e: e["file"])}
@@ -191,6 +207,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  "shipped for the lectures in presets/lectures/models.")
     ap.add_argument("--verify", action="store_true", help="only check; exit 1 if one is missing or stale")
     ap.add_argument("--out", help="write into this folder instead of presets/lectures/models")
+    ap.add_argument("--reuse-cache", action="store_true",
+                    help="take models the user's lecture cache holds for the same training key "
+                         "(e.g. after `lecture NAME --check`) instead of training them again")
     args = ap.parse_args(argv)
     folder = Path(args.out) if args.out else None
     try:
@@ -200,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(line)
             print("all shipped lecture models are up to date" if not missing else f"{len(missing)} missing")
             return 1 if missing else 0
-        manifest = build_shipped(folder=folder, log=lambda s: print(s, flush=True))
+        manifest = build_shipped(folder=folder, log=lambda s: print(s, flush=True),
+                                 reuse_cache=args.reuse_cache)
         print(f"wrote {len(manifest['models'])} checkpoints and {MANIFEST_NAME} to "
               f"{folder or SHIPPED_MODELS_DIR}")
         return 0

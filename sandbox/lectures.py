@@ -54,6 +54,7 @@ from .validation import MISSING as _MISSING
 from .validation import Checker, FileError
 from .validation import choices as _choices
 from .validation import describe as _describe
+from .interventions import Interventions, Pin, WhatIfError, parse_step_value
 from .text import normalize
 from .vocab import EOS, SOS, UNK, tokenize
 
@@ -121,7 +122,9 @@ SHIPPED_LECTURES_DIR: Path = _shipped.SHIPPED_LECTURES_DIR
 _TOP_KEYS = ("title", "description", "preset", "train", "slides")
 _TRAIN_KEYS = ("steps", "seed", "required", "device")
 _SLIDE_KEYS = ("title", "preset", "pair", "source", "target", "mode", "step", "layer", "head",
-               "panel", "hidden", "image", "narration", "expect")
+               "panel", "hidden", "image", "narration", "expect", "whatif")
+_WHATIF_KEYS = ("force", "pin", "hide", "beam")
+MAX_SLIDE_BEAM = 16
 _EXPECT_KEYS = ("step", "token", "attends", "min_weight", "kind", "layer", "head")
 TRAIN_DEVICES = ("cpu", "auto", "cuda")  # sandbox.train.DEVICES
 MAX_EXPECTS = 20  # claims per slide
@@ -197,6 +200,10 @@ class Slide:
     image: str | None = None
     preset: str | None = None
     expect: tuple[Expect, ...] = ()  # claims about the model, checked (sandbox.claims)
+    # What-if (issue 15): edits applied to the slide's trace, or a beam search whose best
+    # beam the slide shows; ``expect`` claims are checked on that trace.
+    whatif: Interventions | None = None
+    beam: int | None = None  # beam width
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, list):
@@ -329,7 +336,7 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
     override = raw.get("preset")
     preset = main
     if override is not None:
-        override = c.text(override, f"{prefix}.preset", MAX_REF_CHARS)
+        override = c.text(override, f"{prefix}.preset", MAX_REF_CHARS, raw=True)
         preset = presets.get(override, f"{prefix}.preset")
 
     pair = raw.get("pair")
@@ -386,10 +393,11 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
 
     image = raw.get("image")
     if image is not None:
-        image = c.text(image, f"{prefix}.image", MAX_REF_CHARS)
+        image = c.text(image, f"{prefix}.image", MAX_REF_CHARS, raw=True)
         if os.path.isabs(image) or image.startswith(("~", "\\")) or re.match(r"^[A-Za-z]:", image):
             raise c.error(f"{prefix}.image", "must be a path relative to the lecture file, e.g. \"bottleneck.png\"")
 
+    whatif, beam = _check_whatif(c, raw.get("whatif", _MISSING), prefix, preset, source, pair, mode)
     expect = _check_expects(c, raw.get("expect", _MISSING), prefix, preset, source, target, pair, mode)
     narr_raw = c.get(raw, prefix, "narration",
                      f"every slide needs [{prefix.split('[')[0]}.narration] with ko and en")
@@ -403,7 +411,108 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
     c.slide = None
     return Slide(title=title, pair=pair, source=source, target=target, mode=mode, step=step,
                  layer=layer, head=head, panel=panel, hidden=tuple(hidden), narration=narration,
-                 image=image, preset=override, expect=expect)
+                 image=image, preset=override, expect=expect, whatif=whatif, beam=beam)
+
+
+def _check_whatif(c: _Checker, raw: Any, prefix: str, preset: Preset, source: str | None,
+                  pair: int | None, mode: str) -> tuple[Interventions | None, int | None]:
+    """``whatif = { force = ["3=small"], pin = ["3=1"], hide = [0], beam = 4 }``: force a
+    token, pin a step's cross attention (``"T=J"``, or ``{step, source, layer, head}`` for
+    one Transformer layer / head), hide source tokens, or show the best beam of width K.
+    Indices are checked against the slide's sentence; steps when the slide is traced."""
+    if raw is _MISSING:
+        return None, None
+    name = f"{prefix}.whatif"
+    tab = c.table(raw, name)
+    c.no_unknown(tab, name, _WHATIF_KEYS)
+    src = source if source is not None else preset.pairs[pair or 0].source
+    n_source = len(tokenize(src, preset.tokenizer.source)) + 1  # with <eos>
+    from .vocab import Vocab  # as sandbox.model.build_vocabs builds it, without torch
+
+    tgt_vocab = Vocab.build((p.target for p in preset.pairs), preset.tokenizer.target)
+    m = preset.model
+
+    def items(key: str) -> list:
+        v = tab.get(key, [])
+        if not isinstance(v, (list, tuple)):
+            raise c.error(f"{name}.{key}", f"must be an array, got {_describe(v)}")
+        return list(v)
+
+    try:
+        force: dict[int, str] = {}
+        for k, text in enumerate(items("force")):
+            where = f"{name}.force[{k}]"
+            if not isinstance(text, str):
+                raise c.error(where, f'must be a string "T=TOKEN", got {_describe(text)}')
+            t, tok = parse_step_value(text, where, "TOKEN")
+            if tok not in tgt_vocab:
+                raise c.error(where, f"“{tok}” is not in preset {preset.key!r}'s target vocabulary")
+            if t in force:
+                raise c.error(where, f"step {t} is forced twice")
+            force[t] = tok
+        pins = []
+        for k, p in enumerate(items("pin")):
+            where = f"{name}.pin[{k}]"
+            if isinstance(p, str):
+                t, j = parse_step_value(p, where, "J")
+                if not j.isdigit():
+                    raise c.error(where, 'must be "T=J" with J a source token index (0, 1, ...)')
+                pin = Pin(t, int(j))
+            elif isinstance(p, Mapping):
+                c.no_unknown(p, where, ("step", "source", "layer", "head"))
+                layers = m.layers if m.kind == "transformer" else 1
+                heads = m.heads if m.kind == "transformer" else 1
+                pin = Pin(c.int_in(c.get(p, where, "step", "give the decoder step"), f"{where}.step", 0, MAX_STEP),
+                          c.int_in(c.get(p, where, "source", "give the source token index"), f"{where}.source",
+                                   0, n_source - 1),
+                          None if p.get("layer") is None else c.int_in(p["layer"], f"{where}.layer", 0, layers - 1),
+                          None if p.get("head") is None else c.int_in(p["head"], f"{where}.head", 0, heads - 1))
+            else:
+                raise c.error(where, f'must be "T=J" or a table {{step, source, layer, head}}, got {_describe(p)}')
+            if pin.source >= n_source:
+                raise c.error(where, f"source token {pin.source} is out of range: the slide's sentence has "
+                                     f"tokens 0–{n_source - 1} (with <eos>)")
+            pins.append(pin)
+        hide = set()
+        for k, j in enumerate(items("hide")):
+            hide.add(c.int_in(j, f"{name}.hide[{k}]", 0, n_source - 1,
+                              f"must be a source token index from 0 to {n_source - 1} (with <eos>)"))
+        if len(hide) >= n_source:
+            raise c.error(f"{name}.hide", f"all {n_source} source tokens hidden; attention needs one to look at")
+        for k, pin in enumerate(pins):
+            if pin.source in hide:
+                raise c.error(f"{name}.pin[{k}]", f"source token {pin.source} is hidden")
+        iv = Interventions(force, tuple(pins), frozenset(hide))
+    except WhatIfError as e:
+        raise c.error(name, str(e)) from None
+    if (iv.pins or iv.hide) and m.kind == "seq2seq" and m.attention == "none":
+        raise c.error(name, f"preset {preset.key!r} has no attention to pin or hide")
+    beam = tab.get("beam")
+    if beam is not None:
+        beam = c.int_in(beam, f"{name}.beam", 1, MAX_SLIDE_BEAM)
+        if not iv.empty:
+            raise c.error(f"{name}.beam", "a slide shows either a beam or force/pin/hide edits, not both")
+        if mode != "free_running":
+            raise c.error(f"{name}.beam", 'a beam is decoded free running: set mode = "free_running"')
+    return (None if iv.empty else iv), beam
+
+
+def whatif_dict(iv: Interventions | None, beam: int | None) -> dict[str, Any]:
+    """The slide's ``whatif`` table (inverse of the parser; empty when there is nothing)."""
+    d: dict[str, Any] = {}
+    if iv is not None:
+        if iv.force:
+            d["force"] = [f"{t}={tok}" for t, tok in iv.force.items()]
+        if iv.pins:
+            d["pin"] = [f"{p.step}={p.source}" if p.layer is None and p.head is None else
+                        {k: v for k, v in (("step", p.step), ("source", p.source), ("layer", p.layer),
+                                           ("head", p.head)) if v is not None}
+                        for p in iv.pins]
+        if iv.hide:
+            d["hide"] = sorted(iv.hide)
+    if beam is not None:
+        d["beam"] = beam
+    return d
 
 
 def _check_expects(c: _Checker, raw: Any, prefix: str, preset: Preset, source: str | None,
@@ -514,7 +623,7 @@ def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | No
     title = c.text(c.get(data, "", "title", "must be a non-empty string"), "title", MAX_TITLE_CHARS)
     description = c.description(data, MAX_DESCRIPTION_CHARS)
     ref = c.text(c.get(data, "", "preset", 'must name a preset, e.g. preset = "ko_en_cat"'), "preset",
-                 MAX_REF_CHARS)
+                 MAX_REF_CHARS, raw=True)
     presets = _Presets(c, path)
     main = presets.get(ref, "preset")
     train = _check_train(c, data)
@@ -565,6 +674,12 @@ def _slide_dict(s: Any) -> dict[str, Any]:
     if expect:
         d["expect"] = [_expect_dict(e) if isinstance(e, Expect) else e for e in expect] \
             if isinstance(expect, (list, tuple)) else expect
+    whatif = getattr(s, "whatif", None)
+    w = whatif_dict(whatif if isinstance(whatif, Interventions) else None, getattr(s, "beam", None))
+    if w:
+        d["whatif"] = w
+    elif whatif is not None and not isinstance(whatif, Interventions):
+        d["whatif"] = whatif  # not an Interventions value: let validation say what is wrong
     return {k: v for k, v in d.items() if v is not _MISSING}
 
 
@@ -660,8 +775,13 @@ def _toml_value(value: Any) -> Any:
         return tomlkit.string(value)
     if isinstance(value, (list, tuple)):
         arr = tomlkit.array()
-        arr.extend(value)
+        arr.extend(_toml_value(v) if isinstance(v, Mapping) else v for v in value)
         return arr
+    if isinstance(value, Mapping):  # a small table (a slide's whatif) stays on one line
+        it = tomlkit.inline_table()
+        for k, v in value.items():
+            it[k] = _toml_value(v)
+        return it
     return value
 
 
@@ -678,6 +798,8 @@ def _same(old: Any, new: Any) -> bool:
         return old.replace("\r\n", "\n").strip() == new
     if isinstance(old, list) and isinstance(new, list):
         return old == new
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return dict(old) == dict(new)
     if isinstance(old, (int, float)) and isinstance(new, (int, float)):
         return old == new
     return False
@@ -1046,7 +1168,13 @@ def slide_from_view(view: Mapping[str, Any], lecture: Lecture, *, title: str | N
         hidden=(),
         narration=dict(narration) if narration else {"ko": "(설명을 입력하세요)", "en": "(write the narration)"},
         preset=None if same else ref,
+        whatif=_view_whatif(view.get("interventions")),
     )
+
+
+def _view_whatif(iv: Any) -> Interventions | None:
+    """The window's What-if edits (``current_view()["interventions"]``) for a new slide."""
+    return iv if isinstance(iv, Interventions) and not iv.empty else None
 
 
 # --------------------------------------------------------------------------- training and cache
@@ -1069,12 +1197,12 @@ def _cache_key(lecture: Lecture, preset: Preset, device: str = "cpu") -> str:
     """Hash of what determines the trained weights: the preset's model, tokenizer, training
     settings and pairs (not its name, description or comments), the train spec, and the
     device type when it is not the CPU (a GPU trains other numbers from the same seed)."""
-    from .presets import _attrs, _model_dict, _TOKENIZER_KEYS, _TRAINING_KEYS
+    from .presets import _attrs, _model_dict, _tokenizer_dict, _TRAINING_KEYS
 
     payload: dict[str, Any] = {
         "v": CACHE_VERSION,
         "model": _model_dict(preset.model),
-        "tokenizer": _attrs(preset.tokenizer, _TOKENIZER_KEYS),
+        "tokenizer": _tokenizer_dict(preset.tokenizer),  # vocab_size only for subword (keeps old keys)
         "training": _attrs(preset.training, _TRAINING_KEYS),
         "pairs": [[p.source, p.target] for p in preset.pairs],
         "train": {"steps": _effective_steps(lecture, preset), "seed": lecture.train.seed},
@@ -1086,16 +1214,22 @@ def _cache_key(lecture: Lecture, preset: Preset, device: str = "cpu") -> str:
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def training_key(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
+def _as_preset(lecture: Lecture, preset: "str | Preset | None") -> Preset:
+    """A Preset given as itself (already loaded: a corpus preset reads its file once), as a
+    reference the lecture names, or None for the lecture's own."""
+    return preset if isinstance(preset, Preset) else load_lecture_preset(lecture, preset)
+
+
+def training_key(lecture: Lecture, preset: "str | Preset | None" = None, device: str = "cpu") -> str:
     """The hash that names a trained model of the lecture's preset (or ``preset``): equal
     keys, equal weights (on the same device type). Shipped checkpoints are looked up by it."""
-    return _cache_key(lecture, load_lecture_preset(lecture, preset), device)
+    return _cache_key(lecture, _as_preset(lecture, preset), device)
 
 
-def cached_checkpoint_path(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> Path:
+def cached_checkpoint_path(lecture: Lecture, preset: "str | Preset | None" = None, device: str = "cpu") -> Path:
     """Where the trained model for the lecture's preset (or ``preset``, one of
     :func:`lecture_presets`) is cached: ``user_cache_dir()/lectures/KEY-HASH.ckpt``."""
-    p = load_lecture_preset(lecture, preset)
+    p = _as_preset(lecture, preset)
     key = re.sub(r"[^\w.-]+", "_", p.key)[:60] or "preset"
     return user_cache_dir() / "lectures" / f"{key}-{_cache_key(lecture, p, device)}.ckpt"
 
@@ -1107,15 +1241,16 @@ def checked_device(lecture: Lecture) -> str:
     return "cuda" if lecture.train.device == "cuda" else "cpu"
 
 
-def model_source(lecture: Lecture, preset: str | None = None, device: str = "cpu") -> str:
+def model_source(lecture: Lecture, preset: "str | Preset | None" = None, device: str = "cpu") -> str:
     """Where :func:`ensure_trained` will get the model: ``"cache"`` (the user's cache),
     ``"shipped"`` (a checkpoint shipped with the app) or ``"train"``."""
-    if cached_checkpoint_path(lecture, preset, device).is_file():
+    p = _as_preset(lecture, preset)
+    if cached_checkpoint_path(lecture, p, device).is_file():
         return "cache"
     if _device_type(device) == "cpu":
         from .lecture_models import shipped_checkpoint
 
-        if shipped_checkpoint(lecture, preset) is not None:
+        if shipped_checkpoint(lecture, p) is not None:
             return "shipped"
     return "train"
 
@@ -1157,7 +1292,7 @@ def ensure_trained_from(
     from .train import Trainer
 
     p = load_lecture_preset(lecture, preset)
-    path = cached_checkpoint_path(lecture, preset, device)
+    path = cached_checkpoint_path(lecture, p, device)
     origin = "trained"
     if path.is_file():
         try:
@@ -1168,7 +1303,7 @@ def ensure_trained_from(
     if _device_type(device) == "cpu":
         from .lecture_models import shipped_checkpoint
 
-        shipped = shipped_checkpoint(lecture, preset)
+        shipped = shipped_checkpoint(lecture, p)
         if shipped is not None:
             try:
                 return load_checkpoint(shipped, preset=p, device=device), "shipped"

@@ -53,8 +53,10 @@ class Decoder(Protocol):
     kind: str  # "seq2seq" | "transformer"
 
     def forward(self, src: torch.Tensor, src_lens: torch.Tensor | None, tgt_in: torch.Tensor,
-                feed: str = "gold") -> torch.Tensor:
-        """Logits (B, L, V) for decoder inputs (B, L) that start with <sos>."""
+                feed: "str | torch.Tensor" = "gold") -> torch.Tensor:
+        """Logits (B, L, V) for decoder inputs (B, L) that start with <sos>. ``feed``:
+        "gold", "prediction", or a (B, L) bool mask, True where the input is gold (per-token
+        teacher forcing)."""
         ...
 
     def greedy(self, src: torch.Tensor, src_lens: torch.Tensor | None, max_len: int) -> torch.Tensor:
@@ -74,10 +76,24 @@ class Decoder(Protocol):
         ...
 
 
-def build_vocabs(preset: Preset) -> tuple[Vocab, Vocab]:
-    """Source and target vocabularies of every token in the preset's pairs."""
-    src = Vocab.build((p.source for p in preset.pairs), preset.tokenizer.source)
-    tgt = Vocab.build((p.target for p in preset.pairs), preset.tokenizer.target)
+def build_vocabs(preset: Preset, subword: tuple[Vocab | None, Vocab | None] = (None, None)) -> tuple[Vocab, Vocab]:
+    """Source and target vocabularies of every token in the preset's pairs.
+
+    For a corpus, held-out pairs count too (training pairs first): a word only they contain
+    gets an id whose embedding training never moves, which the model cannot use any more
+    than ``<unk>``. A ``subword`` side is a SentencePiece model trained on the training
+    pairs only. Tokens are numbered in file order, so the vocabulary is the same for
+    every seed's split and a checkpoint trained with ``--seed`` fits the preset it came from."""
+    pairs = preset.file_order()
+    tok = preset.tokenizer
+    # A subword model is trained on the training pairs only (what a model may learn from).
+    # ``subword`` gives already-trained subword vocabularies (a checkpoint's) to use as they are.
+    src = (subword[0] if tok.source == "subword" and subword[0] is not None else
+           Vocab.build((p.source for p in (preset.pairs if tok.source == "subword" else pairs)),
+                       tok.source, tok.vocab_size))
+    tgt = (subword[1] if tok.target == "subword" and subword[1] is not None else
+           Vocab.build((p.target for p in (preset.pairs if tok.target == "subword" else pairs)),
+                       tok.target, tok.vocab_size))
     return src, tgt
 
 
@@ -123,3 +139,52 @@ class Bundle:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+
+# Parameters with one row per vocabulary entry (same names in Seq2Seq and Transformer):
+# which vocabulary indexes their first dimension.
+VOCAB_ROWS = {"src_embed.weight": "src", "tgt_embed.weight": "tgt", "W_o.weight": "tgt", "W_o.bias": "tgt"}
+
+
+def same_model_inputs(a: "Preset", b: "Preset") -> bool:
+    """True when a model trained for preset ``a`` is a valid model of preset ``b``: the same
+    model settings, tokenizers and seed, and the same token *sets* on both sides (pair
+    order, training settings, names and comments do not matter)."""
+    if a.model != b.model or a.tokenizer != b.tokenizer or a.training.seed != b.training.seed:
+        return False
+    va, vb = build_vocabs(a), build_vocabs(b)
+    for x, y in zip(va, vb):
+        if x.subword is not None or y.subword is not None:
+            if x != y:  # a SentencePiece model retrained on other pairs splits differently
+                return False
+        elif set(x.tokens) != set(y.tokens):
+            return False
+    return True
+
+
+def rebind(bundle: Bundle, preset: "Preset") -> Bundle | None:
+    """``bundle``'s trained model as a Bundle of ``preset`` (None when
+    :func:`same_model_inputs` is False). The vocabularies are rebuilt from ``preset`` (its
+    order of first appearance may differ) and the vocabulary rows of the weights are
+    permuted to match, so the new bundle computes exactly what the old one did and a
+    checkpoint of it is consistent with ``preset``. The old bundle is not changed."""
+    if not same_model_inputs(bundle.preset, preset):
+        return None
+    src, tgt = build_vocabs(preset)
+    if (src, tgt) == (bundle.src_vocab, bundle.tgt_vocab):
+        return Bundle(preset, src, tgt, bundle.model)
+    old = {"src": bundle.src_vocab, "tgt": bundle.tgt_vocab}
+    new = {"src": src, "tgt": tgt}
+    state = bundle.model.state_dict()
+    moved = {}
+    for name, t in state.items():
+        side = VOCAB_ROWS.get(name)
+        if side is None:
+            moved[name] = t.detach().clone()
+            continue
+        rows = torch.tensor([old[side].id(tok) for tok in new[side].tokens], device=t.device)
+        moved[name] = t.detach().index_select(0, rows).clone()
+    model = build_model(preset, src, tgt).to(bundle.device)
+    model.load_state_dict(moved, strict=True)
+    model.train(bundle.model.training)
+    return Bundle(preset, src, tgt, model)

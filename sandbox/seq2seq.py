@@ -156,14 +156,19 @@ class Seq2Seq(nn.Module):
         return out[:, 0], s[:, 0], carry
 
     def forward(self, src: torch.Tensor, src_lens: torch.Tensor | None, tgt_in: torch.Tensor,
-                feed: str = "gold") -> torch.Tensor:
+                feed: "str | torch.Tensor" = "gold") -> torch.Tensor:
         """Logits (B, L, V) for decoder inputs tgt_in (B, L) starting with <sos>.
 
         ``feed="gold"`` is teacher forcing; ``feed="prediction"`` feeds each step's argmax
-        back in (only tgt_in[:, 0] is read).
+        back in (only tgt_in[:, 0] is read); a (B, L) bool tensor mixes them per token
+        (scheduled sampling): step t reads tgt_in[:, t] where it is True, else the previous
+        step's argmax.
         """
         mem = self.encode(src, src_lens)
-        if feed == "gold" and self.attention != "bahdanau":
+        mix = feed if isinstance(feed, torch.Tensor) else None
+        if mix is not None and bool(mix[:, 1:].all()):
+            feed, mix = "gold", None
+        if isinstance(feed, str) and feed == "gold" and self.attention != "bahdanau":
             # Luong-style and no attention: the decoder RNN does not depend on the context,
             # so all steps run in one call; attention then reads every s_t at once.
             s, _ = self.decoder(self.tgt_embed(tgt_in), mem.final)  # (B, L, H)
@@ -175,7 +180,10 @@ class Seq2Seq(nn.Module):
             step_logits = self.W_o(out)  # (B, V)
             logits.append(step_logits)
             if t + 1 < tgt_in.shape[1]:
-                tok = tgt_in[:, t + 1] if feed == "gold" else step_logits.argmax(-1)
+                if mix is not None:
+                    tok = torch.where(mix[:, t + 1], tgt_in[:, t + 1], step_logits.argmax(-1))
+                else:
+                    tok = tgt_in[:, t + 1] if feed == "gold" else step_logits.argmax(-1)
         return torch.stack(logits, dim=1)
 
     @torch.no_grad()

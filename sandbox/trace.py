@@ -91,6 +91,9 @@ class Trace:
     encoder_states: np.ndarray  # (S, d) the encoder's output states
     steps: tuple[Step, ...]
     target_vocab: tuple[str, ...] = ()
+    # where the gold target came from: "given" (typed), "preset" (the preset's pair whose
+    # source this is), or None (no target: free running without gold)
+    target_from: str | None = None
     interventions: Any = None  # sandbox.whatif.Interventions, or None for the model's own run
 
     @property
@@ -139,6 +142,7 @@ class Trace:
             "source_tokens": list(self.source_tokens),
             "target_tokens": None if self.target_tokens is None else list(self.target_tokens),
             "unknown": {"source": list(self.source_unknown), "target": list(self.target_unknown)},
+            "target_from": self.target_from if self.target_tokens is not None else None,
             "encoder": [r.to_json() for r in self.encoder],
             "encoder_states": jsonable(self.encoder_states),
             "steps": [
@@ -302,6 +306,7 @@ def trace(bundle: Bundle, source: str, target: str | None = None,
         encoder_states=mem.states[0].float().cpu().numpy(),
         steps=tuple(steps),
         target_vocab=vocab.tokens,
+        target_from="given" if tgt else None,
         interventions=None if iv.empty else iv,
     )
 

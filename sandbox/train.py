@@ -13,9 +13,15 @@ How a step works
 - Batches: with ``batch_size >= len(pairs)`` every step uses all pairs (full batch);
   otherwise each step samples ``batch_size`` distinct pairs with a ``torch.Generator``
   seeded by the preset's seed.
-- Teacher forcing is drawn **per batch**: one Bernoulli(``teacher_forcing``) draw per step
-  from the same generator decides whether the whole batch is fed the gold previous token
-  (``feed="gold"``) or the model's own previous prediction (``feed="prediction"``).
+- Teacher forcing is drawn **per target token** (scheduled sampling, Bengio et al. 2015,
+  "Scheduled Sampling for Sequence Prediction with Recurrent Neural Networks"): for every
+  decoder input after ``<sos>`` an independent Bernoulli(``teacher_forcing``) draw decides
+  whether that position reads the gold previous token or the model's own prediction at the
+  previous position (given the inputs mixed so far). ``sandbox.presets.TEACHER_FORCING_HELP``
+  says this in one sentence for the editor and the preset comment. The draws come from their own
+  generator (seeded by the preset's seed), so the batch order never depends on the ratio; at
+  ``teacher_forcing = 1.0`` nothing is drawn and every input is gold. ``Metrics.fed_gold``
+  is the share of this step's inputs that were gold.
 - Loss: cross-entropy over every non-``<pad>`` output position; Adam(lr) with the gradient
   clipped to norm 1.0.
 - Dropout (Transformer presets with ``dropout > 0``) draws from a private random stream
@@ -36,6 +42,12 @@ step) it is measured on all pairs after the update; in between it comes free fro
 step's batch (before the update, fed as the step was fed). ``exact_match`` is the fraction of pairs whose free-running
 greedy decode equals the target exactly (``<eos>`` included); it is measured on evaluation
 steps and carried forward in between (``None`` before the first evaluation).
+
+Corpus presets (``[data]``) train on the training split only (``preset.pairs``).
+``heldout_exact`` is the same exact match on the held-out pairs (``None`` when the preset
+holds nothing out). A running evaluation looks at no more than :data:`EVAL_MAX_PAIRS` pairs
+of each split (a fixed sample drawn with the preset's seed), so that a 100,000-pair corpus
+does not spend its time evaluating; ``python main.py evaluate`` scores every pair.
 """
 
 from __future__ import annotations
@@ -50,14 +62,15 @@ import torch
 import torch.nn.functional as F
 
 from .device import DEVICES, DeviceError, available_devices, resolve_device  # noqa: F401 - re-exported
-from .model import RNG_LOCK, Bundle, build_model
+from .model import RNG_LOCK, Bundle, build_model, build_vocabs
 from .vocab import PAD_ID, SOS_ID, encode_sentence
 
 __all__ = [
     "DeviceError", "NonFiniteError", "Metrics", "TrainResult", "Trainer", "EncodedPairs",
-    "available_devices", "resolve_device", "encode_pairs",
+    "available_devices", "resolve_device", "encode_pairs", "EVAL_MAX_PAIRS",
 ]
 
+EVAL_MAX_PAIRS = 2000  # pairs per split looked at by a running evaluation
 GRAD_CLIP = 1.0
 ADAM_BETAS = (0.9, 0.999)
 # One Adam step (these betas, no weight decay, no amsgrad) moves a weight by at most
@@ -90,6 +103,8 @@ class Metrics:
     steps_per_sec: float  # steps done / seconds spent in step()
     elapsed: float  # seconds spent in step() (evaluations included)
     lr: float
+    fed_gold: float = 1.0  # share of this step's decoder inputs (after <sos>, not padding) fed gold
+    heldout_exact: float | None = None  # free-running exact match on held-out pairs (None: none held out)
 
 
 @dataclass(frozen=True)
@@ -124,11 +139,12 @@ class EncodedPairs:
                 self.tgt_out[dev_idx, :t], sum(self.tgt_lens_cpu[i] for i in rows))
 
 
-def encode_pairs(bundle: Bundle, device: torch.device | str = "cpu") -> EncodedPairs:
-    """Tokenise and pad every pair of ``bundle.preset`` once."""
+def encode_pairs(bundle: Bundle, device: torch.device | str = "cpu", pairs=None) -> EncodedPairs:
+    """Tokenise and pad ``pairs`` (default: the preset's training pairs) once."""
     p = bundle.preset
-    srcs = [list(encode_sentence(x.source, bundle.src_vocab, p.tokenizer.source).ids) for x in p.pairs]
-    tgts = [list(encode_sentence(x.target, bundle.tgt_vocab, p.tokenizer.target).ids) for x in p.pairs]
+    pairs = p.pairs if pairs is None else pairs
+    srcs = [list(encode_sentence(x.source, bundle.src_vocab, p.tokenizer.source).ids) for x in pairs]
+    tgts = [list(encode_sentence(x.target, bundle.tgt_vocab, p.tokenizer.target).ids) for x in pairs]
     if not srcs:
         raise ValueError(f"preset {p.key!r} has no sentence pairs to train on")
     S, T = max(map(len, srcs)), max(map(len, tgts))
@@ -165,10 +181,13 @@ class Trainer:
         if seed is not None:
             if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
                 raise ValueError(f"seed must be a whole number from 0 to {2**32 - 1}, got {seed!r}")
-            preset = dataclasses.replace(
-                bundle.preset, training=dataclasses.replace(bundle.preset.training, seed=seed))
-            bundle = Bundle(preset, bundle.src_vocab, bundle.tgt_vocab,
-                            build_model(preset, bundle.src_vocab, bundle.tgt_vocab))
+            from .presets import with_seed
+
+            preset = with_seed(bundle.preset, seed)  # a corpus's held-out part follows the seed
+            src_vocab, tgt_vocab = bundle.src_vocab, bundle.tgt_vocab
+            if preset.heldout_pairs and "subword" in (preset.tokenizer.source, preset.tokenizer.target):
+                src_vocab, tgt_vocab = build_vocabs(preset)  # SentencePiece learns from this split's training pairs
+            bundle = Bundle(preset, src_vocab, tgt_vocab, build_model(preset, src_vocab, tgt_vocab))
         self.bundle = bundle
         cfg = bundle.preset.training
         self.lr = float(cfg.lr)
@@ -187,11 +206,19 @@ class Trainer:
         self.model = bundle.model
         self.data = encode_pairs(bundle, self.device)
         self._n = len(self.data)
+        self._eval_train = self._eval_sample(self.data)
+        held = bundle.preset.heldout_pairs
+        self.heldout = encode_pairs(bundle, self.device, held) if held else None
+        self._eval_held = self._eval_sample(self.heldout) if self.heldout is not None else None
+        self._last_heldout: float | None = None
         self._full_batch = self.batch_size >= self._n
         if self._full_batch:
             d = self.data
             self._full = (d.src, d.src_lens, d.tgt_in, d.tgt_out, sum(d.tgt_lens_cpu))
         self._gen = torch.Generator().manual_seed(self.seed)
+        # Per-token teacher forcing draws: a stream of their own, so the batches are the same
+        # whatever the ratio (and nothing is drawn at 1.0).
+        self._tf_gen = torch.Generator().manual_seed((self.seed + 0x5EED) % 2**63)
         self._params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(self._params, lr=self.lr, betas=ADAM_BETAS)
         self._weight_bound = self._max_abs_weight()  # an upper bound on max|w|
@@ -210,6 +237,15 @@ class Trainer:
         self._last_exact: float | None = None
         self._last_eval_step = -1
         self.last_metrics: Metrics | None = None
+
+    def _eval_sample(self, data: EncodedPairs):
+        """(src, lens, tgt_in, tgt_out) of at most EVAL_MAX_PAIRS rows, a seeded sample."""
+        if len(data) <= EVAL_MAX_PAIRS:
+            return data.src, data.src_lens, data.tgt_in, data.tgt_out
+        g = torch.Generator().manual_seed(self.seed)
+        idx = torch.randperm(len(data), generator=g)[:EVAL_MAX_PAIRS].sort().values
+        src, lens, tgt_in, tgt_out, _n = data.select(idx)
+        return src, lens, tgt_in, tgt_out
 
     # -- properties ----------------------------------------------------------------------
     @property
@@ -260,7 +296,20 @@ class Trainer:
                         st[k] = v
         self._snap_params, self._snap_state = [], {}
 
-    def _forward_loss(self, src, lens, tgt_in, tgt_out, feed: str):
+    def _teacher_forcing(self, tgt_in: torch.Tensor) -> tuple["str | torch.Tensor", float]:
+        """(feed, share fed gold) for a batch: ``"gold"`` at ratio 1.0, else a (B, T) bool
+        mask, True where input position t reads the gold token (always at t = 0, <sos>)."""
+        if self.teacher_forcing >= 1.0:
+            return "gold", 1.0
+        gold = torch.rand(tuple(tgt_in.shape), generator=self._tf_gen) < self.teacher_forcing  # (B, T)
+        gold[:, 0] = True
+        real = (tgt_in != PAD_ID).cpu()
+        real[:, 0] = False
+        n = int(real.sum())
+        share = float((gold & real).sum()) / n if n else 1.0
+        return gold.to(tgt_in.device), share
+
+    def _forward_loss(self, src, lens, tgt_in, tgt_out, feed):
         logits = self.model(src, lens, tgt_in, feed=feed)
         flat = logits.reshape(-1, logits.shape[-1])
         loss = F.cross_entropy(flat, tgt_out.reshape(-1), ignore_index=PAD_ID)
@@ -271,10 +320,11 @@ class Trainer:
         t0 = time.perf_counter()
         n = self.step_count + 1
         src, lens, tgt_in, tgt_out, n_tokens = self._batch()
-        # One Bernoulli(teacher_forcing) draw per batch, always taken so the random
-        # stream does not depend on the ratio.
-        gold = bool(torch.rand((), generator=self._gen) < self.teacher_forcing)
-        feed = "gold" if gold or self.teacher_forcing >= 1.0 else "prediction"
+        # One scalar from the batch stream per step, unused: earlier versions drew their
+        # per-batch teacher forcing here, and keeping the draw keeps every seed's batch
+        # order (and so the shipped checkpoints' training) unchanged.
+        torch.rand((), generator=self._gen)
+        feed, fed_gold = self._teacher_forcing(tgt_in)
         if not self.model.training:  # a trace (eval mode) restores it; checking is cheap
             self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
@@ -336,7 +386,8 @@ class Trainer:
         m = Metrics(step=n, steps=self.total_steps, loss=loss_v, token_accuracy=token_acc,
                     exact_match=self._last_exact,
                     steps_per_sec=n / self.elapsed if self.elapsed > 0 else 0.0,
-                    elapsed=self.elapsed, lr=self.lr)
+                    elapsed=self.elapsed, lr=self.lr, fed_gold=fed_gold,
+                    heldout_exact=self._last_heldout)
         self.last_metrics = m
         return m
 
@@ -362,21 +413,23 @@ class Trainer:
     # -- evaluation ----------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
-        """(teacher-forced token accuracy, free-running exact match) on all the pairs."""
-        d = self.data
+        """(teacher-forced token accuracy, free-running exact match) on the training pairs
+        (at most EVAL_MAX_PAIRS of them); also updates the held-out exact match."""
         model = self.model
         was_training = model.training
         model.eval()
         try:
-            logits = model(d.src, d.src_lens, d.tgt_in, feed="gold")
-            mask = d.tgt_out != PAD_ID
-            correct = ((logits.argmax(-1) == d.tgt_out) & mask).sum()
-            pred = model.greedy(d.src, d.src_lens, d.tgt_out.shape[1])
-            exact = ((pred == d.tgt_out) | ~mask).all(dim=1).sum()
-            c, total, e = torch.stack([correct, mask.sum(), exact]).tolist()
+            c, e = _scores(model, *self._eval_train)
+            if self._eval_held is not None:
+                self._last_heldout = _scores(model, *self._eval_held)[1]
         finally:
             model.train(was_training)
-        return c / max(total, 1), e / self._n
+        return c, e
+
+    @property
+    def heldout_exact(self) -> float | None:
+        """Held-out exact match at the last evaluation (None: nothing held out, or not yet)."""
+        return self._last_heldout
 
     # -- the loop ------------------------------------------------------------------------
     def run(self, progress: Callable[[Metrics], None] | None = None,
@@ -408,10 +461,21 @@ class Trainer:
             self._last_eval_step = self.step_count
             self.elapsed += time.perf_counter() - t0
             last = dataclasses.replace(last, token_accuracy=acc, exact_match=self._last_exact,
-                                       elapsed=self.elapsed,
+                                       heldout_exact=self._last_heldout, elapsed=self.elapsed,
                                        steps_per_sec=self.step_count / self.elapsed)
             self.last_metrics = last
         return TrainResult(status, last, message)
+
+
+def _scores(model, src, lens, tgt_in, tgt_out) -> tuple[float, float]:
+    """(teacher-forced token accuracy, free-running exact match) of an eval-mode model."""
+    logits = model(src, lens, tgt_in, feed="gold")
+    mask = tgt_out != PAD_ID
+    correct = ((logits.argmax(-1) == tgt_out) & mask).sum()
+    pred = model.greedy(src, lens, tgt_out.shape[1])
+    exact = ((pred == tgt_out) | ~mask).all(dim=1).sum()
+    c, total, e = torch.stack([correct, mask.sum(), exact]).tolist()
+    return c / max(total, 1), e / max(src.shape[0], 1)
 
 
 def _nonfinite_word(v: float) -> str:

@@ -186,6 +186,16 @@ class Transformer(nn.Module):
         return ys
 
     @torch.no_grad()
+    def _mixed_inputs(self, mem: Memory, tgt_in: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+        """Scheduled sampling per token: position t reads tgt_in[:, t] where gold[:, t], else
+        the model's argmax after the inputs mixed so far (no gradient)."""
+        ys = tgt_in[:, :1]
+        for t in range(1, tgt_in.shape[1]):
+            pred = self.W_o(self.decode(mem, ys, padded=False)[:, -1]).argmax(-1)
+            ys = torch.cat([ys, torch.where(gold[:, t], tgt_in[:, t], pred)[:, None]], dim=1)
+        return ys
+
+    @torch.no_grad()
     def greedy(self, src: torch.Tensor, src_lens: torch.Tensor | None, max_len: int) -> torch.Tensor:
         """Greedy free-running decode of a batch: predicted ids (B, max_len), no recording."""
         mem = self.encode(src, src_lens)
@@ -193,11 +203,15 @@ class Transformer(nn.Module):
         return self._greedy_inputs(mem, first, max_len + 1)[:, 1:]
 
     def forward(self, src: torch.Tensor, src_lens: torch.Tensor | None, tgt_in: torch.Tensor,
-                feed: str = "gold") -> torch.Tensor:
+                feed: "str | torch.Tensor" = "gold") -> torch.Tensor:
         """Logits (B, L, V). ``feed="prediction"`` first decodes greedily (no gradient) and
-        then trains on those inputs — free running, computed in parallel."""
+        then trains on those inputs — free running, computed in parallel. A (B, L) bool
+        tensor mixes per token (see :meth:`_mixed_inputs`; True = gold)."""
         mem = self.encode(src, src_lens)
-        if feed != "gold":
+        if isinstance(feed, torch.Tensor):
+            if not bool(feed[:, 1:].all()):
+                tgt_in = self._mixed_inputs(mem, tgt_in, feed)
+        elif feed != "gold":
             tgt_in = self._greedy_inputs(mem, tgt_in[:, 0], tgt_in.shape[1])
         return self.W_o(self.decode(mem, tgt_in))
 

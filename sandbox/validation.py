@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
+from .text import normalize
+
 # Categories never allowed inside a sentence or a name: controls (tab, newline, NUL, DEL,
 # C1), lone surrogates, and the Unicode line/paragraph separators.
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
@@ -141,17 +143,23 @@ class Checker:
             raise self.error(name, f"must be one of {choices(options)}, got {describe(value)}")
         return value
 
-    def text(self, value: Any, name: str, limit: int, *, multiline: bool = False) -> str:
-        """A string that is non-blank after strip, short enough and free of control chars."""
+    def text(self, value: Any, name: str, limit: int, *, multiline: bool = False, raw: bool = False) -> str:
+        """A string that is non-blank, short enough and free of control chars, returned as
+        :func:`sandbox.text.normalize` makes it (NFC, zero-width characters removed,
+        stripped): emptiness and the limit count that form's code points, so a sentence
+        typed decomposed (NFD) or holding only a word joiner is judged by what it shows.
+        ``raw``: only strip (file names and other references are kept as written)."""
         if not isinstance(value, str):
             raise self.error(name, f"must be a string, got {describe(value)}")
         if multiline:
             value = value.replace("\r\n", "\n")
-        text = value.strip()
+        text = value.strip() if raw else normalize(value)
         if not text:
-            raise self.error(name, "must not be empty or blank")
+            extra = "" if raw or not value.strip() else " (it holds only invisible zero-width characters)"
+            raise self.error(name, f"must not be empty or blank{extra}")
         if len(text) > limit:
-            raise self.error(name, f"must be at most {limit} characters, got {len(text)}")
+            how = "" if raw or text == value.strip() else " after Unicode normalisation (NFC)"
+            raise self.error(name, f"must be at most {limit} characters, got {len(text)}{how}")
         for i, ch in enumerate(text):
             if multiline and ch in "\n\t":
                 continue

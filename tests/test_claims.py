@@ -315,6 +315,7 @@ def test_every_shipped_lecture_has_its_shipped_models():
     assert verify_shipped() == []
 
 
+@pytest.mark.gui  # train_bundles lives on the Qt side (widgets.lecture_export)
 def test_fresh_user_folder_opens_every_shipped_lecture_without_training(monkeypatch):
     import torch
 

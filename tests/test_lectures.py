@@ -156,7 +156,7 @@ BROKEN = {
     "bad_mode": (MINIMAL.replace('mode = "free_running"', 'mode = "free_runing"'), "slides[1].mode", 1),
     "missing_en": (MINIMAL.replace('en = "Second slide"\n', ""), "slides[1].narration.en", 1),
     "blank_ko": (MINIMAL.replace('ko = "첫 슬라이드"', 'ko = "   "'), "slides[0].narration.ko", 0),
-    "pair_out_of_range": (MINIMAL.replace("pair = 2", "pair = 16"), "slides[1].pair", 1),
+    "pair_out_of_range": (MINIMAL.replace("pair = 2", "pair = 100000"), "slides[1].pair", 1),  # past any corpus
     "negative_step": (MINIMAL.replace("step = 1", "step = -1"), "slides[0].step", 0),
     "step_not_int": (MINIMAL.replace("step = 1", 'step = "1"'), "slides[0].step", 0),
     "bool_step": (MINIMAL.replace("step = 1", "step = true"), "slides[0].step", 0),
@@ -510,7 +510,11 @@ def test_every_shipped_slide_exports(qapp, tmp_path, key, lang):
     before = _shipped_bytes()
     result = export_lecture(lec, tmp_path / "out", lang=lang, size=(1000, 640), font_scale=1.0)
     names = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
-    assert names == [f"slide_{i:02d}.png" for i in range(1, len(lec.slides) + 1)]
+    # Issue 14: a quiz slide (hidden panels) exports a question and an answer image.
+    want = []
+    for i, s in enumerate(lec.slides, 1):
+        want += [f"slide_{i:02d}.png"] + ([f"slide_{i:02d}_answer.png"] if s.hidden else [])
+    assert names == sorted(want)
     for p in result.pngs:
         img = QImage(str(p))
         assert not img.isNull() and img.width() >= 800, p
@@ -553,6 +557,8 @@ def test_cli_lecture_exports(tmp_path, capsys, qapp):
     path.write_text(MINIMAL.replace("steps = 3", "steps = 2"), encoding="utf-8")
     out = tmp_path / "out"
     assert main(["lecture", str(path), "--export", str(out), "--lang", "ko"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["handout.pdf", "slide_01.png", "slide_02.png"]
+    # Issue 14: slide 2 is a quiz (hidden panels), so it also exports its answer image.
+    assert sorted(p.name for p in out.iterdir()) == ["handout.pdf", "slide_01.png", "slide_02.png",
+                                                     "slide_02_answer.png"]
     assert _pdf_pages((out / "handout.pdf").read_bytes()) == 2
     assert "wrote 2 slide PNGs" in capsys.readouterr().out

@@ -99,7 +99,9 @@ def test_keys_move_through_slides(qtbot, window):
     qtbot.keyClick(window.views, Qt.Key.Key_Right)
     assert p.index == 1
     assert _view(window) == _expected_view(lec, lec.slides[1])
-    assert "e_j = s_t · h_j" in p.panel.text.toPlainText()
+    # Issue 14: the narration's formulas are typeset (e_j → e with subscript j).
+    assert "ej = st · hj" in p.panel.text.toPlainText()
+    assert "e<sub>j</sub>" in __import__("widgets.presenter").presenter.narration_html(lec.slides[1].text("en"))
     # ↓ / ↑ walk the decoder steps inside a slide
     t = window.step
     qtbot.keyClick(window, Qt.Key.Key_Down)
@@ -445,3 +447,16 @@ def test_model_box_warns_when_a_lecture_model_runs_off_its_checked_device(qtbot,
     p.leave()
     window.load_preset("ko_en_cat_general")  # another model: no promise any more
     assert "numbers differ" not in window.model_view.toPlainText()
+
+
+def test_reveal_shows_the_slides_own_tab(qtbot, window):
+    """Issue 14: the transformer quiz hides its cross-attention tab; R must bring back that
+    tab (the slide's panel), not the tab the widget fell back to while it was hidden."""
+    lec = _quick("transformer")
+    quiz = next(i for i, s in enumerate(lec.slides) if s.hidden and s.panel == "cross")
+    p = _start(qtbot, window, lec, lang="en", start=quiz)
+    views = window.views
+    assert views.current_panel() != "cross"  # hidden: the tab widget shows another tab
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert views.current_panel() == "cross"
+    p.leave()

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +13,6 @@ pytestmark = pytest.mark.gui  # needs PySide6 / pyqtgraph / pytest-qt (`pytest -
 pytest.importorskip("pytestqt")
 from PySide6.QtGui import QImage  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _args(**kw) -> argparse.Namespace:
@@ -75,17 +71,14 @@ def test_bad_arguments_are_value_errors(qapp, tmp_path, kw, words):
     assert not list(tmp_path.iterdir())
 
 
-def test_render_cli_exit_codes(tmp_path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ATTENTION_SANDBOX_HOME=str(tmp_path))
-    env.pop("DISPLAY", None)
+def test_render_cli_exit_codes(tmp_path, qapp, capsys):
+    from helpers import run_main
+
     out = tmp_path / "r.png"
-    ok = subprocess.run([sys.executable, "main.py", "render", "--preset", "reverse", "--step", "3",
-                         "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    ok = run_main(capsys, "render", "--preset", "reverse", "--step", "3", "--out", str(out))
     assert ok.returncode == 0, ok.stderr
     assert not QImage(str(out)).isNull()
-    bad = subprocess.run([sys.executable, "main.py", "render", "--preset", "reverse", "--step", "99",
-                          "--out", str(tmp_path / "b.png")], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=180)
+    bad = run_main(capsys, "render", "--preset", "reverse", "--step", "99", "--out", str(tmp_path / "b.png"))
     assert bad.returncode == 2
     assert "--step 99 is out of range" in bad.stderr
     assert not (tmp_path / "b.png").exists()

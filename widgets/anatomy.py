@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
-from .plots import (show_top_k, WHATIF, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
+from .plots import (token_axes, show_top_k, WHATIF, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
                     set_plot_font, set_ticks, set_title, style_plot)
 from .traceindex import KIND_TITLES, TraceIndex
 
@@ -31,6 +31,7 @@ SCORE_FORMULAS = {
     "transformer": "e<sub>j</sub> = q · k<sub>j</sub> / √d<sub>k</sub>",
 }
 STRIP_H = 34
+MIDDLE_MIN_H = 130
 
 
 CONCAT_SYMBOLS = {"context": "c", "state": "s"}
@@ -73,7 +74,9 @@ class StepAnatomy(QWidget):
         self.header.setWordWrap(True)
         self.header.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self._fit_header_height()
-        lay.addWidget(self.header)  # a row of its own: the Transformer's pickers never squeeze it
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        lay.addLayout(top)
         self.kind_label = QLabel("attention:")
         self.kind_combo = QComboBox()
         for k in ("cross", "masked_self", "self"):
@@ -86,13 +89,15 @@ class StepAnatomy(QWidget):
         self.formula.setTextFormat(Qt.TextFormat.RichText)
         self.formula.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.formula.setWordWrap(True)  # the text changes with the model, not with the step
-        row = QHBoxLayout()
-        row.addWidget(self.formula, 1)
+        # The Transformer's pickers sit right of the header; the formula gets the whole width
+        # (beside a wide combo box at 200 % it was squeezed into a tall, empty column).
         for w in (self.kind_label, self.kind_combo, self.row_label, self.row_spin):
-            row.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
-        lay.addLayout(row)
+            w.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+            top.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
+        self.formula.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
+        lay.addWidget(self.formula)
         self.gw = pg.GraphicsLayoutWidget()
-        self.gw.setMinimumHeight(160)
+        self.gw.setMinimumHeight(2 * (STRIP_H + 4) + MIDDLE_MIN_H + 12)
         lay.addWidget(self.gw, 1)
         self._build_plots()
         self.gw.scene().sigMouseClicked.connect(self._on_scene_click)
@@ -105,7 +110,7 @@ class StepAnatomy(QWidget):
     def _build_plots(self) -> None:
         gl = self.gw.ci
         gl.setSpacing(2)
-        mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, **kw))  # noqa: E731
+        mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, axisItems=token_axes("left"), **kw))  # noqa: E731
         self.q_plot = mk(0, 0)
         self.k_plot = mk(1, 0)
         self.c_plot = mk(2, 0)
@@ -127,12 +132,17 @@ class StepAnatomy(QWidget):
         self.o_img = MatrixItem(self.o_plot, VECTOR_CMAP)
         self.cat_img = MatrixItem(self.cat_plot, VECTOR_CMAP)
         self.out_img = MatrixItem(self.out_plot, VECTOR_CMAP)
-        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "{:.3f}")
-        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "{:.3f}")
-        self.topk_bars = HBars(self.topk_plot, BAR_GREY, "{:.3f}")
+        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "energy")
+        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "weight")
+        self.topk_bars = HBars(self.topk_plot, BAR_GREY, "probability")
         for p in (self.e_plot, self.w_plot, self.v_plot):
             p.setYLink(self.k_plot)
             hide_axis(p, "left")
+        # Every bar is labelled with its value, so the bar plots need no numeric scale: the
+        # row of matrices and bars keeps its height for the tokens on small screens.
+        for p in (self.e_plot, self.w_plot, self.topk_plot):
+            hide_axis(p, "bottom")
+            p.getAxis("bottom").setHeight(4)
         # Strips and matrices line up by equal left-axis widths and equal x ranges (set per
         # shape); no setXLink, which would shift a strip whose axes differ in width.
         set_title(self.e_plot, "energies e<sub>j</sub>")
@@ -144,6 +154,9 @@ class StepAnatomy(QWidget):
         lay = gl.layout
         for r in (0, 2):
             lay.setRowFixedHeight(r, STRIP_H + 4)
+        # The middle row (K, energies, weights, V, top-k) holds the numbers: never squeezed
+        # below a title, an axis and a few readable rows, whatever the window's height.
+        lay.setRowMinimumHeight(1, MIDDLE_MIN_H)
         for c, s in ((0, 3), (1, 2), (2, 2), (3, 3), (4, 2)):
             lay.setColumnStretchFactor(c, s)
         self._left_width = 0
@@ -329,6 +342,11 @@ class StepAnatomy(QWidget):
                 where += f", query “{html.escape(tok)}” ({position})"
             parts.append(where)
         parts.append("teacher forcing" if tf else "free running")
+        target_from = getattr(idx.trace, "target_from", None)
+        if idx.trace.target_tokens is None:
+            parts.append("no target (nothing to compare with)")
+        elif target_from == "preset":
+            parts.append("gold target: the preset's pair")
         # " · " with ordinary spaces (not &nbsp;) so the header can wrap between its parts.
         text = " · ".join(f"<span style='white-space:nowrap'>{p}</span>" for p in parts)
         self.header.setText(text)
@@ -378,8 +396,8 @@ class StepAnatomy(QWidget):
         n = len(keys)
         self.energy_bars.set(E, xrange=idx.energy_range(kind, layer, head), nrows=n, absent=absent)
         brushes = [BAR_BLUE] * n
-        if n:
-            brushes[int(np.nanargmax(W))] = QColor("#2f4b7c")
+        if n and np.isfinite(W).any():  # an overflow can leave every weight NaN
+            brushes[int(np.nanargmax(np.where(np.isfinite(W), W, np.nan)))] = QColor("#2f4b7c")
         self.weight_bars.set(W, xrange=(0.0, 1.35), brushes=brushes, nrows=n, masked=masked,
                              masked_label="0 (masked)", absent=absent)
         if idx.is_transformer:

@@ -7,7 +7,8 @@ visible ≤ 1 s on two cores).
 
 ``ATTENTION_SANDBOX_LAUNCH_PROBE=shown`` prints ``LAUNCH shown <unix time>`` when the
 window first paints and quits; ``=ready`` waits for the first trace (bench/bench_launch.py);
-``=train`` starts training and closes the window mid-training (tests: exit status 0).
+``=map`` when the first attention map is painted (the cached one from the last session,
+else the live one); ``=train`` starts training and closes the window mid-training (tests: exit status 0).
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ def install_extras(win) -> None:
         win.preset_editor_dock.setVisible(shown)
 
     def lectures() -> None:
+        from .lecture_export import install_export
         from .presenter import install_lectures
 
         win.lectures = install_lectures(win)
+        install_export(win.lectures)  # Lecture ▸ Export… (the export imports the presenter, not back)
 
     def compare() -> None:
         from .compare import install_compare
@@ -74,9 +77,14 @@ def install_extras(win) -> None:
 
         install_beam(win)
 
+    def import_pairs() -> None:
+        from .import_pairs import install_import_pairs
+
+        install_import_pairs(win)
+
     for name, install in (("preset editor", editor), ("lecture menu", lectures), ("compare view", compare),
                           ("bottleneck experiment", bottleneck), ("what-if tools", whatif),
-                          ("beam search", beam)):
+                          ("beam search", beam), ("pair import", import_pairs)):
         part(name, install)
     if failed and hasattr(win, "show_banner"):
         import html
@@ -115,6 +123,12 @@ def run_app(argv: list[str] | None = None) -> int:
             pass  # widgets.probes, wired below
         elif probe == "ready":
             win.ready.connect(lambda: report("ready"))
+        elif probe == "map":  # the first attention map painted: the cached one, else the live one
+            from .firstmap import CachedMap
+
+            if isinstance(win.placeholder, CachedMap):
+                win.firstShown.connect(lambda: report("map") if win.placeholder.painted else None)
+            win.ready.connect(lambda: report("map"))
         elif probe == "train":  # start training, close the window mid-training (tests)
             win.ready.connect(lambda: win.start_training(steps=100000))
             win.training.snapshot.connect(lambda _s: report("training"))

@@ -15,7 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFont
 
-from .plots import (WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
+from .numfmt import fmt
+from .plots import (token_axes, WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
                     set_title, style_plot)
 
 
@@ -30,8 +31,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
     def __init__(self, kind: str, parent=None) -> None:
         super().__init__(parent)
         self.kind = kind
-        self.setMinimumSize(200, 150)
-        self.plot = style_plot(self.addPlot(row=0, col=0))
+        self.setMinimumSize(200, 120)
+        self.plot = style_plot(self.addPlot(row=0, col=0, axisItems=token_axes("left", "top", "bottom")))
         self.plot.showAxis("top")
         hide_bottom = self.plot.getAxis("bottom")
         hide_bottom.setStyle(showValues=True)
@@ -46,6 +47,12 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.plot.addItem(self.highlight)
         self.selected = RowHighlight(color=pg.mkColor("#ffffff"), width=2.0)
         self.plot.addItem(self.selected)
+        # gold alignment links (a corpus pair's Pharaoh links): a ringed dot in the cell
+        self.gold = pg.ScatterPlotItem(size=9, symbol="o", pen=pg.mkPen("#000000", width=1.5),
+                                       brush=pg.mkBrush(255, 255, 255, 200), pxMode=True)
+        self.gold.setZValue(15)
+        self.plot.addItem(self.gold)
+        self.gold_cells: tuple[tuple[int, int], ...] = ()
         self.note = pg.TextItem("", color="#555555", anchor=(0.5, 0.5))
         self.note.setZValue(20)
         self.plot.addItem(self.note)
@@ -128,6 +135,15 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         else:
             self.note.setVisible(False)
 
+    def set_gold(self, cells) -> None:
+        """Mark gold-link cells ``[(row, col), ...]`` (decoder step, source token); () clears."""
+        cells = tuple((int(r), int(c)) for r, c in (cells or ()))
+        if cells == self.gold_cells:
+            return
+        self.gold_cells = cells
+        self.gold.setData([c for _r, c in cells], [r for r, _c in cells])
+        self.gold.setToolTip("gold alignment link" if cells else "")
+
     def select_cell(self, row: int | None, col: int | None) -> None:
         self.selected.set_cell(row, col)
 
@@ -155,7 +171,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
             return f"{rl} → {cl}: NaN — the model's numbers overflowed here (not a mask)"
         if v != v:
             return f"{rl} → {cl}: not computed yet (step forward, or click to jump there)"
-        return f"{rl} → {cl}: weight {float(v):.6f}"
+        return f"{rl} → {cl}: weight {fmt(v, 'weight', exact=True)}"
 
     def _on_move(self, pos) -> None:
         cell = self._cell_at(pos)

@@ -78,9 +78,9 @@ class CompactStep(QWidget):
         set_title(self.e_plot, "energies e<sub>j</sub>")
         set_title(self.w_plot, "weights α<sub>j</sub>")
         set_title(self.k_plot, "top-k p(y<sub>t</sub>)")
-        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "{:.2f}")
-        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "{:.2f}")
-        self.topk_bars = HBars(self.k_plot, BAR_GREY, "{:.2f}")
+        self.energy_bars = HBars(self.e_plot, BAR_ORANGE, "energy")
+        self.weight_bars = HBars(self.w_plot, BAR_BLUE, "weight")
+        self.topk_bars = HBars(self.k_plot, BAR_GREY, "probability")
         self.topk_tokens: list[str] = []
         self.header_text = ""
 

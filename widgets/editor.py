@@ -159,6 +159,16 @@ def _vocabs(p: Preset):
         return None
 
 
+def _vocab_sets(p: Preset):
+    """The source and target token sets: what a trained model depends on (the order of
+    first appearance does not matter: sandbox.model.rebind permutes the rows)."""
+    v = _vocabs(p)
+    if v is None:
+        return None
+    # a subword vocabulary is its SentencePiece model: any change of it changes the splits
+    return tuple(x if x.subword is not None else frozenset(x.tokens) for x in v)
+
+
 def _describe_problem(e: PresetError) -> str:
     m = re.fullmatch(r"pairs\[(\d+)\](?:\.(\w+))?", e.field or "")
     if m:
@@ -480,7 +490,7 @@ class PresetEditor(QWidget):
         ref = self._reference or self._baseline
         if ref is None or self._state is None:
             return False, False
-        return _vocabs(self._state) != _vocabs(ref), _model_key(self._state) != _model_key(ref)
+        return _vocab_sets(self._state) != _vocab_sets(ref), _model_key(self._state) != _model_key(ref)
 
     def preview(self) -> dict:
         """The selected pair's tokens and which are not in the model's vocabulary."""
@@ -704,7 +714,7 @@ class PresetEditor(QWidget):
             self._select_rows(rows)
         self.changed.emit()
         if old is not None:
-            old_v, new_v = _vocabs(old), _vocabs(state)
+            old_v, new_v = _vocab_sets(old), _vocab_sets(state)
             if old_v != new_v:
                 self.vocabulary_changed.emit()
             if _model_key(old) != _model_key(state):
@@ -740,7 +750,8 @@ class PresetEditor(QWidget):
         if state is None:
             self._problems, self._settings_problem = [], None
             return
-        self._problems = pair_problems(state.pairs, path)
+        # a [data] corpus's pairs come from its file, checked when it is read (issue 11)
+        self._problems = [] if state.data is not None else pair_problems(state.pairs, path, state.tokenizer)
         try:
             validate_preset(replace(state, pairs=(_PLACEHOLDER_PAIR,)))
             self._settings_problem = None
@@ -751,7 +762,9 @@ class PresetEditor(QWidget):
         self._check()
         state = self._state
         if state is not None:
-            self.pairs_model.set_pairs(state.pairs, self._problems)
+            corpus = state.data is not None
+            self.pairs_model.set_pairs(state.pairs[:MAX_PAIRS] if corpus else state.pairs, self._problems)
+            self.pairs_model.set_editable(not self._training and not corpus)
             self.settings.show_preset(state)
         self.settings.show_problem(self._settings_problem)
 
@@ -788,13 +801,14 @@ class PresetEditor(QWidget):
     def _update_buttons(self) -> None:
         has = self._state is not None
         editable = has and not self._training
+        pairs = editable and self._state.data is None  # a corpus's pairs are edited in its file
         rows = self.selected_rows() if has else []
         n = len(self._state.pairs) if has else 0
-        self.add_button.setEnabled(editable and n < MAX_PAIRS)
-        self.duplicate_button.setEnabled(editable and len(rows) == 1 and n < MAX_PAIRS)
-        self.delete_button.setEnabled(editable and bool(rows))
-        self.up_button.setEnabled(editable and len(rows) == 1 and rows[0] > 0)
-        self.down_button.setEnabled(editable and len(rows) == 1 and rows[0] < n - 1)
+        self.add_button.setEnabled(pairs and n < MAX_PAIRS)
+        self.duplicate_button.setEnabled(pairs and len(rows) == 1 and n < MAX_PAIRS)
+        self.delete_button.setEnabled(pairs and bool(rows))
+        self.up_button.setEnabled(pairs and len(rows) == 1 and rows[0] > 0)
+        self.down_button.setEnabled(pairs and len(rows) == 1 and rows[0] < n - 1)
         self.undo_action.setEnabled(editable and self.undo_stack.canUndo())
         self.redo_action.setEnabled(editable and self.undo_stack.canRedo())
         self.revert_button.setEnabled(editable and self.is_dirty)

@@ -165,7 +165,24 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
         except (PresetError, ValueError, OSError) as e:
             _banner(window, f"could not reload {path}: {e}")
 
-    editor.saved.connect(reload_in_window)
+    def reload_saved(path: Path) -> None:
+        keep = getattr(window, "reload_saved_preset", None)  # keeps a still-valid trained model
+        if not callable(keep):
+            reload_in_window(path)
+            return
+        refresh = getattr(window, "refresh_presets", None)
+        if callable(refresh):
+            refresh()
+        elif hasattr(window, "_populate_presets"):
+            from . import mainwindow
+
+            window._populate_presets(mainwindow._preset_entries())
+        try:
+            keep(str(path))
+        except (PresetError, ValueError, OSError) as e:
+            _banner(window, f"could not reload {path}: {e}")
+
+    editor.saved.connect(reload_saved)
     editor.preset_opened.connect(reload_in_window)
 
     def train_now() -> None:

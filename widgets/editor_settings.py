@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from sandbox import presets as _presets
-from sandbox.presets import ATTENTIONS, CELLS, ENCODERS, KINDS, TOKENIZERS, Preset, PresetError
+from sandbox.presets import (ATTENTIONS, CELLS, ENCODERS, KINDS, TEACHER_FORCING_HELP, TOKENIZERS, Preset,
+                             PresetError)
 
 __all__ = ["SettingsForm", "INT_RANGES", "SEQ2SEQ_FIELDS", "TRANSFORMER_FIELDS", "field_value", "with_field"]
 
@@ -62,7 +63,7 @@ _HELP = {
     "model.heads": "Must divide d_model: each head gets d_model / heads dimensions.",
     "model.dropout": "From 0 up to but not including 1; traces always run without dropout.",
     "training.lr": "Greater than 0 and at most 1.",
-    "training.teacher_forcing": "Probability of feeding the gold token while training (0 to 1).",
+    "training.teacher_forcing": TEACHER_FORCING_HELP,
     "training.seed": "Same seed, same initial weights, same pictures.",
     "tokenizer.source": "word: split into words and punctuation; char: one token per character.",
 }

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import QTextBrowser
 
 from sandbox.explain import Explanation, compute  # noqa: F401 - the arithmetic lives in the core
 
+from .numfmt import fmt
+
 if TYPE_CHECKING:
     from sandbox.attention import AttentionRecord
 
@@ -30,19 +32,15 @@ FORMULAS = {
 MAX_TERMS = 8
 
 
-def _f(x: float, nd: int = 4) -> str:
-    """A number as shown: −∞ (a masked score), +∞, NaN (an overflow; never "masked")."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "−∞" if x < 0 else "+∞"
-    s = f"{x:.{nd}f}"
-    return s.replace("-", "−")
+def _f(x: float, quantity: str = "energy") -> str:
+    """A number as shown in a worked readout (widgets.numfmt): −∞ for a masked score,
+    +∞ and NaN for an overflow (never "masked")."""
+    return fmt(x, quantity, exact=True)
 
 
 def _terms_line(a: np.ndarray, b: np.ndarray) -> str:
     n = a.shape[0]
-    parts = [f"({_f(float(x), 3)})·({_f(float(y), 3)})" for x, y in zip(a[:MAX_TERMS], b[:MAX_TERMS])]
+    parts = [f"({_f(float(x), 'vector')})·({_f(float(y), 'vector')})" for x, y in zip(a[:MAX_TERMS], b[:MAX_TERMS])]
     more = f" + … ({n - MAX_TERMS} more terms)" if n > MAX_TERMS else ""
     return " + ".join(parts) + more
 
@@ -57,16 +55,16 @@ def explain(rec: "AttentionRecord", j: int, key_tokens: Sequence[str], query_lab
     h: list[str] = []
     lines: list[str] = []
     if rec.original_weights is not None:
-        h.append(f"<h3 style='margin:2px 0'>α<sub>{j}</sub> is pinned to {_f(float(rec.weights[j]), 6)}; "
-                 f"the model's own α<sub>{j}</sub> = {_f(ex.recorded_weight, 6)}. Why?</h3>")
+        h.append(f"<h3 style='margin:2px 0'>α<sub>{j}</sub> is pinned to {_f(float(rec.weights[j]), 'weight')}; "
+                 f"the model's own α<sub>{j}</sub> = {_f(ex.recorded_weight, 'weight')}. Why?</h3>")
     else:
-        h.append(f"<h3 style='margin:2px 0'>Why is α<sub>{j}</sub> = {_f(ex.recorded_weight, 6)}?</h3>")
+        h.append(f"<h3 style='margin:2px 0'>Why is α<sub>{j}</sub> = {_f(ex.recorded_weight, 'weight')}?</h3>")
     h.append(f"<div>{html.escape(title)}query: <b>{html.escape(query_label)}</b>, key j = {j} "
              f"“<b>{jt}</b>” · score <b>{rec.score}</b>: {FORMULAS[rec.score]}</div>")
     if rec.original_weights is not None:
         used = int(np.argmax(rec.weights))
         h.append(f"<div style='color:#bc4c00'><b>What-if:</b> this step's attention is pinned to key {used} "
-                 f"“{tok(used)}”: the weight used here is {_f(float(rec.weights[j]), 6)} (one-hot) and the "
+                 f"“{tok(used)}”: the weight used here is {_f(float(rec.weights[j]), 'weight')} (one-hot) and the "
                  f"output is v<sub>{used}</sub>. Below is the weight the model itself computed.</div>")
     # 1. the score of the clicked key, term by term
     h.append("<p style='margin:6px 0 2px 0'><b>1. Score of key j</b></p>")
@@ -78,8 +76,8 @@ def explain(rec: "AttentionRecord", j: int, key_tokens: Sequence[str], query_lab
         h.append(f"<div>q · k<sub>{j}</sub> = {_terms_line(q, k)} = <b>{_f(ex.products[j])}</b></div>")
         if rec.score == "scaled_dot":
             d = q.shape[0]
-            h.append(f"<div>scale = 1/√d = 1/√{d} = {_f(ex.scale, 6)}; "
-                     f"e<sub>{j}</sub> = {_f(ex.products[j])} × {_f(ex.scale, 6)} = <b>{_f(ex.energies[j])}</b></div>")
+            h.append(f"<div>scale = 1/√d = 1/√{d} = {_f(ex.scale, 'scale')}; "
+                     f"e<sub>{j}</sub> = {_f(ex.products[j])} × {_f(ex.scale, 'scale')} = <b>{_f(ex.energies[j])}</b></div>")
     elif rec.score == "general":
         wk = rec.terms["Wk"][j].astype(np.float64)
         h.append(f"<div>q · (W k<sub>{j}</sub>) = {_terms_line(q, wk)} = <b>{_f(ex.products[j])}</b></div>")
@@ -112,23 +110,23 @@ def explain(rec: "AttentionRecord", j: int, key_tokens: Sequence[str], query_lab
         style = " style='background:#fff3b0'" if i == j else ""
         prod = "—" if ex.masked[i] else _f(ex.products[i])
         h.append(f"<tr{style}><td>{i}</td><td>{tok(i)}</td><td>{prod}</td><td>{_f(ex.energies[i])}</td>"
-                 f"<td>{_f(ex.recorded_energies[i])}</td><td>{_f(ex.exps[i], 6)}</td></tr>")
-        lines.append(f"i={i} {key_tokens[i] if i < len(key_tokens) else i}: e={_f(ex.energies[i], 6)} "
-                     f"exp={_f(ex.exps[i], 6)}")
+                 f"<td>{_f(ex.recorded_energies[i])}</td><td>{_f(ex.exps[i], 'exp')}</td></tr>")
+        lines.append(f"i={i} {key_tokens[i] if i < len(key_tokens) else i}: e={_f(ex.energies[i])} "
+                     f"exp={_f(ex.exps[i], 'exp')}")
     h.append("</table>")
-    sum_terms = " + ".join(_f(float(x), 4) for x in ex.exps[:12]) + (" + …" if T > 12 else "")
+    sum_terms = " + ".join(_f(float(x), 'exp') for x in ex.exps[:12]) + (" + …" if T > 12 else "")
     h.append(f"<p style='margin:6px 0 2px 0'>Σ<sub>i</sub> exp(e<sub>i</sub> − max) = {sum_terms} "
-             f"= <b>sum = {_f(ex.total, 6)}</b></p>")
+             f"= <b>sum = {_f(ex.total, 'exp')}</b></p>")
     h.append(f"<p style='margin:2px 0'><b>3. The weight</b>: α<sub>{j}</sub> = exp(e<sub>{j}</sub> − max) / Σ = "
-             f"{_f(ex.exps[j], 6)} / {_f(ex.total, 6)} = <b>weight = {_f(ex.weight, 6)}</b></p>")
+             f"{_f(ex.exps[j], 'exp')} / {_f(ex.total, 'exp')} = <b>weight = {_f(ex.weight, 'weight')}</b></p>")
     ok = ex.matches
     colour = "#1a7f37" if ok else "#cf222e"
     own = " (the model's own, before pinning)" if rec.original_weights is not None else ""
-    h.append(f"<p style='margin:2px 0;color:{colour}'>recorded weight{own} = {_f(ex.recorded_weight, 6)} "
+    h.append(f"<p style='margin:2px 0;color:{colour}'>recorded weight{own} = {_f(ex.recorded_weight, 'weight')} "
              f"{'✓ matches' if ok else '✗ does not match'}</p>")
-    lines.append(f"sum = {_f(ex.total, 6)}")
-    lines.append(f"weight = {_f(ex.weight, 6)}")
-    lines.append(f"recorded weight = {_f(ex.recorded_weight, 6)}")
+    lines.append(f"sum = {_f(ex.total, 'exp')}")
+    lines.append(f"weight = {_f(ex.weight, 'weight')}")
+    lines.append(f"recorded weight = {_f(ex.recorded_weight, 'weight')}")
     ex.html = "".join(h)
     ex.lines = lines
     return ex

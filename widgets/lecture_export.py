@@ -62,8 +62,14 @@ def train_bundles(lecture: "Lecture", log: Callable[[str], None] | None = None,
 def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "en", *,
                    bundles: dict[str, "Bundle"] | None = None, size: tuple[int, int] = EXPORT_SIZE,
                    font_scale: float = EXPORT_FONT_SCALE, log: Callable[[str], None] | None = None,
-                   device: str | None = None) -> ExportResult:
+                   device: str | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> ExportResult:
     """Write ``slide_NN.png`` per slide and ``handout.pdf`` into ``out_dir`` (created).
+
+    Each PNG stands alone: lecture and slide title, the view with the slide's panel
+    outlined, and the narration in ``lang`` with its formulas typeset. A quiz slide (hidden
+    panels) gives two images: ``slide_NN.png`` with the answer covered by a labelled
+    placeholder, then ``slide_NN_answer.png``. ``progress(done, total)`` after each slide.
 
     Needs a QApplication. ``bundles`` (ref → Bundle, every preset of the lecture) skips
     training; otherwise :func:`train_bundles` loads or trains them."""
@@ -75,7 +81,9 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
     from .export import widget_png, write_bytes_atomic
     from .fonts import ensure_korean_font
     from .mainwindow import MainWindow
-    from .presenter import apply_slide, hide_chrome
+    from PySide6.QtGui import QImage
+
+    from .presenter import apply_slide, hide_chrome, quiz_hidden
 
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; allowed: {', '.join(LANGS)}")
@@ -104,20 +112,34 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
             win.set_font_scale(font_scale)
             win.show()
             app.processEvents()
+            n = len(lecture.slides)
             for i, slide in enumerate(lecture.slides):
-                state = apply_slide(win, lecture, slide, bundles)
+                # Drawn revealed, on the slide's own panel; a quiz's hidden panels are then
+                # covered by a labelled placeholder in the question image.
+                state = apply_slide(win, lecture, slide, bundles, reveal=True)
+                hidden = quiz_hidden(slide)
+                win.focus_panel(slide.panel)
                 win.views.draw_all()
                 app.processEvents()
                 png = bytes(widget_png(win.views).data())
+                view = QImage.fromData(png, "PNG")
+                focus = panel_rect(win.views, slide.panel)
+                covers = [panel_rect(win.views, name) for name in hidden]
+                texts = SLIDE_TEXT[lang]
+                counter = f"{i + 1} / {n}"
                 path = out / f"slide_{i + 1:02d}.png"
-                write_bytes_atomic(path, png)
+                write_bytes_atomic(path, image_png(compose_slide(
+                    view, lecture.title, slide.title, counter, slide.text(lang), focus=focus,
+                    covers=covers, cover_text=texts["hidden"] if covers else "", badge=texts["question"] if covers else "")))
                 pngs.append(path)
-                if state.hidden:  # the handout shows the answer
-                    for name in state.hidden:
-                        win.set_panel_hidden(name, False)
-                    win.views.draw_all()
-                    app.processEvents()
-                    png = bytes(widget_png(win.views).data())
+                if covers:  # the quiz's second image: the answer
+                    path = out / f"slide_{i + 1:02d}_answer.png"
+                    write_bytes_atomic(path, image_png(compose_slide(
+                        view, lecture.title, slide.title, counter, slide.text(lang), focus=focus,
+                        badge=texts["answer"])))
+                    pngs.append(path)
+                if progress is not None:
+                    progress(i + 1, n)
                 note = state.note
                 if note:
                     notes.append(f"slide {i + 1}: {note}")
@@ -132,6 +154,120 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
     pdf = out / "handout.pdf"
     write_bytes_atomic(pdf, handout_pdf(lecture, pages, lang, family))
     return ExportResult(tuple(pngs), pdf, tuple(notes))
+
+
+# ------------------------------------------------------------------------------- slide images
+
+SLIDE_TEXT = {
+    "en": {"hidden": "Hidden for the quiz: the answer is on the next image",
+           "question": "QUIZ", "answer": "ANSWER"},
+    "ko": {"hidden": "퀴즈를 위해 가렸습니다: 정답은 다음 그림에 있습니다",
+           "question": "퀴즈", "answer": "정답"},
+}
+TAB_PANELS = ("map", "cross", "masked_self", "encoder_self", "heads", "positions")
+
+
+def panel_rect(views, name: str):
+    """Where panel ``name`` sits inside ``views`` (a map panel: the whole tab area)."""
+    from PySide6.QtCore import QPoint, QRect
+
+    w = views.tabs if name in TAB_PANELS else views.panel_widget(name)
+    return QRect(w.mapTo(views, QPoint(0, 0)), w.size())
+
+
+def _text_font(px: float, bold: bool = False):
+    """The application font at ``px`` pixels, ligatures off (a PDF's "fi" ligature is not
+    found by a search for "fixed")."""
+    from PySide6.QtGui import QFont, QGuiApplication
+
+    f = QFont(QGuiApplication.font())
+    f.setPixelSize(max(1, int(round(px))))
+    f.setBold(bold)
+    f.setFeature(QFont.Tag("liga"), 0)
+    return f
+
+
+def compose_slide(view, lecture_title: str, slide_title: str, counter: str, narration: str, *,
+                  focus=None, covers=(), cover_text: str = "", badge: str = ""):
+    """One slide as a QImage: header, title, the view (``focus`` outlined, ``covers``
+    hidden under a labelled placeholder, ``badge`` in its corner), then the narration."""
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTextDocument
+
+    from .richtext import formula_html, paragraphs_html
+
+    W = max(view.width(), 800)
+    pad = 28.0
+    inner = W - 2 * pad
+    body_px = max(16.0, W / 75)
+
+    def doc(html_text: str, px: float, bold: bool = False) -> QTextDocument:
+        d = QTextDocument()
+        d.setDocumentMargin(0)
+        d.setDefaultFont(_text_font(px, bold))
+        d.setTextWidth(inner)
+        d.setHtml(html_text)
+        return d
+
+    head = doc(f"<span style='color:#57606a'>{formula_html(lecture_title)}</span>", body_px * 0.8)
+    title = doc(f"<b>{formula_html(slide_title)}</b>", body_px * 1.6)
+    text = doc(paragraphs_html(narration) or "<p></p>", body_px)
+    y_view = pad + head.size().height() + 6 + title.size().height() + 12
+    H = int(y_view + view.height() + 16 + text.size().height() + pad)
+    img = QImage(W, H, QImage.Format.Format_RGB32)
+    img.fill(QColor("white"))
+    p = QPainter(img)
+    try:
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        p.translate(pad, pad)
+        head.drawContents(p)
+        p.setFont(_text_font(body_px * 0.8))
+        p.setPen(QColor("#57606a"))
+        p.drawText(QRectF(0, 0, inner, head.size().height()), Qt.AlignmentFlag.AlignRight, counter)
+        p.translate(0, head.size().height() + 6)
+        title.drawContents(p)
+        p.resetTransform()
+        x0 = (W - view.width()) / 2
+        p.drawImage(int(x0), int(y_view), view)
+        for r in covers:
+            box = QRectF(r).translated(x0, y_view)
+            p.fillRect(box, QColor("#eaeef2"))
+            p.setPen(QPen(QColor("#8c959f"), 2, Qt.PenStyle.DashLine))
+            p.drawRect(box.adjusted(1, 1, -1, -1))
+            p.setPen(QColor("#57606a"))
+            p.setFont(_text_font(body_px * 1.1, bold=True))
+            p.drawText(box.adjusted(12, 12, -12, -12), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                       cover_text)
+        if focus is not None and not focus.isEmpty():
+            p.setPen(QPen(QColor("#fb8500"), 4))
+            p.drawRect(QRectF(focus).translated(x0, y_view).adjusted(2, 2, -2, -2))
+        if badge:
+            p.setFont(_text_font(body_px, bold=True))
+            fm = p.fontMetrics()
+            bw, bh = fm.horizontalAdvance(badge) + 24, fm.height() + 10
+            box = QRectF(x0 + view.width() - bw - 10, y_view + 10, bw, bh)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor("#1a7f37") if covers == () and badge != SLIDE_TEXT["en"]["question"]
+                       and badge != SLIDE_TEXT["ko"]["question"] else QColor("#8250df"))
+            p.drawRoundedRect(box, 6, 6)
+            p.setPen(QColor("white"))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, badge)
+        p.translate(pad, y_view + view.height() + 16)
+        text.drawContents(p)
+    finally:
+        p.end()
+    return img
+
+
+def image_png(img) -> bytes:
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not img.save(buf, "PNG"):
+        raise OSError("could not encode the slide PNG")
+    return bytes(buf.data().data())
 
 
 # ------------------------------------------------------------------------------- the PDF
@@ -149,6 +285,7 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
     from sandbox.lectures import image_path
 
     from .presenter import missing_image_text, narration_html
+    from .richtext import formula_html
 
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -167,6 +304,7 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
     def font(pt: float, bold: bool = False) -> QFont:
         f = QFont(base)
         f.setFamilies(families)
+        f.setFeature(QFont.Tag("liga"), 0)  # the text layer keeps "fi" as two letters
         f.setPointSizeF(pt)
         f.setBold(bold)
         return f
@@ -192,10 +330,16 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{i + 1} / {n}")
             y += head_h
             painter.setPen(QColor("#1f2328"))
-            painter.setFont(font(16, bold=True))
             title_h = 24 * px
-            painter.drawText(QRectF(0, y, W, title_h), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             slide.title)
+            tdoc = QTextDocument()
+            tdoc.setDocumentMargin(0)
+            tdoc.setDefaultFont(font(16, bold=True))
+            tdoc.setTextWidth(W)
+            tdoc.setHtml(f"<b>{formula_html(slide.title)}</b>")
+            painter.save()
+            painter.translate(0, y + max(0.0, (title_h - tdoc.size().height()) / 2))
+            tdoc.drawContents(painter, QRectF(0, 0, W, title_h))
+            painter.restore()
             y += title_h + 4 * px
             # Lay out the narration first (the slide's image, if any, sits to its right),
             # then give the view every bit of height that is left.
@@ -272,6 +416,89 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
     return bytes(buf.data().data())
 
 
+# ------------------------------------------------------------------------------- GUI
+
+
+def install_export(controller) -> None:
+    """Add "Export the chosen lecture as slides…" to a LectureController's Lecture menu
+    (once). The presenter does not import this module: the export imports the presenter."""
+    from PySide6.QtGui import QAction
+
+    if getattr(controller, "export_action", None) is not None:
+        return
+    a = QAction("Export the chosen lecture as slides…", controller.window)
+    a.setToolTip("PNG per slide (title, view, narration) and a PDF handout, in the narration "
+                 "language chosen above")
+    a.triggered.connect(lambda _=False: export_dialog(controller))
+    controller.export_action = a
+    controller.extra_actions.append(a)
+    controller.refresh()
+
+
+def export_dialog(controller) -> None:
+    """Lecture ▸ Export…: ask for a folder (Documents by default), then :func:`export_to`."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from .export import default_export_dir
+
+    lec = controller._load(controller.combo.currentData())
+    if lec is None:
+        return
+    folder = QFileDialog.getExistingDirectory(controller.window, f"Export “{lec.title}” into…",
+                                              str(default_export_dir("documents")))
+    if folder:
+        export_to(controller, lec, Path(folder) / f"{lec.key}_slides_{controller.lang}")
+
+
+def export_to(controller, lecture: "Lecture", out_dir: str | os.PathLike) -> ExportResult | None:
+    """Export ``lecture`` into ``out_dir`` in the controller's narration language, with a
+    progress dialog (Cancel stops between slides). Returns the ExportResult, or None
+    (cancelled, or the window's banner says why)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QProgressDialog
+
+    n = len(lecture.slides)
+    dlg = QProgressDialog("Loading the lecture's models…", "Cancel", 0, n, controller.window)
+    dlg.setWindowTitle("Export lecture")
+    dlg.setWindowModality(Qt.WindowModality.WindowModal)
+    dlg.setMinimumDuration(0)
+    dlg.setValue(0)
+    controller.export_dialog_widget = dlg
+    controller.export_progress = (0, n)  # (slides done, slides), for tests and the status
+
+    class _Cancelled(Exception):
+        pass
+
+    def pump() -> None:
+        QApplication.processEvents()
+        if dlg.wasCanceled():
+            raise _Cancelled
+
+    def log(msg: str) -> None:
+        dlg.setLabelText(msg)
+        pump()
+
+    def progress(done: int, total: int) -> None:
+        controller.export_progress = (done, total)
+        dlg.setMaximum(total)
+        dlg.setValue(done)
+        dlg.setLabelText(f"slide {done} / {total}")
+        pump()
+
+    try:
+        res = export_lecture(lecture, out_dir, lang=controller.lang, log=log, progress=progress)
+    except _Cancelled:
+        controller._message(f"export cancelled; the slides written so far are in {out_dir}", "warning")
+        return None
+    except (ValueError, OSError) as e:  # LectureError is a ValueError
+        controller._message(f"could not export: {e}", "error")
+        return None
+    finally:
+        dlg.close()
+    controller._message(f"exported {len(res.pngs)} slide images and {res.pdf.name} into {out_dir}")
+    return res
+
+
 # ------------------------------------------------------------------------------- CLI
 
 
@@ -299,5 +526,7 @@ def cli_lecture(args) -> int:
                             device=getattr(args, "device", None))
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(f"wrote {len(result.pngs)} slide PNGs and {result.pdf}")
+    answers = sum(1 for p in result.pngs if p.stem.endswith("_answer"))
+    extra = f" (+{answers} quiz answer image{'s' if answers != 1 else ''})" if answers else ""
+    print(f"wrote {len(result.pngs) - answers} slide PNGs{extra} and {result.pdf}")
     return 0

@@ -1,4 +1,6 @@
-"""Live loss (left axis) and accuracy / exact match (right axis, 0–1) while training."""
+"""Live loss (left axis) and accuracy / exact match (right axis, 0–1) while training, and,
+when the preset's teacher forcing ratio is below 1, the share of each step's decoder inputs
+that were fed the gold token (``Metrics.fed_gold``: teacher forcing is drawn per token)."""
 
 from __future__ import annotations
 
@@ -35,10 +37,19 @@ class LossPlot(pg.PlotWidget):
         self.exact_curve = pg.PlotDataItem([], [], pen=pg.mkPen("#1a7f37", width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
                                            symbol="o", symbolSize=4, symbolBrush="#1a7f37",
                                            name="exact match")
+        self.heldout_curve = pg.PlotDataItem([], [], pen=pg.mkPen("#8250df", width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
+                                             symbol="s", symbolSize=4, symbolBrush="#8250df",
+                                             name="held-out exact match")
         self.acc_vb.addItem(self.acc_curve)
         self.acc_vb.addItem(self.exact_curve)
+        self.acc_vb.addItem(self.heldout_curve)
+        self.fed_curve = pg.PlotDataItem([], [], pen=pg.mkPen("#9a6700", width=1, style=pg.QtCore.Qt.PenStyle.DotLine),
+                                         name="fed gold")
+        self.acc_vb.addItem(self.fed_curve)
+        self._fed_in_legend = False
         self.legend.addItem(self.acc_curve, "token accuracy")
         self.legend.addItem(self.exact_curve, "exact match (free running)")
+        self._heldout_in_legend = False
         self.marker = pg.InfiniteLine(angle=90, pen=pg.mkPen("#888888", width=1, style=pg.QtCore.Qt.PenStyle.DotLine))
         p.addItem(self.marker)
         self.marker.setVisible(False)
@@ -58,6 +69,10 @@ class LossPlot(pg.PlotWidget):
         self.acc: list[float] = []
         self.exact_steps: list[int] = []
         self.exact: list[float] = []
+        self.fed: list[float] = []
+        self.fed_curve.setData([], [])
+        self.heldout: list[float] = []  # held-out exact match at each of exact_steps (nan: none)
+        self.heldout_curve.setData([], [])
         self.loss_curve.setData([], [])
         self.acc_curve.setData([], [])
         self.exact_curve.setData([], [])
@@ -69,10 +84,13 @@ class LossPlot(pg.PlotWidget):
             self.steps.append(m.step)
             self.loss.append(m.loss if np.isfinite(m.loss) else np.nan)
             self.acc.append(m.token_accuracy)
+            self.fed.append(float(getattr(m, "fed_gold", 1.0)))
             if m.exact_match is not None and (m.exact_match != last_exact or m.step % 25 == 0
                                               or m.step == m.steps):
                 self.exact_steps.append(m.step)
                 self.exact.append(m.exact_match)
+                held = getattr(m, "heldout_exact", None)
+                self.heldout.append(np.nan if held is None else held)
                 last_exact = m.exact_match
         if not self.steps:
             return
@@ -80,6 +98,18 @@ class LossPlot(pg.PlotWidget):
         self.loss_curve.setData(x, np.asarray(self.loss, dtype=np.float64))
         self.acc_curve.setData(x, np.asarray(self.acc, dtype=np.float64))
         self.exact_curve.setData(np.asarray(self.exact_steps, np.float64), np.asarray(self.exact, np.float64))
+        if any(v < 1.0 for v in self.fed):  # scheduled sampling: show what was fed
+            self.fed_curve.setData(x, np.asarray(self.fed, dtype=np.float64))
+            if not self._fed_in_legend:
+                self.legend.addItem(self.fed_curve, "fed gold (share of inputs)")
+                self._fed_in_legend = True
+        held = np.asarray(self.heldout, np.float64)
+        if np.isfinite(held).any():  # beside training exact match: does the model generalise?
+            ok = np.isfinite(held)
+            self.heldout_curve.setData(np.asarray(self.exact_steps, np.float64)[ok], held[ok])
+            if not self._heldout_in_legend:
+                self.legend.addItem(self.heldout_curve, "held-out exact match")
+                self._heldout_in_legend = True
         total = metrics[-1].steps if metrics else x[-1]
         p = self.getPlotItem()
         p.setXRange(0, max(float(total), 1.0), padding=0.02)

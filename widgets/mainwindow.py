@@ -23,7 +23,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFrame,
-    QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMainWindow,
+    QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMainWindow,
     QMenu, QProgressBar, QPushButton, QRadioButton, QSizePolicy, QSlider, QSpinBox, QSplitter,
     QTextBrowser, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from sandbox.names import MODES, PANELS
 
 from .jobs import JobRunner
+from .numfmt import count, fmt, percent
 from .keys import focus_keeps_keys
 from .settings import make_settings, read_bytes, read_float, read_str, settings_problem
 from .training import TraceRequest, TrainingSession
@@ -41,6 +42,15 @@ if TYPE_CHECKING:
 
 DEFAULT_PRESET = "ko_en_cat"
 FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
+APP_NAME = "Attention Sandbox"
+CHROME_MAX_SCALE = 1.3  # see MainWindow._apply_font
+VIEWS_NEED_H = 420
+# Live training: the views follow the newest snapshot at most this often. Each snapshot is a
+# trace on the trainer's thread and a repaint here; 10 a second reads as live and leaves the
+# trainer most of the CPU (bench/bench_classroom.py measures window vs headless speed).
+LIVE_INTERVAL_S = 0.1  # px of view height per 100 % text scale (MainWindow.view_scale)
+# Keys that are not actions (so not found among the window's shortcuts) for Help ▸ Keys.
+NAV_KEYS = ("← → step", "Home / End first / last step", "Space play", "PageUp / PageDown previous / next pair")
 
 
 def _startup_task(preset_ref: str, wanted_mode: str):
@@ -52,9 +62,9 @@ def _startup_task(preset_ref: str, wanted_mode: str):
 
         from sandbox.device import available_devices
         from sandbox.model import Bundle
+        from sandbox.fileio import sweep_stale_temp_files
         from sandbox.presets import PresetError, find_preset, ignored_user_presets, load_preset
         from sandbox.trace import trace
-        from sandbox.fileio import sweep_stale_temp_files
 
         sweep_stale_temp_files()  # leftovers of a write a kill interrupted
         presets = _preset_entries()
@@ -89,6 +99,17 @@ def _preset_entries() -> list[tuple[str, str, bool, str]]:
     return out
 
 
+def unknown_words_text(words: list[str], limit: int = 12) -> str:
+    """Each unknown word once, in first-seen order, with a count when it repeats
+    (“a” ×150); after ``limit`` words, "… and N more"."""
+    counts: dict[str, int] = {}
+    for w in words:
+        counts[w] = counts.get(w, 0) + 1
+    items = [f"“{w}”" + (f" ×{n}" if n > 1 else "") for w, n in counts.items()]
+    more = f" … and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
 class MainWindow(QMainWindow):
     firstShown = Signal()
     traceChanged = Signal(object)
@@ -99,8 +120,9 @@ class MainWindow(QMainWindow):
     def __init__(self, *, deferred: bool = False, settings=None, persist: bool = True,
                  parent=None) -> None:
         super().__init__(parent)
+        self._deferred = deferred
         self.persist = persist  # False: never write settings (offscreen rendering)
-        self.setWindowTitle("Attention Sandbox")
+        self.setWindowTitle(APP_NAME)
         self.settings = settings if settings is not None else make_settings()
         self.bundle: Bundle | None = None
         self.trace: Trace | None = None  # what the views show
@@ -119,7 +141,8 @@ class MainWindow(QMainWindow):
         self._trained_steps = 0
         self._trained_origin: str | None = None  # e.g. "lecture cache", shown in the Model box
         self._checked_on: str | None = None  # the device a lecture's claims were checked on
-        self._history: list = []
+        self._history: list = []  # training.Snapshot per history point (with its weights)
+        self._weights = None  # sandbox.history.WeightHistory of the same points (made on first use)
         self._first_shown = False
         self._defer_details = False
         self._loader = JobRunner(self, name="startup-loader")
@@ -130,6 +153,10 @@ class MainWindow(QMainWindow):
         self.views = None
         self.loss_plot = None
         app = QApplication.instance()
+        if app is not None:
+            from .fonts import ensure_fonts
+
+            ensure_fonts()  # Latin first, Hangul fallback: digits never in the Hangul font
         base = app.font().pointSizeF() if app is not None else 9.0
         self._base_pt = base if base > 0 else 9.0
         self._font_scale = min(max(read_float(self.settings, "font_scale", 1.0), 0.5), 3.0)
@@ -218,7 +245,15 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(220)
         self.progress.setMinimumWidth(140)
         tb.addWidget(self.progress)
-        tb.addSeparator()
+        # The rest goes on a second toolbar that drops to its own row when the window is too
+        # narrow for both (fit_toolbars): nothing ever hides behind a "»" overflow.
+        tb = QToolBar("view")
+        tb.setObjectName("view_toolbar")
+        tb.setMovable(False)
+        self.addToolBar(tb)
+        self.view_toolbar = tb
+        self._toolbar_rows = [self.toolbar, self.view_toolbar]
+        self._toolbar_breaks: set = set()
         self.rb_teacher = QRadioButton("teacher forcing")
         self.rb_free = QRadioButton("free running")
         self.rb_teacher.setToolTip("each step is fed the gold previous token")
@@ -280,12 +315,14 @@ class MainWindow(QMainWindow):
         ll = QVBoxLayout(left)
         ll.setContentsMargins(4, 4, 4, 4)
         self.left_split = QSplitter(Qt.Orientation.Vertical)
+        self.left_split.setChildrenCollapsible(False)
         pairs_box = QWidget()
         pl = QVBoxLayout(pairs_box)
         pl.setContentsMargins(0, 0, 0, 0)
         pl.addWidget(QLabel("<b>Sentence pairs</b> (PageUp / PageDown)"))
-        self.pair_list = QListWidget()
-        self.pair_list.setAlternatingRowColors(True)
+        from .pairlist import PairList
+
+        self.pair_list = PairList()  # training, then held-out pairs; a filter box (issue 11)
         self.pair_list.currentRowChanged.connect(self._on_pair_row)
         pl.addWidget(self.pair_list, 1)
         own = QGroupBox("Your own sentence")
@@ -352,13 +389,25 @@ class MainWindow(QMainWindow):
         bl.addWidget(close)
         self.banner.hide()
         cl.addWidget(self.banner)
-        self.placeholder = QLabel("<h2>loading…</h2><p>starting PyTorch and tracing the first sentence</p>")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # Until torch and the first trace are ready: the map the last session closed on
+        # (widgets.firstmap, plain QPainter from a JSON file), else a "loading…" note.
+        cached = None
+        if self._deferred:
+            from . import firstmap
+
+            data = firstmap.load()
+            cached = firstmap.CachedMap(data) if data is not None else None
+        if cached is not None:
+            self.placeholder = cached
+        else:
+            self.placeholder = QLabel("<h2>loading…</h2><p>starting PyTorch and tracing the first sentence</p>")
+            self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.placeholder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         cl.addWidget(self.placeholder, 1)
         self.centre_layout = cl
 
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
+        self.main_split.setChildrenCollapsible(False)
         self.main_split.addWidget(left)
         self.main_split.addWidget(centre)
         self.main_split.setStretchFactor(0, 0)
@@ -429,6 +478,7 @@ class MainWindow(QMainWindow):
         self.bottom = bottom
 
         self.outer_split = QSplitter(Qt.Orientation.Vertical)
+        self.outer_split.setChildrenCollapsible(False)
         self.outer_split.addWidget(self.main_split)
         self.outer_split.addWidget(bottom)
         self.outer_split.setStretchFactor(0, 1)
@@ -452,14 +502,46 @@ class MainWindow(QMainWindow):
         self.views = Views()
         self.views.cellHovered.connect(lambda s: self.status.showMessage(s, 4000))
         self.views.stepRequested.connect(self.set_step)
-        self.centre_layout.replaceWidget(self.placeholder, self.views)
-        self.placeholder.hide()
-        self.placeholder.deleteLater()
-        self.centre_layout.setStretchFactor(self.views, 1)
+        from .firstmap import CachedMap
+
+        if isinstance(self.placeholder, CachedMap) and self.trace is None:
+            # Keep the cached map on screen until the live trace replaces it (_swap_in_views).
+            self.views.hide()
+            self.centre_layout.addWidget(self.views, 1)
+        else:
+            self._swap_in_views()
         self.loss_plot = LossPlot()
         self.loss_holder.addWidget(self.loss_plot)
         self._restore_view_state()
         self._apply_font()
+
+    def _swap_in_views(self) -> None:
+        """Put the live views where the placeholder (or cached map) was."""
+        if self.placeholder is None or self.views is None:
+            return
+        if self.centre_layout.indexOf(self.views) >= 0:
+            self.centre_layout.removeWidget(self.views)
+        self.centre_layout.replaceWidget(self.placeholder, self.views)
+        self.placeholder.hide()
+        self.placeholder.deleteLater()
+        self.placeholder = None
+        self.views.show()
+        self.centre_layout.setStretchFactor(self.views, 1)
+
+    def _save_first_map(self) -> None:
+        """Keep the map on screen for the next launch's first paint (widgets.firstmap)."""
+        if self.views is None or self.trace is None:
+            return
+        from . import firstmap
+
+        try:
+            m = self.views.cross_map
+            title = f"{self.bundle.preset.name}" if self.bundle is not None else "attention"
+            data = firstmap.snapshot(m, self._preset_key, title)
+            if data is not None:
+                firstmap.save(data)
+        except (OSError, ValueError) as e:  # a cache: never stop the window closing
+            print(f"warning: could not cache the first map: {e}", file=sys.stderr)
 
     def _set_loading(self, loading: bool) -> None:
         for w in (self.preset_combo, self.pair_list, self.trace_button, self.source_edit, self.target_edit,
@@ -468,6 +550,8 @@ class MainWindow(QMainWindow):
         self.act_train.setEnabled(not loading and self.bundle is not None)
         if loading:
             self.status.showMessage("loading…")
+        elif self.status.currentMessage() == "loading…":
+            self.status.clearMessage()
 
     # ================================================================== startup (run_app)
     def start_loading(self) -> None:
@@ -507,6 +591,7 @@ class MainWindow(QMainWindow):
         self._sync_pair_list()
         self._sync_mode_radios()
         self._set_trace(tr, keep_step=False)
+        self._swap_in_views()
         warning = result.get("warning")
         problem = settings_problem(self.settings) if self.persist else None
         if problem:  # found now, not silently at exit
@@ -521,6 +606,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self._build_views()
+        self._swap_in_views()
         self._set_loading(False)
         self.show_banner(f"could not start: {html.escape(message)}", "error")
         self.ready.emit()
@@ -543,12 +629,33 @@ class MainWindow(QMainWindow):
         self._preset_path = str(path)
         self._install_bundle(bundle)
         self.settings.setValue("last_preset", preset.key if self._is_listed(str(path)) else str(path))
-        self._history.clear()
-        self._update_history_slider()
+        self._clear_history()
         if self.loss_plot is not None:
             self.loss_plot.clear_data()
         self.set_pair(0)
         self.presetLoaded.emit(preset.key)
+
+    def reload_saved_preset(self, key_or_path: str | os.PathLike) -> bool:
+        """Show a preset just saved (Save / Save As). The trained model is kept when the save
+        changed nothing it depends on — model settings, tokenizers, seed and the vocabulary's
+        tokens (see :func:`sandbox.model.rebind`); otherwise this is :meth:`load_preset`.
+        Returns True when the model was kept."""
+        from sandbox.model import rebind
+        from sandbox.presets import find_preset, load_preset
+
+        path = find_preset(key_or_path)
+        preset = load_preset(path)
+        old = self.bundle
+        kept = None if old is None or self.training.is_active else rebind(old, preset)
+        if kept is None:
+            self.load_preset(path)
+            return False
+        steps, origin = self._trained_steps, self._trained_origin
+        self._preset_path = str(path)
+        self.settings.setValue("last_preset", preset.key if self._is_listed(str(path)) else str(path))
+        self.set_bundle(kept, trained_steps=steps, origin=origin)
+        self.presetLoaded.emit(preset.key)
+        return True
 
     def set_checked_device(self, device: str | None) -> None:
         """The device type ("cpu"/"cuda") the shown lecture model's claims were checked on;
@@ -571,8 +678,10 @@ class MainWindow(QMainWindow):
         if trained_steps is None:
             trained_steps, origin = ((self._trained_steps, self._trained_origin) if same_model
                                      else (0, None))
-        if not same_model and self.loss_plot is not None:
-            self.loss_plot.clear_data()  # the curve belongs to the model that was shown
+        if not same_model:
+            self._clear_history()  # the history, like the curve, belongs to the model shown
+            if self.loss_plot is not None:
+                self.loss_plot.clear_data()  # the curve belongs to the model that was shown
         self._install_bundle(bundle, keep_pairs=same_preset)
         self._set_trained(int(trained_steps), origin)
         if same_preset and self._source is not None:
@@ -592,16 +701,19 @@ class MainWindow(QMainWindow):
         self.interventions = None
         self._sync_pair_list()
         self._sync_mode_radios()
-        self._clear_history_for_new_request()
         self._retrace(keep_step=False)
 
     def set_sentence(self, source: str, target: str | None = None) -> bool:
         """Trace your own sentence; no target means free running. False (and a banner) if
         the sentence cannot be traced."""
-        source = (source or "").strip()
-        target = (target or "").strip() or None
+        from sandbox.text import normalize
+
+        typed = (source or "").strip()
+        source = normalize(source or "")  # NFC, zero-width characters removed: what the model reads
+        target = normalize(target or "") or None
         if not source:
-            self.show_banner("the source sentence is empty — type something to trace", "error")
+            extra = " (it holds only invisible zero-width characters)" if typed else ""
+            self.show_banner(f"the source sentence is empty{extra} — type something to trace", "error")
             return False
         if self.bundle is None:
             return False
@@ -615,7 +727,6 @@ class MainWindow(QMainWindow):
             self._mode = "free_running"
         self._sync_pair_list()
         self._sync_mode_radios()
-        self._clear_history_for_new_request()
         return self._retrace(keep_step=False)
 
     def set_mode(self, mode: str) -> None:
@@ -629,8 +740,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("mode", mode)
         self._sync_mode_radios()
         if changed:
-            self._clear_history_for_new_request()
-            self._retrace(keep_step=True)
+                self._retrace(keep_step=True)
 
     def set_step(self, t: int) -> None:
         n = len(self.trace.steps) if self.trace is not None else 1
@@ -737,6 +847,53 @@ class MainWindow(QMainWindow):
         if self._play.isActive():
             self._play.setInterval(int(1000 / v))
 
+    # ================================================================== toolbars
+    def add_toolbar(self, tb: QToolBar) -> None:
+        """Add a toolbar that wraps onto a new row like the window's own (lectures use it)."""
+        tb.setMovable(False)
+        if tb not in self._toolbar_rows:
+            self.addToolBar(tb)
+            self._toolbar_rows.append(tb)
+        self.fit_toolbars()
+
+    def fit_toolbars(self) -> None:
+        """Put toolbars side by side while they fit the window's width, else start a new row."""
+        avail = self.width() - 8
+        used = 0
+        for tb in self._toolbar_rows:
+            w = tb.sizeHint().width()
+            want_break = used > 0 and used + w > avail
+            has_break = tb in self._toolbar_breaks
+            if want_break and not has_break:
+                self.insertToolBarBreak(tb)
+                self._toolbar_breaks.add(tb)
+            elif not want_break and has_break:
+                self.removeToolBarBreak(tb)
+                self._toolbar_breaks.discard(tb)
+            used = w if want_break else used + w
+
+    def _fit_toolbars_later(self) -> None:
+        """After a font change: once the toolbars' size hints have caught up."""
+        QTimer.singleShot(0, self._refit_toolbars)
+
+    def _refit_toolbars(self) -> None:
+        self.fit_toolbars()
+        self._refit_view_scale()
+        # A toolbar that was once squeezed keeps its "»" even with room to spare (Qt keeps
+        # the overflow state); hiding and showing it lays it out afresh.
+        for tb in self._toolbar_rows:
+            ext = tb.findChild(QToolButton, "qt_toolbar_ext_button")
+            if tb.isVisible() and ext is not None and ext.isVisible():
+                tb.setVisible(False)
+                tb.setVisible(True)
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if ev.oldSize().width() != ev.size().width():
+            self.fit_toolbars()
+            self._fit_toolbars_later()
+        if ev.oldSize().height() != ev.size().height():
+            QTimer.singleShot(0, self._refit_view_scale)
+
     # ================================================================== font scale
     def zoom_in(self) -> None:
         bigger = [s for s in FONT_SCALES if s > self._font_scale + 1e-6]
@@ -755,15 +912,44 @@ class MainWindow(QMainWindow):
     def font_scale(self) -> float:
         return self._font_scale
 
+    @property
+    def view_scale(self) -> float:
+        """The text scale the views get: the chosen one, but no larger than the height for
+        the views allows (VIEWS_NEED_H pixels per 100 %), so that a map and the step
+        anatomy keep readable rows on a 1280×720 projector at 200 %."""
+        h = self.main_split.height()
+        if h < 100 or not self.isVisible():
+            return self._font_scale
+        return min(self._font_scale, max(1.0, h / VIEWS_NEED_H))
+
+    def _refit_view_scale(self) -> None:
+        if abs(self.view_scale - getattr(self, "_applied_view_scale", self.view_scale)) > 0.04:
+            self._apply_font()
+
     def _apply_font(self) -> None:
+        """The views (maps, anatomy, explanation) get the whole scale, for the back row; the
+        chrome (menus, toolbars, lists, stepping bar) at most CHROME_MAX_SCALE, so that at
+        200 % on a 1280×720 projector the controls still leave the views room."""
         font = QApplication.font()
-        font.setPointSizeF(self._base_pt * self._font_scale)
+        font.setPointSizeF(self._base_pt * min(self._font_scale, CHROME_MAX_SCALE))
         self.setFont(font)
+        view_scale = self.view_scale
+        self._applied_view_scale = view_scale
         self.zoom_label.setText(f"{round(self._font_scale * 100)}%")
+        self.zoom_label.setToolTip(
+            f"text size {round(self._font_scale * 100)}%" + (
+                f"; the views show {round(view_scale * 100)}%, as much as this window's height leaves "
+                "room for (a larger window or presenter mode shows more)" if view_scale < self._font_scale - 1e-6
+                else ""))
+        big = QApplication.font()
+        big.setPointSizeF(self._base_pt * view_scale)
         if self.views is not None:
-            self.views.set_font(font)
+            self.views.setFont(big)
+            self.views.set_font(big)
         if self.loss_plot is not None:
             self.loss_plot.set_font(font)
+        self.fit_toolbars()
+        self._fit_toolbars_later()
 
     # ================================================================== training
     @property
@@ -788,11 +974,12 @@ class MainWindow(QMainWindow):
         # steps, counted on from where it stopped (the loss curve and history go on too).
         offset = self._trained_steps
         if offset == 0:
-            self._clear_history_for_new_request()
+            self._clear_history()
             if self.loss_plot is not None:
                 self.loss_plot.clear_data()
         self.hide_banner()
-        self.training.start(self.bundle, self._request(), device=device, steps=steps, step_offset=offset)
+        self.training.start(self.bundle, self._request(), device=device, steps=steps, step_offset=offset,
+                            interval=LIVE_INTERVAL_S)
         self._set_training_ui(True)
         self._update_model_view()
         more = f" (continuing from step {offset})" if offset else ""
@@ -835,6 +1022,7 @@ class MainWindow(QMainWindow):
             self.act_pause.setText("▶ Resume")
         elif state == "running":
             self.act_pause.setText("❚❚ Pause")
+        self._update_model_view()
 
     def _on_metrics(self, metrics: list) -> None:
         if self.loss_plot is not None:
@@ -843,8 +1031,8 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, max(m.steps, 1))
         self.progress.setValue(m.step)
         self.progress.setFormat(f"step {m.step} / {m.steps}")
-        em = "—" if m.exact_match is None else f"{m.exact_match:.0%}"
-        self.status_right.setText(f"loss {m.loss:.3f} · token acc {m.token_accuracy:.0%} · exact {em} · "
+        em = percent(m.exact_match)
+        self.status_right.setText(f"loss {fmt(m.loss, 'loss')} · token acc {percent(m.token_accuracy)} · exact {em} · "
                                   f"{m.steps_per_sec:.0f} steps/s")
 
     def _on_snapshot(self, snap) -> None:
@@ -867,8 +1055,20 @@ class MainWindow(QMainWindow):
                 self.training.queue_job(self.views.draw_details)
 
     def _on_history(self, entries: list) -> None:
+        from sandbox.history import WeightHistory, WeightSnapshot
+
         follow = self._following_live()
-        self._history.extend(e for e in entries if e.trace is not None)
+        if self._weights is None:
+            self._weights = WeightHistory()
+        for e in entries:
+            if e.weights is None and e.trace is None:
+                continue
+            self._history.append(e)
+            if e.weights is not None:
+                self._weights.add(WeightSnapshot(e.step, e.total, e.weights, e.metrics))
+                if e.trace is not None:
+                    self._weights.seed_trace(len(self._weights) - 1, e.request.source, e.request.target,
+                                             e.request.mode, e.trace)
         self._update_history_slider(follow)
 
     def _on_training_finished(self, status: str, message: str, bundle) -> None:
@@ -929,8 +1129,28 @@ class MainWindow(QMainWindow):
             if self._live_trace is not None:
                 self._set_trace(self._live_trace, keep_step=True)
         else:
-            self._set_trace(self._history[v].trace, keep_step=True)
+            self._show_history_point(v)
         self._update_history_label()
+
+    def _history_trace(self, v: int):
+        """The current sentence and mode traced with the weights of history point ``v``
+        (the worker's own trace when it traced exactly this). Raises ValueError."""
+        h = self._history[v]
+        w = self._weights
+        if h.weights is None or w is None or len(w) != len(self._history):
+            if h.trace is None:
+                raise ValueError("this history point kept no weights")
+            return h.trace  # an entry without weights: only its own trace
+        return w.trace_at(v, self.bundle, self._source or "", self._target, self._mode)
+
+    def _show_history_point(self, v: int) -> bool:
+        try:
+            tr = self._history_trace(v)
+        except ValueError as e:
+            self.show_banner(f"cannot trace: {html.escape(str(e))}", "error")
+            return False
+        self._set_trace(tr, keep_step=True)
+        return True
 
     def show_history(self, index: int) -> None:
         """Show the trace kept at history entry ``index`` (len = live)."""
@@ -940,19 +1160,28 @@ class MainWindow(QMainWindow):
     def history(self) -> list:
         return list(self._history)
 
-    def _clear_history_for_new_request(self) -> None:
+    def _clear_history(self) -> None:
+        """Forget the training history (another model is shown, or training starts afresh).
+        A new sentence or mode keeps it: every point is re-traced from its weights."""
         if self.training.is_active:
             return
+        if self._weights is not None:
+            self._weights.clear()
         if self._history:
             self._history.clear()
             self._update_history_slider()
 
     # ================================================================== tracing
-    def _retrace(self, keep_step: bool, keep_history: bool = False) -> bool:
+    def _retrace(self, keep_step: bool, keep_history: bool = True) -> bool:
+        """Trace the current sentence and mode: live, and at the history point shown when
+        the history slider is not on "live". The history is kept (``keep_history`` is
+        accepted for old callers and ignored)."""
         if self.bundle is None or not self._source:
             return False
         if self.training.is_active:
             self.training.set_request(self._request())
+            if not self._following_live():
+                return self._show_history_point(self.history_slider.value())
             return True
         from sandbox.trace import trace
 
@@ -970,11 +1199,9 @@ class MainWindow(QMainWindow):
         self._live_trace = tr
         if getattr(self, "_banner_kind", "") == "error":
             self.hide_banner()  # the last problem is fixed: this sentence traced
-        if self._history and not keep_history:
-            self._history.clear()
-            self._update_history_slider()
-        elif keep_history:
-            self._update_history_slider()
+        self._update_history_slider(follow=False)
+        if not self._following_live():  # the user looks at a point of training: show that point
+            return self._show_history_point(self.history_slider.value())
         self._set_trace(tr, keep_step=keep_step)
         return True
 
@@ -992,8 +1219,19 @@ class MainWindow(QMainWindow):
             self._wanted_step = 0
         step = max(0, min(self._wanted_step, n - 1))
         self._update_unknown_banner(tr)
+        self._show_gold(tr)
         self._show_step(step)
         self.traceChanged.emit(tr)
+
+    def _show_gold(self, tr: "Trace") -> None:
+        """Mark the pair's gold alignment links on the cross-attention map (teacher forcing)."""
+        if self.views is None:
+            return
+        from .corpus_view import gold_cells
+
+        row = self.pair_list.row_of(self._source, self._target)
+        pair = self.pair_list.pair(row) if row >= 0 else None
+        self.views.cross_map.set_gold(gold_cells(pair, tr, self.bundle.preset if self.bundle else None))
 
     def _update_unknown_banner(self, tr: "Trace") -> None:
         if not tr.has_unknown:
@@ -1010,7 +1248,7 @@ class MainWindow(QMainWindow):
         if self._target and tok is not None:
             orig = tokenize(self._target, tok.target)
             words += [orig[i] for i in tr.target_unknown if i < len(orig)]
-        shown = ", ".join(f"“{w}”" for w in words) or "some words"
+        shown = unknown_words_text(words) or "some words"
         self.show_banner(f"⚠ unknown to this model, shown as &lt;unk&gt;: {html.escape(shown)} — "
                          "it has only seen the words of its preset's pairs", "warning")
         self._banner_kind = "unk"
@@ -1026,13 +1264,7 @@ class MainWindow(QMainWindow):
             self._trained_steps, self._trained_origin = 0, None
             self._checked_on = None
         if not keep_pairs:
-            self.pair_list.blockSignals(True)
-            self.pair_list.clear()
-            for i, pair in enumerate(p.pairs):
-                item = QListWidgetItem(f"{pair.source}  →  {pair.target}")
-                item.setToolTip(f"pair {i + 1}: {pair.source} → {pair.target}")
-                self.pair_list.addItem(item)
-            self.pair_list.blockSignals(False)
+            self.pair_list.set_pairs(p.pairs, p.heldout_pairs)
             self._select_preset_in_combo()
         layers, heads = self._layers_heads()
         self.layer_spin.blockSignals(True)
@@ -1051,7 +1283,9 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0 if not keep_pairs else self.progress.value())
         if not keep_pairs:
             self.progress.setFormat("untrained")
-        self.setWindowTitle(f"Attention Sandbox — {p.name}")
+            self.status_right.setText("")  # the last run's loss and speed belong to the old model
+        # Ends with the app name, so Qt does not append the display name a second time.
+        self.setWindowTitle(f"{p.name} — {APP_NAME}")
         self._update_model_view()
 
     def _set_trained(self, steps: int, origin: str | None = None) -> None:
@@ -1110,7 +1344,7 @@ class MainWindow(QMainWindow):
             rows.append(f"Transformer · {m.layers} layer(s) × {m.heads} heads · d_model {m.d_model} · "
                         f"d_ff {m.d_ff}")
             rows.append("encoder self · masked decoder self · cross attention in every layer")
-        rows.append(f"{params:,} parameters · vocab {len(b.src_vocab)} → {len(b.tgt_vocab)} · "
+        rows.append(f"{count(params)} parameters · vocab {len(b.src_vocab)} → {len(b.tgt_vocab)} · "
                     f"{len(p.pairs)} pairs")
         rows.append(f"training: {t.steps} steps · batch {t.batch_size} · lr {t.lr} · "
                     f"teacher forcing {t.teacher_forcing:g} · seed {t.seed}")
@@ -1119,7 +1353,10 @@ class MainWindow(QMainWindow):
             rows.append(f"<span style='color:#9a6700'>⚠ this lecture was checked on the "
                         f"{esc(self._checked_on.upper())}; on {esc(device)} the numbers differ from "
                         "that run, and a slide's claim may not hold</span>")
-        if self.training.is_active:
+        if self.training.is_active and self.training.is_paused:
+            state = (f"<span style='color:#9a6700'>paused at step {self._trained_steps} "
+                     "(Ctrl+R resumes, ■ stops)</span>")
+        elif self.training.is_active:
             state = "<span style='color:#0969da'>training… (the views follow it live)</span>"
         elif self._trained_steps:
             origin = f" ({esc(self._trained_origin)})" if self._trained_origin else ""
@@ -1127,13 +1364,34 @@ class MainWindow(QMainWindow):
         else:
             state = "<span style='color:#8250df'>untrained (seeded weights)</span>"
         rows.append(state)
+        rows.append(self._alignment_line(b))
         self.model_view.setHtml("<br>".join(r for r in rows if r))
+
+    def _alignment_line(self, b) -> str:
+        """Alignment accuracy vs gold links (corpus presets, issue 11), once per trained model."""
+        if self.training.is_active or not self._trained_steps:
+            return ""
+        from .corpus_view import alignment_html, alignment_summary
+
+        key = (id(b), id(b.model), self._trained_steps)
+        if getattr(self, "_align_key", None) != key:
+            try:
+                self._align_summary = alignment_summary(b)
+            except Exception:  # noqa: BLE001 - a score is never worth an error dialog
+                self._align_summary = None
+            self._align_key = key
+        return alignment_html(self._align_summary, b.preset.model.kind == "transformer")
 
     def _populate_presets(self, entries: list[tuple[str, str, bool, str]]) -> None:
         self.preset_combo.blockSignals(True)
         self.preset_combo.clear()
+        names = [name for _k, _p, _u, name in entries]
         for key, path, is_user, name in entries:
-            label = f"{name}  [yours]" if is_user else name
+            label = name
+            if names.count(name) > 1:  # two presets with one display name: add the file name
+                label = f"{name} ({Path(path).name})"
+            if is_user:
+                label += "  [yours]"
             self.preset_combo.addItem(label, path)
             self.preset_combo.setItemData(self.preset_combo.count() - 1, f"{key} — {path}",
                                           Qt.ItemDataRole.ToolTipRole)
@@ -1198,12 +1456,17 @@ class MainWindow(QMainWindow):
         if self.training.is_active:
             self._sync_pair_list()
             return
+        if self.pair_list.is_heldout(row):  # a held-out pair: traced like your own sentence
+            pair = self.pair_list.pair(row)
+            self.set_sentence(pair.source, pair.target)
+            return
         self.set_pair(row)
 
     def _sync_pair_list(self) -> None:
         self.pair_list.blockSignals(True)
-        if self._pair_index >= 0:
-            self.pair_list.setCurrentRow(self._pair_index)
+        row = self._pair_index if self._pair_index >= 0 else self.pair_list.row_of(self._source, self._target)
+        if row >= 0:
+            self.pair_list.setCurrentRow(row)
         else:
             self.pair_list.clearSelection()
             self.pair_list.setCurrentRow(-1)
@@ -1256,10 +1519,22 @@ class MainWindow(QMainWindow):
         doc.setHtml(self.banner_label.text())
         return doc.toPlainText()
 
+    def keys_text(self) -> str:
+        """Every key the window answers: the stepping keys, then each action's shortcut(s),
+        read from the actions themselves so a feature plugged in later is listed too."""
+        from PySide6.QtGui import QKeySequence as KS
+
+        seen: dict[str, str] = {}
+        for a in self.findChildren(QAction):
+            keys = [k.toString(KS.SequenceFormat.NativeText) for k in a.shortcuts() if not k.isEmpty()]
+            name = a.text().replace("&", "").rstrip("…").strip()
+            if keys and name and " / ".join(keys) not in seen:
+                seen[" / ".join(keys)] = name
+        acts = sorted(seen.items(), key=lambda kv: (len(kv[0]), kv[0]))
+        return " · ".join(list(NAV_KEYS) + [f"{k} {n}" for k, n in acts])
+
     def _show_keys(self) -> None:
-        self.show_banner("← → step · Home / End first / last step · Space play · PageUp / PageDown "
-                         "previous / next pair · Ctrl+R train / pause · Ctrl++ / Ctrl+- text size · "
-                         "Ctrl+E export PNG · Ctrl+J export trace JSON · Ctrl+Q quit", "info")
+        self.show_banner(html.escape(self.keys_text()), "info")
 
     # ================================================================== export
     def export_view(self, path: str | os.PathLike) -> Path:
@@ -1310,7 +1585,9 @@ class MainWindow(QMainWindow):
     def _export_dialog(self, what: str, fmt: str) -> None:
         if self.trace is None:
             return
-        name = f"{self._preset_key or 'attention'}_t{self._step}_{what}.{fmt}"
+        from .export import default_export_dir
+
+        name = str(default_export_dir("pictures") / f"{self._preset_key or 'attention'}_t{self._step}_{what}.{fmt}")
         path, _ = QFileDialog.getSaveFileName(self, f"Export {what} as {fmt.upper()}", name,
                                               f"{fmt.upper()} (*.{fmt})")
         if not path:
@@ -1324,8 +1601,11 @@ class MainWindow(QMainWindow):
     def _export_json_dialog(self) -> None:
         if self.trace is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export trace as JSON",
-                                              f"{self._preset_key or 'trace'}.json", "JSON (*.json)")
+        from .export import default_export_dir
+
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export trace as JSON", str(default_export_dir("documents") / f"{self._preset_key or 'trace'}.json"),
+            "JSON (*.json)")
         if path and self._guarded(lambda: self.export_trace_json(path)):
             self.status.showMessage(f"saved {path}", 6000)
 
@@ -1388,6 +1668,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         if not self.persist:
             return
+        self._save_first_map()
         s = self.settings
         s.setValue("geometry", self.saveGeometry())
         for name in ("main_split", "left_split", "outer_split"):

@@ -16,6 +16,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
+from .numfmt import fmt
+
 pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="k",
                     antialias=False, useNumba=False)
 
@@ -70,6 +72,66 @@ def set_ticks(axis: pg.AxisItem, labels: Sequence[str] | None, offset: int = 0) 
         axis.setTicks([[(i + offset, t) for i, t in enumerate(key[0])], []])
 
 
+def thin_indices(n: int, step: int) -> list[int]:
+    """Every ``step``-th of ``n`` positions counted back from the last, so the last one —
+    ``<eos>`` in a token list — always keeps its label."""
+    step = max(1, int(step))
+    return sorted(range(n - 1, -1, -step)) if n > 0 else []
+
+
+class TokenAxis(pg.AxisItem):
+    """An axis of token labels that never overprint: when the cells are narrower (or
+    lower) than the labels, only every k-th label is drawn, counted back from the last
+    (``<eos>`` always labelled), and a label longer than its room is elided with "…".
+    With no token labels set it is an ordinary numeric axis.
+
+    ``drawn`` holds the (position, text) pairs of the last paint, for tests."""
+
+    MIN_CHARS = 4  # a horizontal label gets room for at least this many characters
+
+    def __init__(self, orientation: str, **kw) -> None:
+        super().__init__(orientation, **kw)
+        self.drawn: list[tuple[int, str]] = []
+
+    def generateDrawSpecs(self, p):
+        full = self._tickLevels
+        if not full or not full[0]:
+            return super().generateDrawSpecs(p)
+        from PySide6.QtGui import QFontMetricsF
+
+        font = self.style.get("tickFont") or p.font()
+        fm = QFontMetricsF(font)
+        ticks = full[0]
+        n = len(ticks)
+        span = abs(self.range[1] - self.range[0]) or 1.0
+        vertical = self.orientation in ("left", "right")
+        length = self.geometry().height() if vertical else self.geometry().width()
+        ppu = max(length / span, 1e-6)  # pixels per token
+        if vertical:
+            need = fm.height() * 1.05
+            room_w = max(self.geometry().width() - 14, fm.horizontalAdvance("M…"))
+        else:
+            widest = max(fm.horizontalAdvance(str(t)) for _, t in ticks) + 8
+            need = min(widest, fm.horizontalAdvance("M" * self.MIN_CHARS + "…") + 8)
+        step = max(1, int(np.ceil(need / ppu)))
+        keep = thin_indices(n, step)
+        if not vertical:
+            room_w = max(step * ppu - 8, fm.horizontalAdvance("M…"))
+        mode = Qt.TextElideMode.ElideRight
+        shown = [(ticks[i][0], fm.elidedText(str(ticks[i][1]), mode, room_w)) for i in keep]
+        self.drawn = [(int(round(v)), t) for v, t in shown]
+        self._tickLevels = [shown] + [lvl for lvl in full[1:]]
+        try:
+            return super().generateDrawSpecs(p)
+        finally:
+            self._tickLevels = full
+
+
+def token_axes(*names: str) -> dict[str, TokenAxis]:
+    """``axisItems`` for ``addPlot``: a TokenAxis on each named side."""
+    return {name: TokenAxis(name) for name in names}
+
+
 def fit_left_axis(axis: pg.AxisItem, labels: Sequence[str]) -> None:
     """Make a left axis wide enough for its tick labels now, not after a first paint
     (pyqtgraph widens an axis only once it has drawn too-long labels — too late for an
@@ -80,7 +142,10 @@ def fit_left_axis(axis: pg.AxisItem, labels: Sequence[str]) -> None:
     font = axis.style.get("tickFont") or QApplication.font()
     fm = QFontMetrics(font)
     w = max((fm.horizontalAdvance(str(t)) for t in labels), default=0)
-    axis.setWidth(int(w + 18))
+    # A TokenAxis elides longer labels: a 60-token sentence's longest word must not take
+    # the map's width (at most ~16 characters of room).
+    cap = fm.horizontalAdvance("M" * 12) if isinstance(axis, TokenAxis) else w
+    axis.setWidth(int(min(w, cap) + 18))
 
 
 def hide_axis(plot: pg.PlotItem, name: str) -> None:
@@ -268,9 +333,9 @@ class OverlayItem(pg.GraphicsObject):
             if 0 <= r < rows:
                 cell = tr.mapRect(QRectF(-0.5, r - 0.5, 0.0, 1))
                 p.fillRect(QRectF(cell.left(), cell.top(), max(5.0, cw * 0.08), cell.height()), BAD)
-        if self.show_values and cw >= 26 and ch >= 12:
+        if self.show_values and cw >= 30 and ch >= 12:
             font = QFont(self._font)
-            font.setPointSizeF(max(5.0, min(font.pointSizeF(), ch * 0.45, cw / 4.2)))
+            font.setPointSizeF(max(5.0, min(font.pointSizeF(), ch * 0.45, cw / 5.2)))
             p.setFont(font)
             vals = self._values
             for r in range(rows):
@@ -287,7 +352,7 @@ class OverlayItem(pg.GraphicsObject):
                     centre = tr.map(QPointF(c, r))
                     p.setPen(QColor("black") if v > 0.55 else QColor("white"))
                     p.drawText(QRectF(centre.x() - cw / 2, centre.y() - ch / 2, cw, ch),
-                               Qt.AlignmentFlag.AlignCenter, f"{v:.2f}")
+                               Qt.AlignmentFlag.AlignCenter, fmt(v, "weight"))
         p.restore()
 
 
@@ -356,7 +421,13 @@ class LabelsItem(pg.GraphicsObject):
         fm = p.fontMetrics()
         h = fm.height()
         painted = []
-        for x, y, text, color, right in self._labels:
+        # Rows lower than the text: label every k-th row (counted back from the last) so
+        # no two labels overprint; the bars themselves are all drawn.
+        row_px = abs(tr.m22()) or 1.0
+        keep = set(thin_indices(len(self._labels), int(np.ceil(h * 0.95 / row_px))))
+        for k, (x, y, text, color, right) in enumerate(self._labels):
+            if k not in keep:
+                continue
             pt = tr.map(QPointF(x, y))
             w = fm.horizontalAdvance(text) + 4
             if area.width() > 0 and w > area.width():
@@ -383,9 +454,10 @@ class HBars:
     labelled "−∞"), so tests read the displayed numbers back from here.
     """
 
-    def __init__(self, plot: pg.PlotItem, color: QColor = BAR_BLUE, fmt: str = "{:.3f}"):
+    def __init__(self, plot: pg.PlotItem, color: QColor = BAR_BLUE, quantity: str = "weight"):
+        fmt(0.0, quantity)  # an unknown quantity fails here, not on the first draw
         self.plot = plot
-        self.fmt = fmt
+        self.quantity = quantity
         self.color = color
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=color, pen=None)
         plot.addItem(self.bars)
@@ -440,7 +512,7 @@ class HBars:
             elif not finite[j]:  # NaN or +inf: an overflow, never called masked
                 labels.append((0.0, j, "NaN" if v != v else "+∞", BAD, True))
             else:  # right of the bar's end, or right of 0 for a negative bar (never clipped)
-                labels.append((max(v, 0.0), j, self.fmt.format(v).replace("-", "−"), QColor("#222222"), True))
+                labels.append((max(v, 0.0), j, fmt(v, self.quantity), QColor("#222222"), True))
         self.labels.set_labels(labels, QRectF(xrange[0], -0.5, xrange[1] - xrange[0], max(rows, 1)))
 
 

@@ -46,6 +46,7 @@ from sandbox.lectures import (
 )
 
 from .jobs import JobRunner
+from .hooks import window_menu
 
 if TYPE_CHECKING:
     from sandbox.claims import Expect
@@ -112,6 +113,10 @@ def apply_slide(window: "MainWindow", lecture: Lecture, slide: Slide, bundles: d
         window.set_sentence(source, target)
     if window.mode != slide.mode:
         window.set_mode(slide.mode)
+    if getattr(slide, "whatif", None) is not None or getattr(slide, "beam", None):
+        from .whatif import apply_slide_whatif
+
+        apply_slide_whatif(window, slide, source)
     window.set_layer_head(slide.layer, slide.head)
     n = len(window.trace.steps) if window.trace is not None else 0
     step, note = clamp_step(slide.step, n)
@@ -132,6 +137,11 @@ def apply_slide(window: "MainWindow", lecture: Lecture, slide: Slide, bundles: d
         for name in hidden:
             window.set_panel_hidden(name, True)
     return SlideState(step=step, note=note, hidden=hidden)
+
+
+def _view_with_edits(window) -> dict:
+    """``window.current_view()`` plus its What-if edits, for a slide made from the view."""
+    return {**window.current_view(), "interventions": getattr(window, "interventions", None)}
 
 
 def quiz_hidden(slide: Slide) -> tuple[str, ...]:
@@ -276,9 +286,11 @@ class NarrationPanel(QWidget):
 
 
 def narration_html(text: str) -> str:
-    """Narration as HTML: blank lines make paragraphs, single newlines line breaks."""
-    paras = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paras)
+    """Narration as HTML: blank lines make paragraphs, single newlines line breaks, and
+    plain-text formulas (s_{t-1}, h_j, W1) typeset (widgets.richtext)."""
+    from .richtext import paragraphs_html
+
+    return paragraphs_html(text)
 
 
 def missing_image_text(lecture: Lecture, slide: Slide, lang: str) -> str:
@@ -549,6 +561,9 @@ class Presenter(QObject):
         self.revealed = True
         for name in quiz_hidden(self.slide):
             self.window.set_panel_hidden(name, False)
+        # Un-hiding a tab leaves the tab widget on whichever tab it fell back to while the
+        # slide's own was hidden: show the slide's panel, as the slide says.
+        self.window.focus_panel(self.slide.panel)
         self._update_panel()
 
     def set_lang(self, lang: str) -> None:
@@ -565,7 +580,10 @@ class Presenter(QObject):
         s = self.slide
         p.lecture_label.setText(self.lecture.title)
         p.counter.setText(self.counter_text)
-        p.title.setText(s.title)
+        from .richtext import formula_html
+
+        p.title.setTextFormat(Qt.TextFormat.RichText)
+        p.title.setText(formula_html(s.title))
         p.context.setText(self._context_text())
         other = "en" if self.lang == "ko" else "ko"
         p.lang_button.setText(f"{LANG_NAMES[other]} (L)")
@@ -863,7 +881,7 @@ class LectureEditor(QWidget):
     def add_current_view(self) -> Slide | None:
         """Append the window's current view as a new slide after the selected one."""
         try:
-            slide = slide_from_view(self.window.current_view(), self.lecture)
+            slide = slide_from_view(_view_with_edits(self.window), self.lecture)
         except LectureError as e:
             self.status.setText(f"⚠ {e}")
             return None
@@ -1098,8 +1116,8 @@ class LectureController(QObject):
         self.editor: LectureEditor | None = None
         self.editor_dock: QDockWidget | None = None
         self.lang = "en"
-        self.menu = QMenu("&Lecture", window)
-        window.menuBar().addMenu(self.menu)
+        self.extra_actions: list[QAction] = []
+        self.menu = window_menu(window, "&Lecture")  # before Help, like every other menu
         self.combo = QComboBox()
         self.combo.setToolTip("lectures: shipped first, then yours")
         self.combo.setMinimumContentsLength(18)
@@ -1108,16 +1126,19 @@ class LectureController(QObject):
         self.present_action.setShortcut("F5")
         self.present_action.triggered.connect(lambda: self.present_key(self.combo.currentData()))
         window.addAction(self.present_action)
-        tb = getattr(window, "toolbar", None)
-        if not isinstance(tb, QToolBar):
-            tb = QToolBar("lecture")
-            tb.setObjectName("lecture_toolbar")
-            window.addToolBar(tb)
-        tb.addSeparator()
+        # A toolbar of its own that wraps onto a new row when the window is narrow, so
+        # "Present" is never hidden behind the main toolbar's "»" overflow.
+        tb = QToolBar("lecture")
+        tb.setObjectName("lecture_toolbar")
         tb.addWidget(QLabel(" lecture "))
         tb.addWidget(self.combo)
         tb.addAction(self.present_action)
         self.toolbar = tb
+        add = getattr(window, "add_toolbar", None)
+        if add is not None:
+            add(tb)
+        else:
+            window.addToolBar(tb)
         self.refresh()
         app = QApplication.instance()
         if app is not None:
@@ -1161,6 +1182,10 @@ class LectureController(QObject):
             a.triggered.connect(lambda _=False, p=str(path): self.edit_key(p))
         m.addAction("New lecture from this view", self.new_from_view)
         m.addAction("Open lecture file…", self._open_dialog)
+        if self.extra_actions:  # added by other modules (lecture_export.install_export)
+            m.addSeparator()
+            for a in self.extra_actions:
+                m.addAction(a)
         m.addSeparator()
         m.addAction("Show lectures folder path", lambda: self._message(f"your lectures: {user_lectures_dir()}"))
 
@@ -1238,7 +1263,7 @@ class LectureController(QObject):
 
         stub = Lecture(title="New lecture", preset=str(view["preset"]), train=TrainSpec(), slides=())
         try:
-            slide = slide_from_view(view, stub, title="Slide 1")
+            slide = slide_from_view(_view_with_edits(self.window), stub, title="Slide 1")
         except LectureError as e:
             self._message(str(e), "error")
             return None

@@ -32,13 +32,21 @@ def cli_render(args) -> int:
     bundle = load_bundle(args.preset, getattr(args, "checkpoint", None))
     preset = bundle.preset
     source = args.source if args.source is not None else preset.pairs[0].source
-    target = args.target
-    if args.source is None and target is None:
-        target = preset.pairs[0].target
-    if not source.strip():
+    target = args.target  # None: the preset's gold target if the source is one of its pairs
+    from sandbox.cli import pick_target
+    from sandbox.text import normalize
+
+    if not normalize(source):
         raise ValueError("--source: the source sentence is empty")
-    mode = args.mode or "teacher_forcing"
+
+    target, mode, target_from, note = pick_target(preset, source, target, args.mode or "teacher_forcing")
     tr = trace_with_flags(bundle, source, target, mode, edits)  # the step header lists the edits
+    if target_from is not None and tr.target_from != target_from:
+        import dataclasses
+
+        tr = dataclasses.replace(tr, target_from=target_from)
+    if note:
+        print(note, file=sys.stderr)
     n = len(tr.steps)
     _check_range("step", args.step, n, f"this trace has {n} decoder step{'s' if n != 1 else ''}")
     model = tr.model

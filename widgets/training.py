@@ -58,6 +58,9 @@ class Snapshot:
     trace: "Trace | None"
     request: TraceRequest
     trace_error: str | None = None
+    # history points only: a CPU copy of the weights after this step (sandbox.history), so
+    # the window can re-trace any sentence or mode as the model was here
+    weights: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ class TrainingJob:
             return m
         return dataclasses.replace(m, step=m.step + self.step_offset, steps=m.steps + self.step_offset)
 
-    def _snapshot(self, metrics: "Metrics", req: TraceRequest) -> Snapshot:
+    def _snapshot(self, metrics: "Metrics", req: TraceRequest, weights: dict | None = None) -> Snapshot:
         from sandbox.trace import trace
 
         tr, err = None, None
@@ -138,7 +141,7 @@ class TrainingJob:
         except Exception as e:  # noqa: BLE001 - a bad sentence must not stop training
             err = str(e)
         return Snapshot(step=metrics.step, total=metrics.steps, metrics=metrics, trace=tr,
-                        request=req, trace_error=err)
+                        request=req, trace_error=err, weights=weights)
 
     def retrace(self) -> None:
         """Worker thread (between steps or while paused): trace the new request, if any."""
@@ -153,6 +156,7 @@ class TrainingJob:
     def __call__(self, progress: Callable[[Any], None], should_stop: Callable[[], bool]) -> TrainingOutcome:
         import torch
 
+        from sandbox.history import snapshot_weights
         from sandbox.train import Trainer
 
         self._progress = progress
@@ -175,7 +179,10 @@ class TrainingJob:
                 history = m.step % every == 0 or m.step == 1 or trainer.done
                 snap = None
                 if history or changed or now - last[0] >= self._interval:
-                    snap = self._snapshot(shown, req)
+                    # history points keep the weights (tens of KB): any sentence, mode or
+                    # explanation can be re-traced there later
+                    weights = snapshot_weights(trainer.model) if history else None
+                    snap = self._snapshot(shown, req, weights)
                     last[0] = time.perf_counter()
                 progress(TrainingUpdate((shown,), (snap,) if history else (), snap))
 

@@ -60,10 +60,12 @@ class Views(QWidget):
         self.lower.addWidget(self.explain)
         self.lower.setStretchFactor(0, 4)
         self.lower.setStretchFactor(1, 2)
-        self.lower.setSizes([820, 470])
+        self.lower.setSizes([900, 390])
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.tabs)
         self.splitter.addWidget(self.lower)
+        self.splitter.setChildrenCollapsible(False)  # a projector's small screen never hides a panel
+        self.lower.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([420, 380])
@@ -320,8 +322,10 @@ class Views(QWidget):
             return
         idx = self.index
         kind, layer, head, row, col = self._explain_cell
-        key = (id(idx), self._explain_cell)
-        if key == self._explained_key:
+        # The index itself, not its id(): a new trace's index can reuse a freed one's id, and
+        # the explanation must always be of the record on screen (a history point's included).
+        key = (idx, self._explain_cell)
+        if self._explained_key is not None and self._explained_key[0] is idx and self._explained_key[1] == key[1]:
             return
         self._explained_key = key
         rec = idx.record(kind, layer, head, row)

@@ -269,8 +269,8 @@ class WhatIfController(QObject):
     def _refresh(self) -> None:
         w = self.window
         tr = w.trace
-        if tr is None or not self.active:
-            self.toolbar.setVisible(False)
+        if tr is None or not (self._beam_title is not None or tr.edited):
+            self.toolbar.setVisible(False)  # what is on screen is the model's own run
             return
         if self._beam_title is not None:
             self.bar.show_comparison(self._beam_title, [], self.original, tr)
@@ -287,3 +287,17 @@ def install_whatif(window) -> WhatIfController:
         ctl = WhatIfController(window)
         window.whatif = ctl
     return ctl
+
+
+def apply_slide_whatif(window, slide, source: str) -> None:
+    """Show a lecture slide's What-if: its edits on the window's trace, or its best beam."""
+    ctl = install_whatif(window)
+    if slide.beam:
+        from sandbox.whatif import beam_search, beam_trace
+
+        res = beam_search(window.bundle, source, int(slide.beam), traces=False)
+        best = res.beams[0]
+        ctl.show_beam(beam_trace(window.bundle, source, best),
+                      f"beam 1 of {len(res.beams)} (width {res.width}, log p = {best.log_prob:.3f}):")
+    elif slide.whatif is not None:
+        ctl.apply(slide.whatif)

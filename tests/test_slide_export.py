@@ -1,0 +1,136 @@
+"""Issue 14: exported slides stand alone (title, view, narration, typeset formulas), a
+quiz gives a question and an answer image, the handout's text layer is searchable."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtGui import QImage  # noqa: E402
+
+from sandbox.lectures import find_lecture, load_lecture  # noqa: E402
+from tests.test_lectures import _quick  # noqa: E402
+
+
+def test_formula_html_typesets_and_escapes():
+    from widgets.richtext import formula_html
+
+    assert formula_html("e_j = vᵀ tanh(W1 h_j + W2 s_{t-1})") == (
+        "e<sub>j</sub> = vᵀ tanh(W<sub>1</sub> h<sub>j</sub> + W<sub>2</sub> s<sub>t−1</sub>)")
+    assert formula_html("<b>x</b>^2") == "&lt;b&gt;x&lt;/b&gt;^2"  # no markup from narration
+    assert formula_html("snake_case_name") == "snake_case_name"
+
+
+@pytest.fixture(scope="module")
+def exported(qapp, tmp_path_factory):
+    from widgets.lecture_export import export_lecture
+
+    lec = _quick(load_lecture(find_lecture("transformer")), steps=2)
+    out = tmp_path_factory.mktemp("export")
+    seen = []
+    res = export_lecture(lec, out, lang="ko", size=(1100, 700), font_scale=1.0,
+                         progress=lambda d, n: seen.append((d, n)))
+    return lec, out, res, seen
+
+
+def _pixels(path) -> bytes:
+    img = QImage(str(path)).convertToFormat(QImage.Format.Format_RGB32)
+    return bytes(img.constBits())
+
+
+def test_quiz_slide_exports_question_then_answer(exported):
+    lec, out, res, seen = exported
+    quiz = [i for i, s in enumerate(lec.slides, 1) if s.hidden]
+    assert quiz, "the transformer lecture has a quiz slide"
+    for i in quiz:
+        q, a = out / f"slide_{i:02d}.png", out / f"slide_{i:02d}_answer.png"
+        assert q in res.pngs and a in res.pngs
+        assert _pixels(q) != _pixels(a)
+    assert seen[-1] == (len(lec.slides), len(lec.slides))
+
+
+def test_every_slide_image_differs_and_holds_title_and_narration(exported):
+    lec, out, res, _ = exported
+    views = [p for p in res.pngs if not p.name.endswith("_answer.png")]
+    blobs = [_pixels(p) for p in views]
+    assert len(set(blobs)) == len(blobs), "two slides exported identical images"
+    for p in views:  # title above the view and narration below: taller than the window's view
+        assert QImage(str(p)).height() > 700
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (poppler-utils)")
+def test_handout_text_layer_is_searchable_with_spaces(exported):
+    lec, out, res, _ = exported
+    text = subprocess.run(["pdftotext", str(res.pdf), "-"], capture_output=True, text=True, check=True).stdout
+    words = " ".join(text.split())
+    for slide in lec.slides:
+        first = " ".join(slide.title.split()[:3])
+        assert first in words, (first, words[:400])
+    assert "ﬁ" not in text and "ﬂ" not in text  # no ligature glyphs a search would miss
+
+
+def test_lecture_menu_exports_with_a_progress_bar(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from widgets.lecture_export import export_to, install_export
+    from widgets.mainwindow import MainWindow
+    from widgets.presenter import install_lectures
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat), persist=False)
+    qtbot.addWidget(win)
+    win.load_preset("ko_en_cat")
+    ctl = install_lectures(win)
+    install_export(ctl)
+    install_export(ctl)  # once
+    assert sum(a is ctl.export_action for a in ctl.menu.actions()) == 1
+    texts = [a.text() for a in ctl.menu.actions()]
+    assert any(t.startswith("Export") for t in texts), texts
+    lec = _quick(load_lecture(find_lecture("why_attention")), steps=2)
+    ctl.lang = "ko"
+    res = export_to(ctl, lec, tmp_path / "out")
+    assert res is not None and res.pdf.is_file()
+    assert ctl.export_dialog_widget.maximum() == len(lec.slides)
+    assert ctl.export_progress == (len(lec.slides), len(lec.slides))
+    assert "exported" in win.banner_text
+    win.close()
+
+
+def test_svg_export_draws_text_as_outlines(qtbot, tmp_path):
+    """Hangul and digits are glyph outlines (paths), not <text> naming a font the reader
+    may lack; each outline keeps its text in aria-label and sits where the text was."""
+    import xml.etree.ElementTree as ET
+
+    from PySide6.QtWidgets import QLabel
+
+    from widgets.export import export_widget
+    from widgets.fonts import ensure_fonts
+
+    ensure_fonts()
+    label = QLabel("나는 고양이로소이다 0.754")
+    qtbot.addWidget(label)
+    label.resize(400, 40)
+    label.show()
+    path = export_widget(label, tmp_path / "l.svg")
+    root = ET.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert not list(root.iter(f"{ns}text"))
+    paths = [p for p in root.iter(f"{ns}path") if p.get("aria-label")]
+    assert "".join(p.get("aria-label") for p in paths).replace(" ", "") == "나는고양이로소이다0.754"
+    for p in paths:
+        assert len(p.get("d")) > 50  # real outlines, not an empty path
+    # The outlines fill the widget's text box: rendered back, ink spans most of the text width.
+    from PySide6.QtGui import QFontMetrics, QImage, QPainter
+    from PySide6.QtSvg import QSvgRenderer
+
+    img = QImage(400, 40, QImage.Format.Format_ARGB32)
+    img.fill(0)
+    painter = QPainter(img)
+    QSvgRenderer(str(path)).render(painter)
+    painter.end()
+    ink = [x for x in range(400) if any(img.pixelColor(x, y).alpha() > 0 and img.pixelColor(x, y).value() < 100
+                                        for y in range(40))]
+    want = QFontMetrics(label.font()).horizontalAdvance(label.text())
+    assert ink and abs((ink[-1] - ink[0]) - want) < 0.15 * want, (ink[:1], ink[-1:], want)

@@ -1,0 +1,39 @@
+"""Plain-text formulas as rich text: ``s_{t-1}`` → s<sub>t−1</sub>, ``h_j`` → h<sub>j</sub>,
+``W1`` → W<sub>1</sub>, ``x^{2}`` / ``x^2`` → x<sup>2</sup>.
+
+Lecture narration is written in plain text (TOML strings) with TeX-like sub- and
+superscripts; the presenter, the slide PNGs and the handout show them typeset. The input
+is HTML-escaped first, so narration can never inject markup.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+_BRACED_SUB = re.compile(r"(?<=[A-Za-zα-ωΑ-Ω0-9)\]])_\{([^{}]{1,24})\}")
+_BRACED_SUP = re.compile(r"(?<=[A-Za-zα-ωΑ-Ω0-9)\]])\^\{([^{}]{1,24})\}")
+_SIMPLE_SUB = re.compile(r"(?<=\b[A-Za-zα-ωΑ-Ω])_([A-Za-z0-9]{1,3})\b")
+_SIMPLE_SUP = re.compile(r"(?<=\b[A-Za-zα-ωΑ-Ω])\^([A-Za-z0-9]{1,3})\b")
+_MATRIX_INDEX = re.compile(r"\b(W|U|V)([0-9])\b")  # W1 h_j, W2 s: the weight matrices' numbers
+
+
+def _script(tag: str):
+    return lambda m: f"<{tag}>{m.group(1).replace('-', '−')}</{tag}>"
+
+
+def formula_html(text: str) -> str:
+    """``text`` HTML-escaped, with its sub- and superscripts typeset."""
+    s = html.escape(text, quote=False)
+    s = _BRACED_SUB.sub(_script("sub"), s)
+    s = _BRACED_SUP.sub(_script("sup"), s)
+    s = _SIMPLE_SUB.sub(_script("sub"), s)
+    s = _SIMPLE_SUP.sub(_script("sup"), s)
+    s = _MATRIX_INDEX.sub(lambda m: f"{m.group(1)}<sub>{m.group(2)}</sub>", s)
+    return s
+
+
+def paragraphs_html(text: str) -> str:
+    """Blank lines make paragraphs, single newlines line breaks; formulas typeset."""
+    paras = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "".join(f"<p>{formula_html(p).replace(chr(10), '<br>')}</p>" for p in paras)
