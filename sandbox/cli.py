@@ -435,6 +435,9 @@ def _check_writable(out: str) -> Path:
         raise ValueError(f"{out}: the folder {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise ValueError(f"{out}: the folder {parent} is not writable")
+    from .shipped import refuse_shipped
+
+    refuse_shipped(path, "checkpoint")  # before training, not after it
     return path
 
 
