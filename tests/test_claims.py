@@ -46,8 +46,7 @@ def _oracle_cross(tr, t, layer=None, head=None):
 @pytest.mark.parametrize("key", ["ko_en_cat_dot", "ko_en_cat", "en_ko_transformer"])
 def test_claim_on_the_argmax_holds_and_on_the_argmin_fails(key):
     b = _bundle(key)
-    p = b.preset.pairs[0]
-    tr = trace(b, p.source, p.target)
+    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
     for t in range(len(tr.steps)):
         w = _oracle_cross(tr, t)
         keys = tr.source_tokens
@@ -68,8 +67,7 @@ def test_claim_on_the_argmax_holds_and_on_the_argmin_fails(key):
 
 def test_transformer_head_and_layer_choice_matches_the_matrices():
     b = _bundle("en_ko_transformer")
-    p = b.preset.pairs[0]
-    tr = trace(b, p.source, p.target)
+    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
     m = b.preset.model
     for layer in range(m.layers):
         for head in range(m.heads):
@@ -87,8 +85,7 @@ def test_transformer_head_and_layer_choice_matches_the_matrices():
 
 def test_masked_self_keys_are_the_decoder_inputs():
     b = _bundle("en_ko_transformer")
-    p = b.preset.pairs[0]
-    tr = trace(b, p.source, p.target)
+    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
     t = 2
     layer = b.preset.model.layers - 1
     w = np.mean([tr.attention_matrix("masked_self", layer, h)[t] for h in range(b.preset.model.heads)], axis=0)
@@ -104,8 +101,7 @@ def test_masked_self_keys_are_the_decoder_inputs():
 
 def test_encoder_self_claim_reads_the_query_position():
     b = _bundle("en_teacher_self")
-    p = b.preset.pairs[0]
-    tr = trace(b, p.source, p.target)
+    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
     m = b.preset.model
     pos = 1
     w = np.mean([tr.attention_matrix("self", m.layers - 1, h)[pos] for h in range(m.heads)], axis=0)
@@ -117,8 +113,7 @@ def test_encoder_self_claim_reads_the_query_position():
 
 def test_failures_say_why():
     b = _bundle("ko_en_cat_dot")
-    p = b.preset.pairs[0]
-    tr = trace(b, p.source, p.target)
+    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
     n = len(tr.steps)
     r = check_claim(tr, Expect(step=n, attends=("나는",)))
     assert not r.holds and f"{n} decoder step(s)" in r.reason
@@ -151,7 +146,8 @@ seed = 0
 
 [[slides]]
 title = "cat"
-pair = 0
+source = "나는 고양이로소이다"
+target = "I am a cat"
 mode = "teacher_forcing"
 step = 3
 panel = "map"
@@ -257,8 +253,7 @@ def _weights_for_seed(path: Path, seed: int, t: int = 3) -> tuple[tuple[str, ...
     lec = load_lecture(path)
     lec = dataclasses.replace(lec, train=dataclasses.replace(lec.train, seed=seed))
     b = L.ensure_trained(lec)
-    p = b.preset.pairs[0]
-    tr = trace(b, p.source, p.target)
+    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
     return tr.source_tokens, tr.attention_matrix("cross")[t]
 
 
