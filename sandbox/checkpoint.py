@@ -66,7 +66,7 @@ def save_checkpoint(bundle: Bundle, path: str | os.PathLike, metrics: Any = None
     if metrics is not None:
         m = asdict(metrics) if is_dataclass(metrics) else dict(metrics)
         meta["metrics"] = json.dumps(m, allow_nan=True)
-    return atomic_write_bytes(path, save(tensors, metadata=meta))
+    return atomic_write_bytes(path, save(tensors, metadata=meta), what="checkpoint")
 
 
 def _read(label: str) -> bytes:

@@ -177,11 +177,14 @@ def pick_target(preset, source: str, target: str | None, mode: str) -> tuple[str
     if target is not None and normalize(target):
         return target, mode, "given", ""
     kind = preset.tokenizer.source
+    kind = "word" if kind not in ("word", "char") else kind  # subword: compare words
     want = tokenize(normalize(source), kind)
-    for i, pair in enumerate(preset.pairs):
+    corpus = getattr(preset, "data", None) is not None
+    for i, pair in enumerate(getattr(preset, "all_pairs", preset.pairs)):  # held-out pairs too
         if tokenize(normalize(pair.source), kind) == want:
+            where = f"corpus pair {i}" if corpus else f"pairs[{i}]"
             return (pair.target, mode, "preset",
-                    f"no target given: using the preset's gold target of pairs[{i}] "
+                    f"no target given: using the preset's gold target of {where} "
                     f"({pair.target!r}); {mode.replace('_', ' ')}")
     if mode == "teacher_forcing":
         return (None, "free_running", None,
@@ -432,6 +435,9 @@ def _check_writable(out: str) -> Path:
         raise ValueError(f"{out}: the folder {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise ValueError(f"{out}: the folder {parent} is not writable")
+    from .shipped import refuse_shipped
+
+    refuse_shipped(path, "checkpoint")  # before training, not after it
     return path
 
 

@@ -193,13 +193,15 @@ def evaluate(bundle: Bundle, pairs: Sequence[Pair], *, batch_size: int = BATCH,
 
 
 def pairs_json(preset, split: str) -> dict[str, Any]:
-    """The ``pairs@1`` JSON object of one split of a preset."""
+    """The ``pairs@1`` JSON object of one split of a preset: exactly the pairs in it (``heldout``
+    of a preset that holds nothing out is empty; evaluation then scores the training pairs)."""
+    pairs = {"train": preset.pairs, "heldout": preset.heldout_pairs, "all": preset.all_pairs}[split]
     return {
         "format": PAIRS_FORMAT,
         "preset": preset.key,
         "split": split,
         "pairs": [{"source": x.source, "target": x.target, "alignment": format_alignment(x.alignment)}
-                  for x in preset.split(split)],
+                  for x in pairs],
         "skipped": [{"line": n, "reason": r} for n, r in preset.skipped],
         "too_long": preset.too_long,
         "duplicates": preset.duplicates,

@@ -1,4 +1,5 @@
-"""What-if edits of one trace: force a token, pin or hide attention (no Qt, no torch).
+"""What-if edits of one trace: force a token, pin or hide attention (no Qt; torch only
+when :meth:`Interventions.cross_edit` builds what a trace applies).
 
 :class:`Interventions` is what :func:`sandbox.trace.trace` takes; see :mod:`sandbox.whatif`
 for what each edit means and for beam search. This module only describes and checks edits,
@@ -11,9 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from .attention import CrossEdit
-
 if TYPE_CHECKING:
+    from .attention import CrossEdit
     from .model import Bundle
 
 
@@ -87,6 +87,8 @@ class Interventions:
         """What :func:`~sandbox.attention.attend` applies (None when nothing is pinned or hidden)."""
         if not (self.pins or self.hide):
             return None
+        from .attention import CrossEdit  # torch: only when a trace runs
+
         return CrossEdit(hide=self.hide,
                          pins=tuple((p.step, p.source, p.layer, p.head) for p in self.pins))
 

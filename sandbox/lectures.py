@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +41,8 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from . import presets as _presets
+from . import shipped as _shipped
+from . import userdirs as _userdirs
 from .claims import KINDS as CLAIM_KINDS
 from .claims import MAX_ATTENDS, Expect
 from .presets import MAX_SENTENCE_CHARS, Preset, PresetError, find_preset, load_preset
@@ -97,6 +98,7 @@ __all__ = [
     "model_source",
     "checked_device",
     "ensure_trained",
+    "ensure_trained_from",
 ]
 
 LANGS = ("ko", "en")
@@ -115,7 +117,7 @@ MAX_FILE_BYTES = 1_000_000
 MAX_TRAIN_STEPS = 100_000
 CACHE_VERSION = 1  # bump when the meaning of a cached checkpoint changes
 
-SHIPPED_LECTURES_DIR: Path = _presets.SHIPPED_DIR / "lectures"
+SHIPPED_LECTURES_DIR: Path = _shipped.SHIPPED_LECTURES_DIR
 
 _TOP_KEYS = ("title", "description", "preset", "train", "slides")
 _TRAIN_KEYS = ("steps", "seed", "required", "device")
@@ -425,9 +427,9 @@ def _check_whatif(c: _Checker, raw: Any, prefix: str, preset: Preset, source: st
     c.no_unknown(tab, name, _WHATIF_KEYS)
     src = source if source is not None else preset.pairs[pair or 0].source
     n_source = len(tokenize(src, preset.tokenizer.source)) + 1  # with <eos>
-    from .model import build_vocabs
+    from .vocab import Vocab  # as sandbox.model.build_vocabs builds it, without torch
 
-    tgt_vocab = build_vocabs(preset)[1]
+    tgt_vocab = Vocab.build((p.target for p in preset.pairs), preset.tokenizer.target)
     m = preset.model
 
     def items(key: str) -> list:
@@ -1032,7 +1034,7 @@ def save_lecture(lecture: Lecture, path: str | os.PathLike[str], *, allow_shippe
     norm = _normalize(lecture, target)
     # A copy saved elsewhere must still find a preset named by a path relative to the old file.
     text = dumps_lecture(norm)
-    atomic_write(target, text.encode("utf-8"), LectureError)
+    atomic_write(target, text.encode("utf-8"), LectureError, allow_shipped=allow_shipped)
     return replace(norm, path=target, source_text=text)
 
 
@@ -1040,20 +1042,14 @@ def save_lecture(lecture: Lecture, path: str | os.PathLike[str], *, allow_shippe
 
 
 def user_lectures_dir() -> Path:
-    """Where the user's lectures are saved: $ATTENTION_SANDBOX_HOME/lectures, else
-    ~/.local/share/attention-sandbox/lectures. Not created here."""
-    return user_data_dir() / "lectures"
+    """Where the user's lectures are saved (:func:`sandbox.userdirs.lectures_dir`). Not created here."""
+    return _userdirs.lectures_dir()
 
 
 def user_cache_dir() -> Path:
-    """Trained-model cache: $ATTENTION_SANDBOX_HOME/cache, else $XDG_CACHE_HOME/attention-sandbox
-    (default ~/.cache/attention-sandbox). Not created here."""
-    home = os.environ.get(USER_HOME_ENV)
-    if home:
-        return Path(home).expanduser() / "cache"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "attention-sandbox"
+    """Trained-model cache (:func:`sandbox.userdirs.cache_dir`): $ATTENTION_SANDBOX_HOME/cache,
+    else the platform's user cache folder (~/.cache/attention-sandbox on Linux). Not created here."""
+    return _userdirs.cache_dir()
 
 
 # The order a course takes; other shipped lectures follow alphabetically.
@@ -1201,12 +1197,12 @@ def _cache_key(lecture: Lecture, preset: Preset, device: str = "cpu") -> str:
     """Hash of what determines the trained weights: the preset's model, tokenizer, training
     settings and pairs (not its name, description or comments), the train spec, and the
     device type when it is not the CPU (a GPU trains other numbers from the same seed)."""
-    from .presets import _attrs, _model_dict, _TOKENIZER_KEYS, _TRAINING_KEYS
+    from .presets import _attrs, _model_dict, _tokenizer_dict, _TRAINING_KEYS
 
     payload: dict[str, Any] = {
         "v": CACHE_VERSION,
         "model": _model_dict(preset.model),
-        "tokenizer": _attrs(preset.tokenizer, _TOKENIZER_KEYS),
+        "tokenizer": _tokenizer_dict(preset.tokenizer),  # vocab_size only for subword (keeps old keys)
         "training": _attrs(preset.training, _TRAINING_KEYS),
         "pairs": [[p.source, p.target] for p in preset.pairs],
         "train": {"steps": _effective_steps(lecture, preset), "seed": lecture.train.seed},
@@ -1274,25 +1270,43 @@ def ensure_trained(
 
     ``progress`` and ``should_stop`` go to the Trainer. Stopping raises TrainingStopped
     (nothing cached); a training failure (e.g. a non-finite loss) is a LectureError.
-    A cache file that cannot be read is ignored and rebuilt."""
+    A cache file that cannot be read is ignored and rebuilt. :func:`ensure_trained_from`
+    also says which of these happened."""
+    return ensure_trained_from(lecture, progress, should_stop, preset=preset, device=device)[0]
+
+
+def ensure_trained_from(
+    lecture: Lecture,
+    progress: Callable[..., Any] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    *,
+    preset: str | None = None,
+    device: str = "cpu",
+) -> tuple["Bundle", str]:
+    """(bundle, origin) as :func:`ensure_trained`; origin says where the weights came from:
+    ``"cache"``, ``"shipped"`` (presets/lectures/models), ``"trained"``, or ``"retrained: the cache entry FILE could not be read (WHY)"``
+    (a truncated or stale entry; it is replaced). A cache that cannot be written is not an
+    error (origin then ends with ``"; not cached: WHY"``)."""
     from .checkpoint import load_checkpoint, save_checkpoint
     from .model import Bundle
     from .train import Trainer
 
     p = load_lecture_preset(lecture, preset)
     path = cached_checkpoint_path(lecture, p, device)
+    origin = "trained"
     if path.is_file():
         try:
-            return load_checkpoint(path, preset=p, device=device)
-        except Exception:  # stale or corrupt cache entry: train again
-            pass
+            return load_checkpoint(path, preset=p, device=device), "cache"
+        except Exception as e:  # noqa: BLE001 - stale or corrupt cache entry: train again
+            why = " ".join(str(e).split()) or type(e).__name__
+            origin = f"retrained: the cache entry {path} could not be read ({why})"
     if _device_type(device) == "cpu":
         from .lecture_models import shipped_checkpoint
 
         shipped = shipped_checkpoint(lecture, p)
         if shipped is not None:
             try:
-                return load_checkpoint(shipped, preset=p, device=device)
+                return load_checkpoint(shipped, preset=p, device=device), "shipped"
             except Exception:  # noqa: BLE001 - a damaged shipped file: train instead
                 pass
     bundle = Bundle.from_preset(p)
@@ -1305,14 +1319,7 @@ def ensure_trained(
         raise LectureError(lecture.path, "train", f"training preset {p.key!r} failed: {result.message}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-        try:
-            save_checkpoint(bundle, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    except Exception:  # noqa: BLE001 - a cache that cannot be written only costs time
-        pass
-    return bundle
+        save_checkpoint(bundle, path)  # the one atomic writer: temp file, fsync, rename
+    except (OSError, ValueError) as e:  # a cache that cannot be written only costs time
+        origin += f"; not cached: {e}"
+    return bundle, origin

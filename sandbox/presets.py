@@ -21,6 +21,8 @@ from typing import Any
 import tomlkit
 from tomlkit.items import AoT, Table
 
+from . import shipped as _shipped
+from . import userdirs as _userdirs
 from .corpus import MAX_SENTENCE_CHARS, Corpus, CorpusError, DataConfig, Pair, parse_alignment, read_corpus, split_indices
 from .corpus import count_tokens as _count_tokens
 from .corpus import format_alignment
@@ -67,6 +69,7 @@ __all__ = [
     "user_presets_dir",
     "list_presets",
     "find_preset",
+    "ignored_user_presets",
     "with_seed",
     "data_file",
 ]
@@ -82,7 +85,7 @@ MAX_POSITIONS = 256
 ENCODERS = ("uni", "bi")
 TOKENIZERS = ("word", "char", "subword")
 
-SHIPPED_DIR: Path = Path(__file__).resolve().parent.parent / "presets"
+SHIPPED_DIR: Path = _shipped.SHIPPED_DIR  # sandbox.shipped decides what is shipped
 
 
 # --------------------------------------------------------------------------- errors
@@ -881,7 +884,7 @@ def save_preset(preset: Preset, path: str | os.PathLike[str], *, allow_shipped: 
         refuse_shipped(target, SHIPPED_DIR, user_presets_dir, PresetError)
     # Validation errors name the file being written; norm keeps preset.source_text.
     text = dumps_preset(_normalize(preset, target))
-    atomic_write(target, text.encode("utf-8"), PresetError)
+    atomic_write(target, text.encode("utf-8"), PresetError, allow_shipped=allow_shipped)
     return target
 
 
@@ -889,9 +892,9 @@ def save_preset(preset: Preset, path: str | os.PathLike[str], *, allow_shipped: 
 
 
 def user_presets_dir() -> Path:
-    """Where edited presets are saved: $ATTENTION_SANDBOX_HOME/presets, else
-    ~/.local/share/attention-sandbox/presets. Not created here."""
-    return user_data_dir() / "presets"
+    """Where edited presets are saved (:func:`sandbox.userdirs.presets_dir`): $ATTENTION_SANDBOX_HOME/presets,
+    else the platform's user data folder (~/.local/share/attention-sandbox/presets on Linux). Not created here."""
+    return _userdirs.presets_dir()
 
 
 def list_presets() -> list[tuple[str, Path, bool]]:
@@ -901,7 +904,36 @@ def list_presets() -> list[tuple[str, Path, bool]]:
     ]
 
 
+def _shadowing_problems() -> dict[str, tuple[Path, PresetError]]:
+    """User presets named like a shipped one that do not load: key → (user file, error)."""
+    entries = list_presets()
+    shipped = {key for key, _path, is_user in entries if not is_user}
+    out: dict[str, tuple[Path, PresetError]] = {}
+    for key, path, is_user in entries:
+        if is_user and key in shipped:
+            try:
+                load_preset(path)
+            except PresetError as e:
+                out[key] = (path, e)
+    return out
+
+
+def ignored_user_presets() -> list[str]:
+    """One message per broken user preset that has a shipped preset's name: the shipped
+    file is used in its place (by key, in lectures, at start-up) and this says which user
+    file was ignored and why."""
+    return [f"ignored your preset {path} ({e}); using the shipped {key!r} instead"
+            for key, (path, e) in sorted(_shadowing_problems().items())]
+
+
+def _findable_presets() -> list[tuple[str, Path, bool]]:
+    broken = _shadowing_problems()
+    return [(key, path, is_user) for key, path, is_user in list_presets()
+            if not (is_user and key in broken)]
+
+
 def find_preset(name_or_path: str | os.PathLike[str]) -> Path:
     """An existing preset file, or a shipped/user key ("ko_en_cat"). A user preset with
-    the same key as a shipped one wins (edits of shipped presets are saved there)."""
-    return find_file(name_or_path, list_presets, PresetError)
+    the same key as a shipped one wins (edits of shipped presets are saved there), unless
+    it does not load: then the shipped file is found (:func:`ignored_user_presets` says so)."""
+    return find_file(name_or_path, _findable_presets, PresetError)

@@ -224,3 +224,14 @@ def test_reading_without_a_preset(tmp_path):
     write_lines(tmp_path / "c.tsv", ["x\ty\t0-0", "x\ty\t0-0"])
     c = read_corpus(tmp_path / "c.tsv", DataConfig("c.tsv", alignment_column=3), keep_duplicates=True)
     assert c.pairs == (Pair("x", "y", ((0, 0),)),) * 2 and c.lines == (1, 2)
+
+
+def test_heldout_zero_holds_nothing_out(tmp_path):
+    write_lines(tmp_path / "c.tsv", [f"s{i}\tt{i}" for i in range(10)])
+    path = write_preset(tmp_path, 'file = "c.tsv"\nheldout = 0')
+    p = load_preset(path)
+    assert len(p.pairs) == 10 and p.heldout_pairs == ()
+    assert p.split("heldout") == p.pairs  # evaluation scores the training pairs (DESIGN: 0 = those)
+    out = tmp_path / "h.json"
+    assert cli.main(["pairs", "--preset", str(path), "--split", "heldout", "--json", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["pairs"] == []

@@ -160,3 +160,17 @@ def test_editor_shows_a_corpus_preset_without_editing_its_pairs(qtbot, tmp_path,
     assert editor.problems() == []  # the corpus is not held to the inline-pairs limits
     assert not editor.add_button.isEnabled() and not editor.delete_button.isEnabled()
     assert editor.pairs_model.rowCount() == 200
+
+
+def test_editor_drafts_keep_corpus_and_alignment(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENTION_SANDBOX_HOME", str(tmp_path / "home"))
+    from widgets.editor_drafts import read_draft, write_draft
+
+    write_sov_corpus(tmp_path / "sov.tsv")
+    (tmp_path / "sov.toml").write_text(SOV_PRESET, encoding="utf-8")
+    preset = load_preset(tmp_path / "sov.toml")
+    draft = read_draft(write_draft("sov", preset, tmp_path / "sov.toml"))
+    assert draft.preset.pairs == preset.pairs and draft.preset.heldout_pairs == preset.heldout_pairs
+    inline = preset.__class__(name="x", description="", model=preset.model, tokenizer=preset.tokenizer,
+                              training=preset.training, pairs=(Pair("a b", "x y", ((0, 1), (1, 0))),))
+    assert read_draft(write_draft("x", inline, None)).preset.pairs == inline.pairs

@@ -149,26 +149,33 @@ def _cli_trace(tmp_path, capsys, *args: str) -> tuple[int, dict | None, str]:
 def test_trace_with_a_source_only_uses_the_gold_target_or_runs_free(tmp_path, capsys):
     import unicodedata
 
-    p = load_preset(find_preset("ko_en_cat"))
-    i, pair = 3, p.pairs[3]
-    # a source that is one of the preset's pairs, typed decomposed (NFD): its gold target
-    rc, obj, err = _cli_trace(tmp_path, capsys, "--preset", "ko_en_cat", "--source",
-                              unicodedata.normalize("NFD", pair.source))
-    assert rc == 0, err
-    assert obj["mode"] == "teacher_forcing" and obj["target_from"] == "preset"
     from sandbox.vocab import tokenize
 
-    assert obj["target_tokens"] == tokenize(pair.target) + ["<eos>"]
-    assert [s["input_from"] for s in obj["steps"]] == ["gold"] * len(obj["steps"])
-    assert f"pairs[{i}]" in err and "gold target" in err
-    # a source that is not: free running, said so, no gold
-    rc, obj, err = _cli_trace(tmp_path, capsys, "--preset", "ko_en_cat", "--source", "학생이다 나는")
+    p = load_preset(find_preset("ko_en_cat"))
+    pairs = list(getattr(p, "all_pairs", p.pairs))
+    held = list(getattr(p, "heldout_pairs", ())) or pairs
+    sources = {tuple(tokenize(x.source)) for x in pairs}
+    for pair in (pairs[3], held[-1]):  # a training pair and (for a corpus) a held-out one
+        # typed decomposed (NFD): still the same sentence, so its gold target is used
+        rc, obj, err = _cli_trace(tmp_path, capsys, "--preset", "ko_en_cat", "--source",
+                                  unicodedata.normalize("NFD", pair.source))
+        assert rc == 0, err
+        first = next(x for x in pairs if tuple(tokenize(x.source)) == tuple(tokenize(pair.source)))
+        assert obj["mode"] == "teacher_forcing" and obj["target_from"] == "preset"
+        assert obj["target_tokens"] == tokenize(first.target) + ["<eos>"]
+        assert [s["input_from"] for s in obj["steps"]] == ["gold"] * len(obj["steps"])
+        assert repr(first.target) in err and "gold target" in err
+    # a source that is not one of the pairs (known words, another order): free running
+    words = pairs[3].source.split()
+    other = " ".join(reversed(words))
+    assert tuple(tokenize(other)) not in sources
+    rc, obj, err = _cli_trace(tmp_path, capsys, "--preset", "ko_en_cat", "--source", other)
     assert rc == 0, err
     assert obj["mode"] == "free_running" and obj["target_from"] is None and obj["target_tokens"] is None
     assert "free running" in err and err.count("\n") == 1
     # a given target stays what it is
-    rc, obj, err = _cli_trace(tmp_path, capsys, "--preset", "ko_en_cat", "--source", pair.source,
-                              "--target", "I am a cat")
+    rc, obj, err = _cli_trace(tmp_path, capsys, "--preset", "ko_en_cat", "--source", pairs[3].source,
+                              "--target", pairs[3].target)
     assert rc == 0 and obj["target_from"] == "given" and err == ""
 
 
@@ -182,8 +189,8 @@ def test_render_with_a_source_only(qapp, tmp_path, capsys):
                               mode="teacher_forcing", checkpoint=None, step=1, layer=0, head=0,
                               out=str(tmp_path / "r.png"))
     assert cli_render(args) == 0
-    assert "pairs[2]" in capsys.readouterr().err
-    args.source, args.out = "학생이다 나는", str(tmp_path / "f.png")
+    assert "gold target" in capsys.readouterr().err
+    args.source, args.out = " ".join(reversed(p.pairs[3].source.split())), str(tmp_path / "f.png")
     assert cli_render(args) == 0
     assert "free running" in capsys.readouterr().err
 

@@ -233,9 +233,22 @@ def test_save_as_keeps_the_trained_model_unless_the_model_must_change(qtbot, tmp
     from widgets.editor_install import install_editor
     from widgets.mainwindow import MainWindow
 
+    import json as _json
+
+    from sandbox.presets import user_presets_dir
+
+    pairs = [("나는 학생이다", "I am a student"), ("나는 선생님이다", "I am a teacher"),
+             ("나는 고양이로소이다", "I am a cat"), ("너는 학생이다", "you are a student")]
+    text = 'name = "cats inline"\n[model]\n' + "\n".join(f"{k} = {_json.dumps(v)}" for k, v in S2S.items())
+    text += "\n[training]\n" + "\n".join(f"{k} = {_json.dumps(v)}" for k, v in TRAIN.items()) + "\n"
+    for src, tgt in pairs:
+        text += f"\n[[pairs]]\nsource = {_json.dumps(src)}\ntarget = {_json.dumps(tgt)}\n"
+    user_presets_dir().mkdir(parents=True, exist_ok=True)
+    path = user_presets_dir() / "cats_inline.toml"
+    path.write_text(text, "utf-8")
     win = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), persist=False)
     qtbot.addWidget(win)
-    win.load_preset("ko_en_cat")
+    win.load_preset(str(path))
     editor = install_editor(win)
     editor.dialogs = _Names(["kept_copy", "kept_reordered", "new_word"]).dialogs
     try:
@@ -258,12 +271,12 @@ def test_save_as_keeps_the_trained_model_unless_the_model_must_change(qtbot, tmp
         #    saved preset keeps the model (its vocabulary rows follow the new token order)
         changed = []
         editor.vocabulary_changed.connect(lambda: changed.append(1))
-        assert editor.add_pair(after=-1, pair=Pair("나는 학생이다", "I am a teacher")) == 0
+        assert editor.add_pair(after=-1, pair=Pair("너는 고양이로소이다", "you are a cat")) == 0
         assert editor.needs_retraining() == (False, False) and not changed
         assert editor.retrain_frame.isHidden()
         assert editor.save_as() is not None
         b = win.bundle
-        assert b.preset.pairs[0] == Pair("나는 학생이다", "I am a teacher") and win._trained_steps == 123
+        assert b.preset.pairs[0] == Pair("너는 고양이로소이다", "you are a cat") and win._trained_steps == 123
         assert b.src_vocab.tokens != trained.src_vocab.tokens  # reordered...
         after = trace(b, "나는 학생이다", "I am a student")
         assert after.predicted_tokens == before.predicted_tokens  # ...and the same model
@@ -294,7 +307,7 @@ def test_user_presets_with_one_display_name_are_told_apart(qtbot, tmp_path):
     from sandbox.presets import user_presets_dir
     from widgets.mainwindow import MainWindow
 
-    text = find_preset("ko_en_cat").read_text("utf-8")
+    text = tiny_preset("Same name", S2S, TRAIN)
     d = user_presets_dir()
     d.mkdir(parents=True, exist_ok=True)
     (d / "cats_a.toml").write_text(text, "utf-8")
@@ -302,8 +315,8 @@ def test_user_presets_with_one_display_name_are_told_apart(qtbot, tmp_path):
     win = MainWindow(settings=QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat), persist=False)
     qtbot.addWidget(win)
     labels = [win.preset_combo.itemText(i) for i in range(win.preset_combo.count())]
-    name = load_preset(find_preset("ko_en_cat")).name
     assert len(set(labels)) == len(labels)  # every entry can be told apart
-    for f, mine in (("ko_en_cat.toml", False), ("cats_a.toml", True), ("cats_b.toml", True)):
-        assert f"{name} ({f})" + ("  [yours]" if mine else "") in labels
+    assert "Same name (cats_a.toml)  [yours]" in labels and "Same name (cats_b.toml)  [yours]" in labels
+    shipped = [t for t in labels if "[yours]" not in t]
+    assert not any(".toml)" in t for t in shipped)  # unique names stay as they are
     win.training.shutdown()

@@ -33,9 +33,14 @@ def _shipped_bytes() -> dict[str, bytes]:
 
 
 @pytest.fixture
-def window(qapp, tmp_path):
+def window(qapp, tmp_path, monkeypatch):
+    from widgets.editor import EditorDialogs
     from widgets.mainwindow import MainWindow
 
+    # Issue 16: the lecture editor now asks Save / Discard / Cancel before its unsaved edits
+    # are dropped (switching lecture, closing the window). No real message box in a test:
+    # the edits made here are let go.
+    monkeypatch.setattr(EditorDialogs, "ask_unsaved", lambda self, parent, name: "discard")
     win = MainWindow(settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat), persist=False)
     win.resize(1400, 900)
     win.load_preset("ko_en_cat")

@@ -44,6 +44,8 @@ from sandbox.presets import (
 )
 
 BROKEN_DIR = Path(__file__).resolve().parent / "broken_presets"
+# Presets with inline pairs (the shipped ones before issue 12) for the format tests.
+INLINE_DIR = Path(__file__).resolve().parent / "inline_presets"
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 SHIPPED_KEYS = {
@@ -94,13 +96,19 @@ def test_shipped_set_is_complete():
 
 @pytest.mark.parametrize("path", shipped_paths(), ids=lambda p: p.stem)
 def test_shipped_preset_loads(path):
+    # Changed for issue 12: shipped presets train on generated corpora ([data]) with a
+    # held-out tenth, so they hold thousands of pairs instead of at most MAX_PAIRS inline.
     preset = load_preset(path)
     assert preset.key == path.stem
     assert preset.path == path
     assert preset.name and preset.description
-    assert 1 <= len(preset.pairs) <= MAX_PAIRS
+    assert preset.data is not None and preset.data.file.startswith("corpora/")
+    assert len(preset.pairs) >= 2000 and not preset.skipped and not preset.too_long
+    assert 0.09 <= len(preset.heldout_pairs) / len(preset.all_pairs) <= 0.11
+    assert not set(preset.pairs) & set(preset.heldout_pairs)
+    assert all(p.alignment for p in preset.all_pairs), "every shipped pair has gold links"
     assert preset.tokenizer == TokenizerConfig("word", "word")
-    sources = [p.source for p in preset.pairs]
+    sources = [p.source for p in preset.all_pairs]
     assert len(sources) == len(set(sources)), "one source with two translations cannot be learned"
     assert comment_lines(preset.source_text), "shipped presets carry a few helpful comments"
     if preset.model.kind == "transformer":
@@ -108,37 +116,36 @@ def test_shipped_preset_loads(path):
 
 
 def test_shipped_contents_match_the_design():
+    # Changed for issue 12: corpora, bidirectional encoders, the seed sentences inside them.
     loaded = {p.stem: load_preset(p) for p in shipped_paths()}
     cat = loaded["ko_en_cat"]
-    assert cat.pairs[0] == Pair("나는 고양이로소이다", "I am a cat")
-    assert (cat.model.kind, cat.model.cell, cat.model.attention) == ("seq2seq", "gru", "bahdanau")
+    assert Pair("나는 고양이로소이다", "I am a cat", ((0, 0), (1, 1), (1, 3))) in cat.all_pairs
+    assert (cat.model.kind, cat.model.cell, cat.model.attention, cat.model.encoder) == ("seq2seq", "gru", "bahdanau", "bi")
     assert (cat.model.embed, cat.model.hidden) == (16, 32)
-    assert 12 <= len(cat.pairs) <= 16
     for score in ("dot", "scaled_dot", "general", "none"):
         variant = loaded[f"ko_en_cat_{score}"]
-        assert variant.pairs == cat.pairs
+        assert variant.pairs == cat.pairs and variant.heldout_pairs == cat.heldout_pairs
         assert (variant.model.cell, variant.model.attention) == ("gru", score)
-        assert variant.model == dataclasses.replace(cat.model, attention=score)
+        assert variant.model == dataclasses.replace(cat.model, attention=score, hidden=variant.model.hidden)
+    assert loaded["ko_en_cat_none"].model == dataclasses.replace(cat.model, attention="none")
     cats = loaded["en_ko_cats"]
-    assert cats.pairs[0] == Pair("I love cats", "나는 고양이를 좋아해")
-    assert (cats.model.cell, cats.model.attention) == ("lstm", "general")
-    assert 12 <= len(cats.pairs) <= 16
+    assert Pair("I love cats", "나는 고양이를 좋아해", ((0, 0), (1, 2), (2, 1))) in cats.all_pairs
+    assert (cats.model.cell, cats.model.encoder) == ("lstm", "bi")
     tr = loaded["en_ko_transformer"]
-    assert tr.pairs == cats.pairs
+    assert tr.data.file == cats.data.file
     assert (tr.model.kind, tr.model.d_model, tr.model.layers, tr.model.d_ff) == ("transformer", 32, 2, 64)
     assert tr.model.dropout == 0.0
     teacher = loaded["en_teacher_self"]
-    assert teacher.model.kind == "transformer"
-    assert teacher.pairs[0] == Pair("I am a teacher", "나는 선생님이다")
+    assert teacher.model.kind == "transformer" and teacher.model.heads == 4
+    assert Pair("I am a teacher", "나는 선생님이다", ((0, 0), (1, 1), (3, 1))) in teacher.all_pairs
     rev = loaded["reverse"]
-    assert len(rev.pairs) >= 20
-    for pair in rev.pairs:
+    for pair in rev.all_pairs:
         tokens = pair.source.split()
-        assert 3 <= len(tokens) <= 6
+        assert 3 <= len(tokens) <= 7
         assert pair.target.split() == tokens[::-1]
     for preset in loaded.values():
         t = preset.training
-        assert 300 <= t.steps <= 600 and t.batch_size == 16 and 0.005 <= t.lr <= 0.01
+        assert 300 <= t.steps <= 600 and t.batch_size == 64 and 0.005 <= t.lr <= 0.01
         assert t.teacher_forcing == 1.0 and t.seed == 0
 
 
@@ -147,13 +154,14 @@ def test_shipped_round_trip(path):
     preset = load_preset(path)
     text = path.read_text(encoding="utf-8")
     assert dumps_preset(preset) == text, "an unchanged preset dumps byte for byte"
-    assert loads_preset(dumps_preset(preset)) == preset
+    assert loads_preset(dumps_preset(preset), path) == preset  # [data] files are relative to the preset
     fresh = dataclasses.replace(preset, source_text=None)
-    assert loads_preset(dumps_preset(fresh)) == preset
+    assert loads_preset(dumps_preset(fresh), path) == preset
 
 
-@pytest.mark.parametrize("path", shipped_paths(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(INLINE_DIR.glob("*.toml")), ids=lambda p: p.stem)
 def test_save_keeps_comments_and_key_order(path, tmp_path):
+    # inline presets: the shipped ones take their pairs from corpora since issue 12
     preset = load_preset(path)
     original = path.read_text(encoding="utf-8")
     out = save_preset(preset, tmp_path / path.name)
@@ -186,7 +194,7 @@ def test_save_keeps_comments_and_key_order(path, tmp_path):
 
 
 def test_switching_kind_rewrites_model_keys(tmp_path):
-    preset = load_preset(SHIPPED_DIR / "ko_en_cat.toml")
+    preset = load_preset(INLINE_DIR / "ko_en_cat.toml")
     switched = dataclasses.replace(preset, model=ModelConfig(kind="transformer", heads=4))
     text = dumps_preset(switched)
     assert loads_preset(text) == switched
@@ -195,9 +203,9 @@ def test_switching_kind_rewrites_model_keys(tmp_path):
 
 
 def test_crlf_and_bom_are_accepted_and_kept():
-    text = (SHIPPED_DIR / "ko_en_cat.toml").read_text(encoding="utf-8").replace("\n", "\r\n")
+    text = (INLINE_DIR / "ko_en_cat.toml").read_text(encoding="utf-8").replace("\n", "\r\n")
     preset = loads_preset("\ufeff" + text, "crlf.toml")
-    assert preset == load_preset(SHIPPED_DIR / "ko_en_cat.toml")
+    assert preset == load_preset(INLINE_DIR / "ko_en_cat.toml")
     edited = dataclasses.replace(preset, pairs=preset.pairs + (Pair("새", "new"),))
     out = dumps_preset(edited)
     assert "\n" not in out.replace("\r\n", "")
@@ -325,7 +333,7 @@ def test_load_io_failures(tmp_path):
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads anything")
 def test_load_unreadable_file(tmp_path):
     path = tmp_path / "locked.toml"
-    path.write_text((SHIPPED_DIR / "ko_en_cat.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    path.write_text((INLINE_DIR / "ko_en_cat.toml").read_text(encoding="utf-8"), encoding="utf-8")
     path.chmod(0)
     try:
         with pytest.raises(PresetError, match="permission"):
@@ -345,7 +353,7 @@ def test_stored_text_is_stripped_and_floats_accept_ints():
 
 
 def valid_preset() -> Preset:
-    return load_preset(SHIPPED_DIR / "ko_en_cat.toml")
+    return load_preset(INLINE_DIR / "ko_en_cat.toml")
 
 
 def test_dataclasses_replace_and_equality():
@@ -415,7 +423,7 @@ def test_pair_problems_reports_everything_in_order():
 
 def test_save_is_atomic_when_replace_fails(tmp_path, monkeypatch):
     target = tmp_path / "mine.toml"
-    before = (SHIPPED_DIR / "ko_en_cat.toml").read_bytes()
+    before = (INLINE_DIR / "ko_en_cat.toml").read_bytes()
     target.write_bytes(before)
     preset = load_preset(target)
 
@@ -432,7 +440,7 @@ def test_save_is_atomic_when_replace_fails(tmp_path, monkeypatch):
 
 def test_save_is_atomic_when_fsync_fails(tmp_path, monkeypatch):
     target = tmp_path / "mine.toml"
-    before = (SHIPPED_DIR / "reverse.toml").read_bytes()
+    before = (INLINE_DIR / "reverse.toml").read_bytes()
     target.write_bytes(before)
 
     def boom(fd):
@@ -447,7 +455,7 @@ def test_save_is_atomic_when_fsync_fails(tmp_path, monkeypatch):
 
 def test_save_invalid_preset_writes_nothing(tmp_path):
     target = tmp_path / "mine.toml"
-    before = (SHIPPED_DIR / "ko_en_cat.toml").read_bytes()
+    before = (INLINE_DIR / "ko_en_cat.toml").read_bytes()
     target.write_bytes(before)
     preset = load_preset(target)
     bad = dataclasses.replace(preset, pairs=(dataclasses.replace(preset.pairs[0], target=""),) + preset.pairs[1:])
@@ -536,7 +544,7 @@ WEIRD_CHARS = st.one_of(
     st.sampled_from(list("가나다고양이를좋아해😀👩‍🏫\u0000\u0007\t\n\r\x7f\x85\u2028\ufeff\u200d\"'\\[]=#.")),
 )
 WEIRD_TEXT = st.text(WEIRD_CHARS, max_size=30)
-VALID_TEXT = (SHIPPED_DIR / "ko_en_cat.toml").read_text(encoding="utf-8")
+VALID_TEXT = (INLINE_DIR / "ko_en_cat.toml").read_text(encoding="utf-8")
 VALID_LINES = VALID_TEXT.splitlines()
 
 
@@ -674,11 +682,13 @@ SENTENCE = st.text(
 @settings(FUZZ, max_examples=50)  # each example parses and writes a whole shipped preset
 @given(
     st.lists(st.tuples(SENTENCE, SENTENCE), min_size=1, max_size=12, unique_by=lambda p: (normalize(p[0]), normalize(p[1]))),
-    st.sampled_from([p.stem for p in shipped_paths()]),
+    st.sampled_from([p.stem for p in sorted(INLINE_DIR.glob("*.toml"))]),
 )
 def test_fuzz_pair_edits_keep_every_comment(new_pairs, stem):
-    """Any edit of a shipped preset's pairs saves losslessly and keeps every comment line."""
-    preset = load_preset(SHIPPED_DIR / f"{stem}.toml")
+    """Any edit of an inline preset's pairs saves losslessly and keeps every comment line.
+    (The shipped presets take their pairs from corpora since issue 12; these are their
+    former inline versions.)"""
+    preset = load_preset(INLINE_DIR / f"{stem}.toml")
     rng_pairs = list(preset.pairs)
     # Mix kept pairs with new ones so the matcher sees inserts, deletes and replacements.
     # Sentences are stored normalised (NFC, zero-width characters removed; issue 11).
@@ -769,9 +779,9 @@ def test_fuzz_valid_documents_are_accepted(case):
 
 
 def test_encoder_key_is_optional_validated_and_seq2seq_only(tmp_path):
-    base = (SHIPPED_DIR / "ko_en_cat.toml").read_text(encoding="utf-8")
-    assert load_preset(SHIPPED_DIR / "ko_en_cat.toml").model.encoder == "uni"
-    assert not re.search(r"(?m)^encoder\s*=", dumps_preset(load_preset(SHIPPED_DIR / "ko_en_cat.toml")))
+    base = (INLINE_DIR / "ko_en_cat.toml").read_text(encoding="utf-8")
+    assert load_preset(INLINE_DIR / "ko_en_cat.toml").model.encoder == "uni"
+    assert not re.search(r"(?m)^encoder\s*=", dumps_preset(load_preset(INLINE_DIR / "ko_en_cat.toml")))
     bi = base.replace('hidden = 32', 'hidden = 32\nencoder = "bi"', 1)
     p = loads_preset(bi, "bi.toml")
     assert p.model.encoder == "bi"
@@ -779,6 +789,6 @@ def test_encoder_key_is_optional_validated_and_seq2seq_only(tmp_path):
     assert loads_preset(dumps_preset(dataclasses.replace(p, source_text=None)), "fresh.toml") == p
     with pytest.raises(PresetError, match=r"bad\.toml: model\.encoder: .*uni.*bi"):
         loads_preset(base.replace('hidden = 32', 'hidden = 32\nencoder = "both"', 1), "bad.toml")
-    tr = (SHIPPED_DIR / "en_ko_transformer.toml").read_text(encoding="utf-8")
+    tr = (INLINE_DIR / "en_ko_transformer.toml").read_text(encoding="utf-8")
     with pytest.raises(PresetError, match=r"model\.encoder: only allowed when kind = \"seq2seq\""):
         loads_preset(tr.replace("[model]", '[model]\nencoder = "bi"', 1), "t.toml")

@@ -22,37 +22,74 @@ EDITOR_VISIBLE_KEY = "editor/visible"
 
 
 def install_extras(win) -> None:
-    """Add the preset editor, lectures, compare view and bottleneck experiment (once)."""
+    """Add the preset editor, lectures, compare view, bottleneck experiment, what-if and beam
+    search (once).
+
+    Each part is installed on its own: one that fails (a bad draft, a broken user file, a
+    bug) is reported in the window's banner and on stderr, and the others still install."""
     if getattr(win, "_extras_installed", False):
         return
     win._extras_installed = True
-    from .beam import install_beam
-    from .bottleneck_view import install_bottleneck
-    from .compare import install_compare
-    from .editor_install import install_editor
-    from .presenter import install_lectures
+    failed: list[str] = []
 
-    win.editor = install_editor(win)
-    # The editor dock starts closed (View ▸ Preset editor, Ctrl+Shift+E): open, it takes a
-    # third of the window from the map and the step anatomy. The choice is remembered.
-    from .settings import read_str
+    def part(name: str, install) -> None:
+        try:
+            install()
+        except Exception as e:  # noqa: BLE001 - one part must not take the others down
+            failed.append(f"{name}: {type(e).__name__}: {' '.join(str(e).split())}")
+            print(f"warning: the {name} could not start: {type(e).__name__}: {e}", file=sys.stderr)
 
-    settings = getattr(win, "settings", None)
-    shown = settings is not None and read_str(settings, EDITOR_VISIBLE_KEY, "false").lower() == "true"
-    win.preset_editor_dock.setVisible(shown)
-    win.lectures = install_lectures(win)
-    from .lecture_export import install_export
+    def editor() -> None:
+        from .editor_install import install_editor
+        from .settings import read_str
 
-    install_export(win.lectures)  # Lecture ▸ Export… (the export imports the presenter, not back)
-    install_compare(win)
-    install_bottleneck(win)
-    from .whatif import install_whatif
+        win.editor = install_editor(win)
+        # The editor dock starts closed (View ▸ Preset editor, Ctrl+Shift+E): open, it takes a
+        # third of the window from the map and the step anatomy. The choice is remembered.
+        settings = getattr(win, "settings", None)
+        shown = settings is not None and read_str(settings, EDITOR_VISIBLE_KEY, "false").lower() == "true"
+        win.preset_editor_dock.setVisible(shown)
 
-    install_whatif(win)
-    install_beam(win)
-    from .import_pairs import install_import_pairs
+    def lectures() -> None:
+        from .lecture_export import install_export
+        from .presenter import install_lectures
 
-    install_import_pairs(win)
+        win.lectures = install_lectures(win)
+        install_export(win.lectures)  # Lecture ▸ Export… (the export imports the presenter, not back)
+
+    def compare() -> None:
+        from .compare import install_compare
+
+        install_compare(win)
+
+    def bottleneck() -> None:
+        from .bottleneck_view import install_bottleneck
+
+        install_bottleneck(win)
+
+    def whatif() -> None:
+        from .whatif import install_whatif
+
+        install_whatif(win)
+
+    def beam() -> None:
+        from .beam import install_beam
+
+        install_beam(win)
+
+    def import_pairs() -> None:
+        from .import_pairs import install_import_pairs
+
+        install_import_pairs(win)
+
+    for name, install in (("preset editor", editor), ("lecture menu", lectures), ("compare view", compare),
+                          ("bottleneck experiment", bottleneck), ("what-if tools", whatif),
+                          ("beam search", beam), ("pair import", import_pairs)):
+        part(name, install)
+    if failed and hasattr(win, "show_banner"):
+        import html
+
+        win.show_banner(html.escape("could not start " + "; ".join(failed)), "error")
 
 
 def run_app(argv: list[str] | None = None) -> int:
@@ -82,7 +119,9 @@ def run_app(argv: list[str] | None = None) -> int:
             print(f"LAUNCH {what} {time.time():.6f}", flush=True)
             win.close()
 
-        if probe == "ready":
+        if probe in ("type", "restore"):
+            pass  # widgets.probes, wired below
+        elif probe == "ready":
             win.ready.connect(lambda: report("ready"))
         elif probe == "map":  # the first attention map painted: the cached one, else the live one
             from .firstmap import CachedMap
@@ -101,6 +140,10 @@ def run_app(argv: list[str] | None = None) -> int:
     # The editor, lectures, compare view and bottleneck experiment plug in through their
     # install_* hooks once the first trace is on screen (they cost ~0.2 s to build).
     win.ready.connect(lambda: install_extras(win))
+    if probe:
+        from .probes import install_probe
+
+        install_probe(win, probe)  # "type" / "restore": the kill-while-typing test's hooks
     win.show()
     QTimer.singleShot(3000, win.start_loading)  # in case no paint ever arrives
     app.aboutToQuit.connect(win.shutdown)

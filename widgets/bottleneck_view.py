@@ -53,9 +53,10 @@ PNG_SIZE = (900, 560)
 
 
 def cache_dir() -> Path:
-    """``$ATTENTION_SANDBOX_HOME/cache`` if that is set, else ``~/.cache/attention-sandbox``."""
-    home = os.environ.get(HOME_ENV)
-    return (Path(home).expanduser() / "cache") if home else Path.home() / ".cache" / "attention-sandbox"
+    """The user's cache folder (:func:`sandbox.userdirs.cache_dir`)."""
+    from sandbox.userdirs import cache_dir as _cache_dir
+
+    return _cache_dir()
 
 
 def cache_path(quick: bool = False) -> Path:
@@ -83,10 +84,9 @@ def save_cache(result: dict, quick: bool) -> Path | None:
 
     p = cache_path(quick)
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(p, json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+        atomic_write_text(p, json.dumps(result, ensure_ascii=False, indent=1) + "\n", make_parents=True)
         return p
-    except OSError:
+    except (OSError, ValueError):
         return None  # a cache that cannot be written is not an error
 
 
@@ -531,6 +531,10 @@ def cli_bottleneck(args) -> int:
         if not p.parent.is_dir():
             raise ValueError(f"--json {out}: the folder {p.parent} does not exist")
         png = p.with_suffix(".png")
+        from sandbox.shipped import refuse_shipped
+
+        for path in (p, png):  # refused now, not after a run of minutes
+            refuse_shipped(path, "experiment result")
     seed = int(getattr(args, "seed", 0) or 0)
     quick = bool(getattr(args, "quick", False))
     t0 = time.perf_counter()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
+from .keys import keeps_keys
 from .hooks import CloseStopper, window_menu
 from .jobs import JobResult, JobRunner
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
@@ -632,13 +633,13 @@ class CompareView(QWidget):
             return False
         try:
             win = self.window()
-            if obj.window() is not win or (win is not self and not isinstance(win, CompareDialog)):
+            if QWidget.window(obj) is not win or (win is not self and not isinstance(win, CompareDialog)):
                 return False
         except RuntimeError:  # a widget being deleted
             return False
         if ev.modifiers() & ~Qt.KeyboardModifier.KeypadModifier != Qt.KeyboardModifier.NoModifier:
             return False
-        if isinstance(obj, QComboBox) and obj.view().isVisible():
+        if keeps_keys(obj):  # a text input (or an open combo popup) keeps its keys (widgets.keys)
             return False
         fn = self._keys.get(ev.key())
         if fn is None:

@@ -24,7 +24,7 @@ import os
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import shiboken6
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
@@ -63,13 +63,14 @@ from sandbox.presets import (
     user_presets_dir,
     validate_preset,
 )
+from sandbox.shipped import ShippedFileError
 from sandbox.vocab import tokenize
 
-from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, write_draft
+from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, set_aside, write_draft
 from .editor_pairs import COLUMNS, PairsTableModel
 from .editor_settings import SEQ2SEQ_FIELDS, TRANSFORMER_FIELDS, SettingsForm, field_value, with_field
 
-__all__ = ["PresetEditor", "EditorDialogs", "find_draft", "is_shipped", "check_save_name"]
+__all__ = ["PresetEditor", "EditorDialogs", "find_draft", "is_shipped", "check_save_name", "run_off_gui_thread"]
 
 AUTOSAVE_MS = 1000
 _SAVE_NAME_RE = re.compile(r"\w[\w.-]{0,79}")
@@ -77,6 +78,34 @@ _PLACEHOLDER_PAIR = Pair("a", "b")  # stands in for the pairs when checking only
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def run_off_gui_thread(fn: Callable[[], Any]) -> Any:
+    """``fn()`` as a job of the one job runner (:mod:`widgets.jobs`) while the GUI thread
+    keeps its event loop turning (repaints, timers; user input waits), then its result or
+    exception. Used for saving: validating, editing the TOML document in place and writing a
+    200-pair preset is 0.2–0.5 s of tomlkit work that would otherwise freeze the window."""
+    from PySide6.QtCore import QEventLoop
+
+    from .jobs import JobRunner
+
+    runner = JobRunner(name="save", interval_ms=5)
+    loop = QEventLoop()
+    box: dict[str, Any] = {}
+
+    def done(result) -> None:
+        box["result"] = result
+        loop.quit()
+
+    runner.finished.connect(done)
+    runner.start(lambda _progress, _should_stop: fn())
+    if "result" not in box:
+        loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    runner.deleteLater()
+    result = box["result"]
+    if result.status == "error" and result.exception is not None:
+        raise result.exception
+    return result.value
 
 
 def is_shipped(path: str | os.PathLike[str] | None) -> bool:
@@ -249,6 +278,7 @@ class PresetEditor(QWidget):
     train_requested = Signal()
     preset_opened = Signal(object)
     status_changed = Signal()  # can_save / dirty / training may have changed (menus follow it)
+    notice = Signal(str)  # a one-line message for the window (e.g. a draft that was ignored)
 
     def __init__(self, parent: QWidget | None = None, *, dialogs: EditorDialogs | None = None,
                  autosave_ms: int = AUTOSAVE_MS) -> None:
@@ -258,6 +288,7 @@ class PresetEditor(QWidget):
         self._state: Preset | None = None  # the edited preset (may be invalid)
         self._reference: Preset | None = None  # what the window's model was built from
         self._draft_key: str | None = None
+        self._saving = False
         self._training = False
         self._problems: list[PresetError] = []
         self._settings_problem: PresetError | None = None
@@ -688,7 +719,14 @@ class PresetEditor(QWidget):
                 self.vocabulary_changed.emit()
             if _model_key(old) != _model_key(state):
                 self.model_changed.emit()
-        self._autosave.start()
+        self._schedule_draft()
+
+    def _schedule_draft(self) -> None:
+        """Write a draft at most ``autosave_ms`` after the FIRST unsaved change: the timer
+        is started when it is idle and never restarted, so steady typing is drafted too
+        (a restarting debounce would wait for a pause that may never come before a crash)."""
+        if not self._autosave.isActive():
+            self._autosave.start()
 
     def _select_rows(self, rows: list[int]) -> None:
         sel = self.table.selectionModel()
@@ -922,14 +960,26 @@ class PresetEditor(QWidget):
             return self._write(target)
 
     def _write(self, target: Path) -> Path | None:
+        if self._saving:
+            return None  # a save is already under way (its nested event loop is running)
         old_key = self._draft_key
+        state = self._state
+
+        def write() -> Preset:
+            return load_preset(save_preset(state, target))
+
+        self._saving = True
+        self.setEnabled(False)  # no edit may slip in between the state saved and the baseline
         try:
-            written = save_preset(self._state, target)
-            fresh = load_preset(written)
-        except PresetError as e:
+            fresh = run_off_gui_thread(write)
+            written = Path(fresh.path)
+        except (PresetError, ShippedFileError) as e:
             self._refuse(f"Not saved: {e}")
             self.dialogs.show_error(self, "Could not save preset", str(e))
             return None
+        finally:
+            self._saving = False
+            self.setEnabled(True)
         self._autosave.stop()
         if old_key:
             delete_draft(old_key)
@@ -967,17 +1017,34 @@ class PresetEditor(QWidget):
             return
         try:
             draft = read_draft(path)
-        except DraftError:
-            return  # unreadable: left alone (never deleted unasked), overwritten by the next edit
+        except DraftError as e:
+            # never restored half-way and never silently overwritten: set aside, and said
+            kept = set_aside(path)
+            where = f"; kept as {kept}" if kept is not None else ""
+            self._tell(f"Ignored the draft of unsaved edits: {e}{where}")
+            return
         if not _same_file(draft.origin, base.path):
             return  # a draft of another file with the same key
         if draft.preset == base:
             delete_draft(key)
             return
         if self.dialogs.ask_restore_draft(self, base.name, path):
-            self._push(draft.preset, "Restore unsaved edits", rows_after=[0] if draft.preset.pairs else [])
+            try:
+                self._push(draft.preset, "Restore unsaved edits", rows_after=[0] if draft.preset.pairs else [])
+            except (OverflowError, ValueError, TypeError) as e:  # a value no widget can show
+                self.undo_stack.clear()
+                self._baseline = self._state = base
+                self._refresh()
+                kept = set_aside(path)
+                self._tell(f"Could not restore the draft {path}: {e}" + (f"; kept as {kept}" if kept else ""))
         else:
             delete_draft(key)
+
+    def _tell(self, message: str) -> None:
+        """Show a message in the editor and pass it to the window (``notice``)."""
+        self.error_banner.setText(message)
+        self.error_banner.show()
+        self.notice.emit(message)
 
     def closeEvent(self, event) -> None:
         # write a pending draft now: a timer firing after the editor is gone must not write
@@ -998,3 +1065,4 @@ class PresetEditor(QWidget):
             self.discard()
             return True
         return False
+

@@ -72,6 +72,7 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
                    area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> PresetEditor:
     """Add a :class:`PresetEditor` to ``window`` as a dock with menu actions; returns it."""
     editor = PresetEditor(dialogs=dialogs)
+    editor.notice.connect(lambda text: _banner(window, text, "warning"))  # e.g. an ignored draft
     dock = QDockWidget("Preset editor", window)
     dock.setObjectName("preset_editor_dock")
     dock.setAllowedAreas(Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea)
@@ -222,10 +223,10 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
     return editor
 
 
-def _banner(window, text: str) -> None:
+def _banner(window, text: str, kind: str = "error") -> None:
     show = getattr(window, "show_banner", None)
     if callable(show):
-        show(html.escape(text), "error")
+        show(html.escape(text), kind)
 
 
 def _wrap_load_preset(window, editor: PresetEditor) -> None:

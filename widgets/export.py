@@ -1,4 +1,4 @@
-"""Export a view (or one panel) to PNG / SVG and a trace to JSON, atomically (QSaveFile).
+"""Export a view (or one panel) to PNG / SVG and a trace to JSON, atomically (sandbox.fileio).
 
 PNG is the widget as drawn (``QWidget.grab``, at the screen's device pixel ratio); SVG is
 the same widget painted into a :class:`QSvgGenerator`, so text and bars stay vector
@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect, QSaveFile, QSize
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRect, QSize
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
@@ -26,19 +26,21 @@ class ExportError(OSError):
     """A file could not be written; the message names the file and why."""
 
 
-def write_bytes_atomic(path: str | Path, data: bytes | QByteArray) -> Path:
+def write_bytes_atomic(path: str | Path, data: bytes | QByteArray, *, make_parents: bool = False) -> Path:
+    """Write through the app's one atomic writer (:func:`sandbox.fileio.atomic_write_bytes`:
+    temp file, fsync, rename; the shipped tree refused); every failure is an ExportError
+    naming ``path``."""
+    from sandbox.fileio import atomic_write_bytes
+    from sandbox.shipped import ShippedFileError
+
     path = Path(path)
-    f = QSaveFile(str(path))
-    if not f.open(QIODevice.OpenModeFlag.WriteOnly):
-        raise ExportError(f"{path}: cannot write ({f.errorString()})")
-    payload = data if isinstance(data, QByteArray) else QByteArray(bytes(data))
-    if f.write(payload) != payload.size():
-        err = f.errorString()
-        f.cancelWriting()
-        raise ExportError(f"{path}: write failed ({err})")
-    if not f.commit():
-        raise ExportError(f"{path}: could not be saved ({f.errorString()})")
-    return path
+    payload = bytes(data.data()) if isinstance(data, QByteArray) else bytes(data)
+    try:
+        return atomic_write_bytes(path, payload, make_parents=make_parents, what="export")
+    except ShippedFileError as e:
+        raise ExportError(str(e)) from None
+    except OSError as e:
+        raise ExportError(f"{path}: could not be saved ({e.strerror or e})") from None
 
 
 def widget_png(widget: QWidget) -> QByteArray:

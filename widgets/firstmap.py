@@ -13,7 +13,6 @@ A missing, unreadable or foreign file is ignored: the window then shows "loading
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,11 @@ MAX_CELLS = 128 * 128
 
 
 def cache_path() -> Path:
-    """``$ATTENTION_SANDBOX_HOME/cache/first_map.json``, else the XDG cache folder (the same
-    folder as the lecture model cache, without importing anything heavy)."""
-    home = os.environ.get("ATTENTION_SANDBOX_HOME")
-    if home:
-        return Path(home).expanduser() / "cache" / FILE_NAME
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "attention-sandbox" / FILE_NAME
+    """``first_map.json`` in the user's cache folder (:func:`sandbox.userdirs.cache_dir`, the
+    same folder as the lecture model cache; importing it loads nothing heavy)."""
+    from sandbox.userdirs import cache_dir
+
+    return cache_dir() / FILE_NAME
 
 
 def snapshot(amap, preset: str | None, title: str) -> dict[str, Any] | None:
@@ -69,7 +65,7 @@ def snapshot(amap, preset: str | None, title: str) -> dict[str, Any] | None:
 
 
 def save(data: dict[str, Any], path: Path | None = None) -> Path:
-    """Write ``data`` atomically (QSaveFile); creates the cache folder."""
+    """Write ``data`` atomically (sandbox.fileio); creates the cache folder."""
     from .export import write_bytes_atomic
 
     path = path or cache_path()

@@ -42,18 +42,19 @@ class ExportResult:
 def train_bundles(lecture: "Lecture", log: Callable[[str], None] | None = None,
                   device: str | None = None) -> dict[str, "Bundle"]:
     """Every model the lecture uses: from the user's cache, the shipped checkpoints, or
-    trained (and cached). ``device`` defaults to the lecture's ``[train] device``."""
-    from sandbox.lectures import ensure_trained, lecture_presets, model_source
+    trained (and cached). ``device`` defaults to the lecture's ``[train] device``. The log
+    says what happened (a cache entry that could not be read is "retrained", not "loaded")."""
+    from sandbox.lectures import ensure_trained_from, lecture_presets
 
     device = device or lecture.train.device
     out = {}
     for ref in lecture_presets(lecture):
-        where = model_source(lecture, ref, device)
         t0 = time.perf_counter()
-        out[ref] = ensure_trained(lecture, preset=ref, device=device)
-        if log is not None:
+        out[ref], origin = ensure_trained_from(lecture, preset=ref, device=device)
+        if log is not None:  # what happened, not what the folder looked like before
+            took = f"{time.perf_counter() - t0:.1f} s"
             done = {"cache": "loaded from the cache", "shipped": "loaded the shipped checkpoint"}.get(
-                where, f"trained in {time.perf_counter() - t0:.1f} s")
+                origin, f"{origin} in {took}")
             log(f"{ref}: {done}")
     return out
 

@@ -22,17 +22,18 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractSpinBox, QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFrame,
+    QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QFileDialog, QFrame,
     QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMainWindow,
     QMenu, QProgressBar, QPushButton, QRadioButton, QSizePolicy, QSlider, QSpinBox, QSplitter,
-    QTextBrowser, QTextEdit, QToolBar, QToolButton, QVBoxLayout, QWidget,
+    QTextBrowser, QToolBar, QToolButton, QVBoxLayout, QWidget,
 )
 
 from sandbox.names import MODES, PANELS
 
 from .jobs import JobRunner
 from .numfmt import count, fmt, percent
-from .settings import make_settings, read_bytes, read_float, read_str
+from .keys import focus_keeps_keys
+from .settings import make_settings, read_bytes, read_float, read_str, settings_problem
 from .training import TraceRequest, TrainingSession
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 DEFAULT_PRESET = "ko_en_cat"
 FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
-TEXT_INPUTS = (QLineEdit, QTextEdit, QAbstractSpinBox)
 APP_NAME = "Attention Sandbox"
 CHROME_MAX_SCALE = 1.3  # see MainWindow._apply_font
 VIEWS_NEED_H = 420
@@ -62,16 +62,19 @@ def _startup_task(preset_ref: str, wanted_mode: str):
 
         from sandbox.device import available_devices
         from sandbox.model import Bundle
-        from sandbox.presets import PresetError, find_preset, load_preset
+        from sandbox.fileio import sweep_stale_temp_files
+        from sandbox.presets import PresetError, find_preset, ignored_user_presets, load_preset
         from sandbox.trace import trace
 
+        sweep_stale_temp_files()  # leftovers of a write a kill interrupted
         presets = _preset_entries()
-        warning = None
+        warnings = ignored_user_presets()  # broken user files named like shipped presets
         try:
             preset = load_preset(find_preset(preset_ref))
         except PresetError as e:
-            warning = f"could not open the last preset ({e}); opened {DEFAULT_PRESET} instead"
+            warnings.append(f"could not open the last preset ({e}); opened {DEFAULT_PRESET} instead")
             preset = load_preset(find_preset(DEFAULT_PRESET))
+        warning = "; ".join(warnings) or None
         bundle = Bundle.from_preset(preset)
         pair = preset.pairs[0]
         mode = wanted_mode if wanted_mode in MODES else "teacher_forcing"
@@ -589,8 +592,12 @@ class MainWindow(QMainWindow):
         self._sync_mode_radios()
         self._set_trace(tr, keep_step=False)
         self._swap_in_views()
-        if result.get("warning"):
-            self.show_banner(html.escape(result["warning"]), "warning")
+        warning = result.get("warning")
+        problem = settings_problem(self.settings) if self.persist else None
+        if problem:  # found now, not silently at exit
+            warning = f"{warning}; {problem}" if warning else problem
+        if warning:
+            self.show_banner(html.escape(warning), "warning")
         self.status.showMessage("ready — ← → step, Ctrl+R trains, click a cell to explain it", 8000)
         self.ready.emit()
 
@@ -788,7 +795,6 @@ class MainWindow(QMainWindow):
             "layer": self._layer,
             "head": self._head,
             "panel": self.views.current_panel() if self.views is not None else "map",
-            "interventions": self.interventions,  # What-if edits (None: the model's own run)
         }
 
     @property
@@ -1608,7 +1614,7 @@ class MainWindow(QMainWindow):
         if ev.type() != QEvent.Type.KeyPress or not isinstance(obj, QWidget):
             return False
         try:
-            if obj.window() is not self:
+            if QWidget.window(obj) is not self:  # (a widget may shadow window(), e.g. LectureEditor.window)
                 return False
         except RuntimeError:
             return False
@@ -1616,11 +1622,7 @@ class MainWindow(QMainWindow):
         if mods != Qt.KeyboardModifier.NoModifier:
             return False
         key = ev.key()
-        focus = QApplication.focusWidget()
-        if isinstance(obj, TEXT_INPUTS) or isinstance(focus, TEXT_INPUTS) and focus.window() is self:
-            if key not in (Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
-                return False
-        if isinstance(obj, QComboBox) and obj.view().isVisible():
+        if focus_keeps_keys(self, obj):  # text inputs keep every key (widgets.keys)
             return False
         handlers = {
             Qt.Key.Key_Right: self.next_step, Qt.Key.Key_Left: self.prev_step,
@@ -1679,7 +1681,9 @@ class MainWindow(QMainWindow):
         if dock is not None:
             s.setValue("editor/visible", "true" if dock.isVisible() else "false")
         s.setValue("mode", self._mode)
-        s.sync()
+        problem = settings_problem(s)
+        if problem:
+            raise OSError(problem)
 
     def shutdown(self) -> None:
         """Stop playing, stop and join every thread, save settings (idempotent)."""
@@ -1695,7 +1699,8 @@ class MainWindow(QMainWindow):
         try:
             self.save_settings()
         except Exception as e:  # noqa: BLE001 - never block closing
-            print(f"warning: could not save settings: {e}", file=sys.stderr)
+            print(f"warning: {e}" if isinstance(e, OSError) else f"warning: could not save settings: {e}",
+                  file=sys.stderr)
 
     def closeEvent(self, ev) -> None:
         self.shutdown()

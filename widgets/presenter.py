@@ -28,7 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from .keys import focus_keeps_keys
+from sandbox.drafts import delete_lecture_draft, write_lecture_draft
+from sandbox.shipped import is_within
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QFont, QPixmap
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
@@ -55,6 +58,7 @@ PRESENTER_FONT_SCALE = 1.3
 NARRATION_FONT_FACTOR = 1.5  # the narration is read from the back of the room
 LANG_NAMES = {"ko": "한국어", "en": "English"}
 
+AUTOSAVE_MS = 1000  # the longest a lecture edit waits to be drafted
 NEXT_KEYS = (Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_PageDown, Qt.Key.Key_Return, Qt.Key.Key_Enter)
 PREV_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_PageUp, Qt.Key.Key_Backspace)
 
@@ -133,6 +137,11 @@ def apply_slide(window: "MainWindow", lecture: Lecture, slide: Slide, bundles: d
         for name in hidden:
             window.set_panel_hidden(name, True)
     return SlideState(step=step, note=note, hidden=hidden)
+
+
+def _view_with_edits(window) -> dict:
+    """``window.current_view()`` plus its What-if edits, for a slide made from the view."""
+    return {**window.current_view(), "interventions": getattr(window, "interventions", None)}
 
 
 def quiz_hidden(slide: Slide) -> tuple[str, ...]:
@@ -623,12 +632,14 @@ class Presenter(QObject):
         if not self.active or ev.type() != QEvent.Type.KeyPress or not isinstance(obj, QWidget):
             return False
         try:
-            if obj.window() is not self.window:
+            if QWidget.window(obj) is not self.window:  # (LectureEditor.window shadows the method)
                 return False
         except RuntimeError:
             return False
         mods = ev.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         if mods not in (Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier):
+            return False
+        if focus_keeps_keys(self.window, obj):  # typing in a text input is text (widgets.keys)
             return False
         key = ev.key()
         if key in NEXT_KEYS:
@@ -713,12 +724,22 @@ class LectureEditor(QWidget):
     saved = Signal(str)
     presentRequested = Signal(int)
 
-    def __init__(self, window: "MainWindow", lecture: Lecture, parent=None) -> None:
+    def __init__(self, window: "MainWindow", lecture: Lecture, parent=None, *, dialogs=None,
+                 autosave_ms: int = AUTOSAVE_MS) -> None:
         super().__init__(parent)
+        from .editor import EditorDialogs
+
         self.window = window
         self.lecture = lecture
+        self.dialogs = dialogs or EditorDialogs()
         self.dirty = False
         self._loading = False
+        self._draft_key = lecture.key  # fixed while editing: a new title must not orphan the draft
+        # a draft is written at most autosave_ms after the first unsaved change (never restarted)
+        self._autosave = QTimer(self)
+        self._autosave.setSingleShot(True)
+        self._autosave.setInterval(autosave_ms)
+        self._autosave.timeout.connect(self.flush_draft)
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.title_edit = QLineEdit(lecture.title)
@@ -791,9 +812,14 @@ class LectureEditor(QWidget):
     def current_index(self) -> int:
         return max(0, self.slide_list.currentRow())
 
+    def _mark_dirty(self) -> None:
+        self.dirty = True
+        if not self._autosave.isActive():
+            self._autosave.start()
+
     def _set_slides(self, slides: list[Slide], select: int) -> None:
         self.lecture = dataclasses.replace(self.lecture, slides=tuple(slides))
-        self.dirty = True
+        self._mark_dirty()
         self._refresh_list(select)
         self.changed.emit()
 
@@ -826,7 +852,7 @@ class LectureEditor(QWidget):
 
     def _on_lecture_title(self, text: str) -> None:
         self.lecture = dataclasses.replace(self.lecture, title=text)
-        self.dirty = True
+        self._mark_dirty()
 
     def _edit_slide(self) -> None:
         if self._loading:
@@ -840,7 +866,7 @@ class LectureEditor(QWidget):
         slides = list(self.lecture.slides)
         slides[i] = slide
         self.lecture = dataclasses.replace(self.lecture, slides=tuple(slides))
-        self.dirty = True
+        self._mark_dirty()
         item = self.slide_list.item(i)
         if item is not None:
             item.setText(f"{i + 1}. {slide.title}")
@@ -855,7 +881,7 @@ class LectureEditor(QWidget):
     def add_current_view(self) -> Slide | None:
         """Append the window's current view as a new slide after the selected one."""
         try:
-            slide = slide_from_view(self.window.current_view(), self.lecture)
+            slide = slide_from_view(_view_with_edits(self.window), self.lecture)
         except LectureError as e:
             self.status.setText(f"⚠ {e}")
             return None
@@ -982,18 +1008,91 @@ class LectureEditor(QWidget):
         target = Path(path) if path is not None else self.default_save_path()
         self.lecture = save_lecture(self.lecture, target)
         self.dirty = False
+        self._autosave.stop()
+        delete_lecture_draft(self._draft_key)
+        self._draft_key = self.lecture.key
+        delete_lecture_draft(self._draft_key)
         self.status.setText(f"saved {target}")
         self.saved.emit(str(target))
         return target
 
     def _save_as_dialog(self) -> None:
-        user_lectures_dir().mkdir(parents=True, exist_ok=True)
+        folder = user_lectures_dir()
+        try:  # a read-only or missing home is a message here, and the dialog still opens
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            self.status.setText(f"⚠ cannot create your lectures folder {folder}: {e.strerror or e}")
         path, _ = QFileDialog.getSaveFileName(self, "Save lecture as", str(self.default_save_path()),
                                               "Lecture (*.toml)")
         if path:
             if not path.endswith(".toml"):
                 path += ".toml"
             self._guard(lambda: self.save(path))
+
+    # -- drafts and unsaved edits ---------------------------------------------------------
+    @Slot()
+    def flush_draft(self) -> None:
+        """Write the draft now (or delete it when nothing is unsaved)."""
+        self._autosave.stop()
+        if not self.dirty:
+            delete_lecture_draft(self._draft_key)
+            return
+        try:
+            write_lecture_draft(self._draft_key, self.lecture)
+        except (OSError, ValueError) as e:  # a full disk must not stop the editing
+            self.status.setText(f"⚠ could not write the draft: {e}")
+
+    def offer_draft(self) -> None:
+        """If an earlier session left unsaved edits of this lecture, offer them back. A draft
+        that does not validate is set aside (``*.bad``) with a message, never half-restored."""
+        from sandbox.drafts import DraftError, find_lecture_draft, read_lecture_draft, set_aside
+
+        lec = self.lecture
+        path = find_lecture_draft(self._draft_key, newer_than=lec.path)
+        if path is None:
+            return
+        try:
+            draft = read_lecture_draft(path)
+        except DraftError as e:
+            kept = set_aside(path)
+            self.status.setText(f"⚠ ignored the draft of unsaved edits: {e}" + (f"; kept as {kept}" if kept else ""))
+            return
+        same = (draft.origin is None and lec.path is None) or (
+            draft.origin is not None and lec.path is not None and is_within(draft.origin, Path(lec.path))
+            and is_within(Path(lec.path), draft.origin))  # inside each other: the same file
+        if not same:
+            return  # a draft of another file with the same key
+        if draft.lecture == lec:
+            delete_lecture_draft(self._draft_key)
+            return
+        if self.dialogs.ask_restore_draft(self, lec.title, path):
+            self.lecture = dataclasses.replace(draft.lecture, path=lec.path, source_text=lec.source_text)
+            self.title_edit.setText(self.lecture.title)
+            self._refresh_list(0)
+            self._mark_dirty()
+            self.changed.emit()
+        else:
+            delete_lecture_draft(self._draft_key)
+
+    def discard(self) -> None:
+        self._autosave.stop()
+        self.dirty = False
+        delete_lecture_draft(self._draft_key)
+
+    def maybe_discard(self, parent: QWidget | None = None) -> bool:
+        """True when the edits may be left behind: nothing unsaved, or the user chose Save (and
+        it worked) or Discard. False on Cancel or a failed save (the draft is kept either way
+        until then)."""
+        if not self.dirty:
+            return True
+        self.flush_draft()  # whatever is answered, nothing is lost while the question is open
+        answer = self.dialogs.ask_unsaved(parent or self, self.lecture.title or self._draft_key)
+        if answer == "save":
+            return self._guard(self.save) is not None
+        if answer == "discard":
+            self.discard()
+            return True
+        return False
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
         try:
@@ -1135,6 +1234,10 @@ class LectureController(QObject):
         return self.edit(lec) if lec is not None else None
 
     def edit(self, lecture: Lecture) -> LectureEditor:
+        """Open ``lecture`` in the editor dock. Unsaved edits of the lecture being edited are
+        asked about first (Save / Discard / Cancel); on Cancel the current editor stays."""
+        if self.editor is not None and shiboken6.isValid(self.editor) and not self.editor.maybe_discard(self.window):
+            return self.editor
         if self.editor_dock is None:
             self.editor_dock = QDockWidget("Lecture editor", self.window)
             self.editor_dock.setObjectName("lecture_editor_dock")
@@ -1145,8 +1248,10 @@ class LectureController(QObject):
         self.editor.saved.connect(lambda _p: self.refresh())
         self.editor_dock.setWidget(self.editor)
         if old is not None:
+            old._autosave.stop()
             old.deleteLater()
         self.editor_dock.show()
+        self.editor.offer_draft()
         return self.editor
 
     def new_from_view(self) -> LectureEditor | None:
@@ -1158,7 +1263,7 @@ class LectureController(QObject):
 
         stub = Lecture(title="New lecture", preset=str(view["preset"]), train=TrainSpec(), slides=())
         try:
-            slide = slide_from_view(view, stub, title="Slide 1")
+            slide = slide_from_view(_view_with_edits(self.window), stub, title="Slide 1")
         except LectureError as e:
             self._message(str(e), "error")
             return None
@@ -1194,6 +1299,12 @@ class _CloseWatcher(QObject):
         self.controller = controller
 
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
-        if ev.type() == QEvent.Type.Close:
+        if ev.type() == QEvent.Type.Close and obj is self.parent():
+            editor = self.controller.editor
+            if editor is not None and shiboken6.isValid(editor):
+                if not editor.maybe_discard(self.parent()):  # Cancel: the window stays open
+                    ev.ignore()
+                    return True
+                editor.flush_draft()
             self.controller.shutdown()
         return False

@@ -8,7 +8,6 @@ real settings and never leaves any behind.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -19,11 +18,24 @@ HOME_ENV = "ATTENTION_SANDBOX_HOME"
 
 
 def settings_path() -> Path | None:
-    """The INI file used when ``ATTENTION_SANDBOX_HOME`` is set, else None."""
-    home = os.environ.get(HOME_ENV)
-    if not home:
+    """The INI file used when ``ATTENTION_SANDBOX_HOME`` is set, else None
+    (:func:`sandbox.userdirs.settings_dir`)."""
+    from sandbox.userdirs import settings_dir
+
+    folder = settings_dir()
+    return None if folder is None else folder / f"{APPLICATION}.ini"
+
+
+def settings_problem(s: QSettings) -> str | None:
+    """Write pending settings now and say, in one line naming the file, why they could not
+    be written (a read-only or full disk); None when they were."""
+    s.sync()
+    status = s.status()
+    if status == QSettings.Status.NoError:
         return None
-    return Path(home).expanduser() / "settings" / f"{APPLICATION}.ini"
+    why = {QSettings.Status.AccessError: "the file or its folder cannot be written (read-only, or disk full)",
+           QSettings.Status.FormatError: "the file is not a valid settings file"}.get(status, str(status))
+    return f"could not save the window settings to {s.fileName()}: {why}"
 
 
 def make_settings() -> QSettings:

@@ -269,8 +269,8 @@ class WhatIfController(QObject):
     def _refresh(self) -> None:
         w = self.window
         tr = w.trace
-        if tr is None or not self.active:
-            self.toolbar.setVisible(False)
+        if tr is None or not (self._beam_title is not None or tr.edited):
+            self.toolbar.setVisible(False)  # what is on screen is the model's own run
             return
         if self._beam_title is not None:
             self.bar.show_comparison(self._beam_title, [], self.original, tr)
