@@ -377,3 +377,21 @@ def test_shipped_model_is_not_used_for_a_changed_preset_or_a_damaged_file(tmp_pa
     # comments do not change the key: shipped models survive a comment edit
     (tmp_path / "ko_en_cat.toml").write_text("# another comment\n" + src, "utf-8")
     assert L.training_key(changed) == L.training_key(lec)
+
+
+# --------------------------------------------------------------------------- the shipped lectures
+
+
+@pytest.mark.parametrize("key", ["why_attention", "dot_product", "bahdanau", "teacher_forcing", "transformer"])
+def test_shipped_lecture_claims_hold_for_the_shipped_model(key, monkeypatch):
+    """Every shipped lecture makes at least 3 claims, and they hold for the model a fresh
+    machine opens (the shipped seed-0 checkpoints, no training). Seeds 1-4:
+    ``python main.py lecture NAME --check --seeds 0-4`` (minutes of training each)."""
+    import sandbox.train as T
+    from sandbox.lecture_check import check_lecture
+
+    monkeypatch.setattr(T, "Trainer", lambda *a, **k: (_ for _ in ()).throw(AssertionError("trained")))
+    lec = load_lecture(find_lecture(key))
+    assert sum(len(s.expect) for s in lec.slides) >= 3
+    checks = check_lecture(lec, [lec.train.seed])
+    assert checks and all(c.holds for c in checks), "\n".join(c.line() for c in checks if not c.holds)
