@@ -5,15 +5,20 @@ everything included), then measure on the held-out pairs (the ``[data]`` split t
 seed draws):
 
 - held-out exact: free-running greedy decode equals the target exactly (``<eos>`` included);
-- alignment: over target tokens with gold links, the share whose largest teacher-forced
-  cross-attention weight falls on one of their gold source tokens; for a Transformer per
-  layer and head, the best head and the last layer's heads averaged are printed;
+- alignment (``sandbox.evaluate``): over target tokens with gold links, the share whose
+  largest teacher-forced cross-attention weight falls on one of their gold source tokens.
+  ``align`` counts content words only (not :data:`sandbox.curriculum.FUNCTION_WORDS`:
+  am/is/are/and, linked to fused Korean endings); ``all`` counts every linked token. For a
+  Transformer both are the headline (the last layer's heads averaged before the argmax),
+  and every layer and head follows as ``L<layer>H<head>=`` (content words);
+- cpu: CPU seconds of the training process (one thread: about the wall time on an idle
+  machine);
 - seconds: wall time of training, next to an anchor: a bare PyTorch loop (zero_grad, forward,
   loss, backward, clip, Adam step, nothing else) of the same model over the same batches
   for the same number of steps, timed in the same process just before. A busy machine
   slows both, so compare ``seconds`` with ``anchor``, not with another machine's seconds.
 
-Usage: ``python bench/bench_presets.py [--presets a,b] [--seeds 0,1,2,3,4] [--no-anchor]``
+Usage: ``python bench/bench_presets.py [--presets a,b] [--seeds 0,1,2,3,4] [--no-anchor | --anchor-first]``
 """
 
 from __future__ import annotations
