@@ -193,7 +193,7 @@ class TrainAllJob:
                         progress({col: self._snapshot(col)})
                         last[0] = time.perf_counter()
 
-                result = trainer.run(progress=on_step, should_stop=should_stop)
+                result = trainer.run(progress=on_step, should_stop=should_stop, final_evaluation=False)
                 m = result.metrics
                 step = m.step if m is not None else trainer.step_count
                 exact = m.exact_match if m is not None else None

@@ -297,7 +297,7 @@ def read_draft(path: str | os.PathLike[str]) -> Draft:
             data = DataConfig(**{k: v for k, v in raw.items() if k in DataConfig.__dataclass_fields__})
             preset = loads_preset(dumps_preset(dataclasses.replace(preset, data=data)))
         except (_p.PresetError, TypeError) as e:
-            raise DraftError(f"{path}: {getattr(e, 'message', e)}") from None
+            raise DraftError(f"{path}: {e}") from None
     origin = doc["draft"].get("origin") or None
     return Draft(file=path, origin=None if origin is None else Path(str(origin)), preset=preset, mtime_ns=mtime)
 

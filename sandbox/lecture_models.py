@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
@@ -133,7 +134,7 @@ def build_shipped(lectures: Sequence[Lecture] | None = None, folder: Path | None
 
     from .checkpoint import load_checkpoint, save_checkpoint
     from .lectures import cached_checkpoint_path
-    from .fileio import atomic_write_text
+    from .fileio import atomic_write_bytes, atomic_write_text
     from .model import Bundle
     from .train import Trainer
 
@@ -165,7 +166,10 @@ def build_shipped(lectures: Sequence[Lecture] | None = None, folder: Path | None
                 if result.status != "done":
                     raise LectureError(lec.path, "train", f"training preset {p.key!r} failed: {result.message}")
                 bundle, metrics = trainer.bundle, trainer.last_metrics
-            save_checkpoint(bundle, folder / name, metrics=metrics)
+            with tempfile.TemporaryDirectory() as tmp:  # the maintainer's tool may write shipped files
+                save_checkpoint(bundle, Path(tmp) / name, metrics=metrics)
+                atomic_write_bytes(folder / name, (Path(tmp) / name).read_bytes(), allow_shipped=True,
+                                   what="checkpoint")
             raw = Path(p.path).read_bytes() if p.path is not None else b""
             entries[key] = {
                 "file": name, "preset": p.key, "preset_sha256": hashlib.sha256(raw).hexdigest(),
@@ -180,7 +184,8 @@ def build_shipped(lectures: Sequence[Lecture] | None = None, folder: Path | None
                     f"{time.perf_counter() - t0:.1f} s -> {name}")
     manifest = {"format": MANIFEST_FORMAT, "regenerate": REGENERATE,
                 "models": sorted(entries.values(), key=lambda e: e["file"])}
-    atomic_write_text(folder / MANIFEST_NAME, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(folder / MANIFEST_NAME, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
+                      allow_shipped=True)
     keep = {e["file"] for e in entries.values()}
     for old in folder.glob("*.safetensors"):
         if old.name not in keep:

@@ -434,9 +434,13 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------
     def run(self, progress: Callable[[Metrics], None] | None = None,
             should_stop: Callable[[], bool] = lambda: False,
-            until_exact: bool = False) -> TrainResult:
+            until_exact: bool = False, final_evaluation: bool = True) -> TrainResult:
         """Step until done (or until every pair is reproduced exactly with ``until_exact``),
-        checking ``should_stop`` before every step. Never raises NonFiniteError."""
+        checking ``should_stop`` before every step. Never raises NonFiniteError.
+
+        ``final_evaluation``: after stopping between evaluation steps, measure the returned
+        metrics on every pair first (a second on thousands of pairs); the window passes False
+        so that stop returns within a step and keeps the last evaluation's figures."""
         last = self.last_metrics
         status, message = "done", ""
         while True:
@@ -455,7 +459,7 @@ class Trainer:
                 return TrainResult("nonfinite", last, str(e))
             if progress is not None:
                 progress(last)
-        if last is not None and self._last_eval_step != self.step_count:
+        if final_evaluation and last is not None and self._last_eval_step != self.step_count:
             t0 = time.perf_counter()
             acc, self._last_exact = self.evaluate()
             self._last_eval_step = self.step_count

@@ -46,7 +46,8 @@ def _oracle_cross(tr, t, layer=None, head=None):
 @pytest.mark.parametrize("key", ["ko_en_cat_dot", "ko_en_cat", "en_ko_transformer"])
 def test_claim_on_the_argmax_holds_and_on_the_argmin_fails(key):
     b = _bundle(key)
-    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
+    p = b.preset.pairs[0]
+    tr = trace(b, p.source, p.target)
     for t in range(len(tr.steps)):
         w = _oracle_cross(tr, t)
         keys = tr.source_tokens
@@ -67,7 +68,8 @@ def test_claim_on_the_argmax_holds_and_on_the_argmin_fails(key):
 
 def test_transformer_head_and_layer_choice_matches_the_matrices():
     b = _bundle("en_ko_transformer")
-    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
+    p = b.preset.pairs[0]
+    tr = trace(b, p.source, p.target)
     m = b.preset.model
     for layer in range(m.layers):
         for head in range(m.heads):
@@ -85,7 +87,8 @@ def test_transformer_head_and_layer_choice_matches_the_matrices():
 
 def test_masked_self_keys_are_the_decoder_inputs():
     b = _bundle("en_ko_transformer")
-    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
+    p = b.preset.pairs[0]
+    tr = trace(b, p.source, p.target)
     t = 2
     layer = b.preset.model.layers - 1
     w = np.mean([tr.attention_matrix("masked_self", layer, h)[t] for h in range(b.preset.model.heads)], axis=0)
@@ -101,7 +104,8 @@ def test_masked_self_keys_are_the_decoder_inputs():
 
 def test_encoder_self_claim_reads_the_query_position():
     b = _bundle("en_teacher_self")
-    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
+    p = b.preset.pairs[0]
+    tr = trace(b, p.source, p.target)
     m = b.preset.model
     pos = 1
     w = np.mean([tr.attention_matrix("self", m.layers - 1, h)[pos] for h in range(m.heads)], axis=0)
@@ -111,9 +115,12 @@ def test_encoder_self_claim_reads_the_query_position():
     np.testing.assert_allclose(r.weights, w, atol=1e-6)
 
 
+CAT = ("나는 고양이로소이다", "I am a cat")
+
+
 def test_failures_say_why():
     b = _bundle("ko_en_cat_dot")
-    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
+    tr = trace(b, *CAT)
     n = len(tr.steps)
     r = check_claim(tr, Expect(step=n, attends=("나는",)))
     assert not r.holds and f"{n} decoder step(s)" in r.reason
@@ -124,11 +131,11 @@ def test_failures_say_why():
     r = check_claim(tr, Expect(step=0, attends=("나는",), kind="masked_self"))
     assert not r.holds and "no masked self attention" in r.reason
     none = _bundle("ko_en_cat_none")
-    tr2 = trace(none, p.source, p.target)
+    tr2 = trace(none, *CAT)
     r = check_claim(tr2, Expect(step=0, attends=("나는",)))
     assert not r.holds and "no cross attention" in r.reason
     # free running: the token is the model's own prediction
-    fr = trace(b, p.source, mode="free_running")
+    fr = trace(b, CAT[0], mode="free_running")
     e = claim_from_view(fr, 0)
     assert e.token == fr.steps[0].predicted and check_claim(fr, e).holds
     assert "step 0" in describe_expect(e)
@@ -253,7 +260,7 @@ def _weights_for_seed(path: Path, seed: int, t: int = 3) -> tuple[tuple[str, ...
     lec = load_lecture(path)
     lec = dataclasses.replace(lec, train=dataclasses.replace(lec.train, seed=seed))
     b = L.ensure_trained(lec)
-    tr = trace(b, "나는 고양이로소이다", "I am a cat")  # the slide's sentence (presets are corpora now)
+    tr = trace(b, "나는 고양이로소이다", "I am a cat")
     return tr.source_tokens, tr.attention_matrix("cross")[t]
 
 
@@ -355,6 +362,7 @@ def test_shipped_model_is_not_used_for_a_changed_preset_or_a_damaged_file(tmp_pa
     assert L.model_source(lec) == "shipped"
     # the same lecture with its preset's training changed: a different training key
     src = Path(find_preset("ko_en_cat")).read_text("utf-8")
+    shutil.copytree(Path(find_preset("ko_en_cat")).parent / "corpora", tmp_path / "corpora")  # [data] file
     (tmp_path / "ko_en_cat.toml").write_text(src.replace("steps = 400", "steps = 401"), "utf-8")
     changed = dataclasses.replace(lec, preset="ko_en_cat.toml", path=tmp_path / "lec.toml")
     assert LM.shipped_checkpoint(changed) is None and L.model_source(changed) == "train"
@@ -372,3 +380,21 @@ def test_shipped_model_is_not_used_for_a_changed_preset_or_a_damaged_file(tmp_pa
     # comments do not change the key: shipped models survive a comment edit
     (tmp_path / "ko_en_cat.toml").write_text("# another comment\n" + src, "utf-8")
     assert L.training_key(changed) == L.training_key(lec)
+
+
+# --------------------------------------------------------------------------- the shipped lectures
+
+
+@pytest.mark.parametrize("key", ["why_attention", "dot_product", "bahdanau", "teacher_forcing", "transformer"])
+def test_shipped_lecture_claims_hold_for_the_shipped_model(key, monkeypatch):
+    """Every shipped lecture makes at least 3 claims, and they hold for the model a fresh
+    machine opens (the shipped seed-0 checkpoints, no training). Seeds 1-4:
+    ``python main.py lecture NAME --check --seeds 0-4`` (minutes of training each)."""
+    import sandbox.train as T
+    from sandbox.lecture_check import check_lecture
+
+    monkeypatch.setattr(T, "Trainer", lambda *a, **k: (_ for _ in ()).throw(AssertionError("trained")))
+    lec = load_lecture(find_lecture(key))
+    assert sum(len(s.expect) for s in lec.slides) >= 3
+    checks = check_lecture(lec, [lec.train.seed])
+    assert checks and all(c.holds for c in checks), "\n".join(c.line() for c in checks if not c.holds)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.gui  # starts the window in a child process
+
 ROOT = Path(__file__).resolve().parent.parent
 AUTOSAVE_S = 1.0
 MARGIN_S = 0.5  # a draft write and a late timer tick on a busy machine

@@ -274,7 +274,8 @@ def test_image_is_optional_and_relative(tmp_path):
 
 def test_slide_from_view_uses_pair_index_and_override():
     lec = load_lecture(find_lecture("dot_product"))
-    view = {"preset": "ko_en_cat_dot", "source": "나는 학생이다", "target": "I am a student",
+    pair = L.load_lecture_preset(lec).pairs[1]  # corpus presets: the seed's training split
+    view = {"preset": "ko_en_cat_dot", "source": pair.source, "target": pair.target,
             "mode": "free_running", "step": 2, "layer": 0, "head": 0, "panel": "anatomy"}
     s = slide_from_view(view, lec, title="Mine")
     assert (s.pair, s.source, s.preset, s.step, s.panel, s.mode) == (1, None, None, 2, "anatomy", "free_running")

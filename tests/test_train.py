@@ -232,6 +232,20 @@ def test_stop_from_another_thread_takes_effect_within_a_step():
     assert tr.step_count == step_at_stop[0]  # not one step more
 
 
+@pytest.mark.parametrize("final", [True, False])
+def test_stopping_evaluates_on_every_pair_only_when_asked(final, monkeypatch):
+    """The command line measures the stopped model on every pair; the window (final=False)
+    stops at once and keeps the figures of the last evaluation step."""
+    tr = Trainer(tiny(steps=100_000), device="cpu", eval_every=25)
+    calls = []
+    real = Trainer.evaluate
+    monkeypatch.setattr(Trainer, "evaluate", lambda self: calls.append(self.step_count) or real(self))
+    res = tr.run(should_stop=lambda: tr.step_count >= 30, final_evaluation=final)
+    assert res.status == "stopped" and tr.step_count == 30
+    assert calls == ([25, 30] if final else [25])
+    assert (res.metrics.exact_match is not None) and (res.metrics.step == 30)
+
+
 # --------------------------------------------------------------------------- non-finite guard
 
 

@@ -149,14 +149,32 @@ def _model_key(p: Preset) -> tuple:
     return (m.kind, tuple(field_value(p, f) for f in fields), p.training.seed)
 
 
+_VOCAB_CACHE: dict = {}  # (tokenizer, pairs, held-out pairs) -> vocabularies; a few entries
+
+
 def _vocabs(p: Preset):
-    """Source and target vocabularies (None when the tokenizer setting is invalid)."""
+    """Source and target vocabularies (None when the tokenizer setting is invalid).
+
+    Cached by what they are built from: the editor asks on every keystroke, and building
+    them for a 3,245-pair corpus took ~2 s, so typing in the description of a corpus preset
+    blocked the window (and its draft timer) for seconds per key."""
     from sandbox.model import build_vocabs  # torch loads with sandbox.model; keep it lazy
 
+    key = (p.tokenizer, p.pairs, getattr(p, "heldout_pairs", ()))
     try:
-        return build_vocabs(p)
+        if key in _VOCAB_CACHE:
+            return _VOCAB_CACHE[key]
+    except TypeError:  # something unhashable: no caching
+        key = None
+    try:
+        value = build_vocabs(p)
     except ValueError:
-        return None
+        value = None
+    if key is not None:
+        if len(_VOCAB_CACHE) >= 8:
+            _VOCAB_CACHE.pop(next(iter(_VOCAB_CACHE)))
+        _VOCAB_CACHE[key] = value
+    return value
 
 
 def _vocab_sets(p: Preset):

@@ -186,7 +186,7 @@ class TrainingJob:
                     last[0] = time.perf_counter()
                 progress(TrainingUpdate((shown,), (snap,) if history else (), snap))
 
-            result = trainer.run(progress=on_step, should_stop=should_stop)
+            result = trainer.run(progress=on_step, should_stop=should_stop, final_evaluation=False)
             status = result.status
             if status == "done":
                 message = f"trained {self.steps_done} steps"
