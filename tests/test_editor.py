@@ -424,6 +424,11 @@ def test_settings_heads_must_divide_d_model(qtbot):
     for field, (lo, hi) in INT_RANGES.items():
         if field == "training.seed":
             continue
+        if field.startswith("data."):
+            # a corpus preset's [data] settings (columns, max_tokens) are edited in its file,
+            # like its pairs: the form has no row for them
+            assert field not in form.widgets
+            continue
         w = form.widgets[field]
         assert (w.minimum(), w.maximum()) == (lo, hi), field
     seed = form.widgets["training.seed"]
