@@ -29,12 +29,15 @@ from sandbox.presets import (  # noqa: E402
     pair_problems,
     user_presets_dir,
 )
-from widgets.editor import EditorDialogs, PresetEditor, check_save_name, find_draft  # noqa: E402
+from widgets.editor import EditorDialogs, PresetEditor, check_save_name, find_draft, is_shipped  # noqa: E402
 from widgets.editor_drafts import draft_path, read_draft, write_draft  # noqa: E402
 from widgets.editor_settings import INT_RANGES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = sorted((ROOT / "tests" / "broken_presets").glob("*.toml"))
+# Presets with inline [[pairs]] (the shipped ones read their pairs from corpora since issue 12,
+# and a corpus preset's pairs are read-only in the editor).
+INLINE_DIR = ROOT / "tests" / "inline_presets"
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -52,6 +55,28 @@ def shipped_files_keep_their_bytes():
     before = _shipped_hashes()
     yield
     assert _shipped_hashes() == before, "the editor tests modified the shipped presets folder"
+
+
+@pytest.fixture
+def inline_shipped(tmp_path_factory, monkeypatch):
+    """The shipped presets folder is, for this test, a copy of tests/inline_presets: the
+    shipped keys (ko_en_cat, reverse, en_ko_transformer) have pairs that can be edited in the
+    table, and everything else about a shipped preset holds (Save becomes Save as…, its names
+    are refused, the file is never written). The real shipped folder is checked by
+    ``shipped_files_keep_their_bytes``; this copy must keep its bytes too."""
+    import sandbox.presets
+    import widgets.editor
+
+    folder = tmp_path_factory.mktemp("shipped") / "presets"
+    folder.mkdir()
+    for src in sorted(INLINE_DIR.glob("*.toml")):
+        (folder / src.name).write_bytes(src.read_bytes())
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    monkeypatch.setattr(sandbox.presets, "SHIPPED_DIR", folder)
+    monkeypatch.setattr(widgets.editor, "SHIPPED_DIR", folder)
+    assert find_preset("ko_en_cat") == folder / "ko_en_cat.toml" and load_preset(folder / "ko_en_cat.toml").data is None
+    yield folder
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before, "the editor wrote into the shipped folder"
 
 
 class FakeDialogs(EditorDialogs):
@@ -108,6 +133,7 @@ def set_cell(editor: PresetEditor, row: int, col: int, text: str) -> bool:
 # --------------------------------------------------------------------------- round trip
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_round_trip_through_the_table_keeps_pairs_and_comments(qtbot):
     shipped = find_preset("ko_en_cat")
     original_text = shipped.read_text(encoding="utf-8")
@@ -170,8 +196,10 @@ def test_save_as_refuses_shipped_names_and_asks_before_overwriting(qtbot):
 
 
 def test_save_on_a_shipped_preset_never_writes_the_shipped_file(qtbot):
+    # the real shipped corpus preset: its pairs are read-only, so edit a setting
     editor = make_editor(qtbot)  # no names: the Save as… dialog is cancelled
-    set_cell(editor, 0, 1, "I am a cat .")
+    assert is_shipped(editor.preset().path) and editor.preset().data is not None
+    assert editor.set_setting("model.hidden", 48)
     assert editor.save() is None and editor.is_dirty
     assert user_files() == []
 
@@ -179,6 +207,7 @@ def test_save_on_a_shipped_preset_never_writes_the_shipped_file(qtbot):
 # --------------------------------------------------------------------------- undo / redo
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_undo_and_redo_restore_exact_states(qtbot):
     editor = make_editor(qtbot, "en_ko_transformer")
     original = editor.preset()
@@ -225,6 +254,7 @@ def test_undo_and_redo_restore_exact_states(qtbot):
     assert editor.preset() == final
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_undo_redo_shortcuts(qtbot):
     editor = make_editor(qtbot)
     shortcuts = {s.toString() for s in editor.redo_action.shortcuts()}
@@ -258,6 +288,7 @@ def test_undo_redo_shortcuts(qtbot):
 # --------------------------------------------------------------------------- drafts
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_crash_mid_edit_recovers_the_draft(qtbot):
     path = find_preset("ko_en_cat")
     original = load_preset(path)
@@ -288,6 +319,7 @@ def test_crash_mid_edit_recovers_the_draft(qtbot):
     assert again.preset() == original
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_declined_draft_is_deleted_and_save_deletes_the_draft(qtbot):
     editor = make_editor(qtbot, names=["cats_draft_test"])
     set_cell(editor, 0, 1, "I am a big cat")
@@ -307,6 +339,7 @@ def test_declined_draft_is_deleted_and_save_deletes_the_draft(qtbot):
     assert find_draft("ko_en_cat") is None and find_draft("cats_draft_test") is None
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_stale_foreign_or_broken_drafts_are_not_offered(qtbot):
     path = find_preset("reverse")
     edited = replace(load_preset(path), name="an edited reverse")
@@ -343,6 +376,7 @@ BAD_SOURCES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SOURCES))
+@pytest.mark.usefixtures("inline_shipped")
 def test_every_bad_pair_shows_inline_and_blocks_saving(qtbot, case):
     text, message = BAD_SOURCES[case]
     editor = make_editor(qtbot, names=["should_not_be_written"])
@@ -373,6 +407,7 @@ def test_every_bad_pair_shows_inline_and_blocks_saving(qtbot, case):
     assert model.data(model.index(row, 0), Qt.ItemDataRole.BackgroundRole) is None
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_too_many_or_no_pairs_block_saving(qtbot):
     editor = make_editor(qtbot, "reverse")
     editor.delete_pairs(list(range(len(editor.preset().pairs))))
@@ -381,12 +416,18 @@ def test_too_many_or_no_pairs_block_saving(qtbot):
     assert not editor.save_button.isEnabled() and editor.save() is None
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_settings_heads_must_divide_d_model(qtbot):
     editor = make_editor(qtbot, "en_ko_transformer", names=["nope"])
     form = editor.settings
     # spin box limits are the validator's
     for field, (lo, hi) in INT_RANGES.items():
         if field == "training.seed":
+            continue
+        if field.startswith("data."):
+            # a corpus preset's [data] settings (columns, max_tokens) are edited in its file,
+            # like its pairs: the form has no row for them
+            assert field not in form.widgets
             continue
         w = form.widgets[field]
         assert (w.minimum(), w.maximum()) == (lo, hi), field
@@ -429,6 +470,7 @@ def test_switching_kind_shows_the_right_fields(qtbot):
 # --------------------------------------------------------------------------- consequences
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_vocabulary_and_model_changes_ask_for_retraining(qtbot):
     editor = make_editor(qtbot)
     assert editor.retrain_frame.isHidden()
@@ -461,6 +503,7 @@ def test_vocabulary_and_model_changes_ask_for_retraining(qtbot):
     assert editor.retrain_frame.isHidden()
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_editing_is_disabled_while_training(qtbot):
     editor = make_editor(qtbot)
     before = editor.preset()
@@ -478,6 +521,7 @@ def test_editing_is_disabled_while_training(qtbot):
     assert editor.edit_pair(0, 1, "changed")
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_maybe_discard_asks_only_when_dirty(qtbot):
     editor = make_editor(qtbot, unsaved="cancel")
     assert editor.maybe_discard() and editor.dialogs.asked == []
@@ -536,6 +580,7 @@ def test_opening_missing_paths_and_folders(qtbot, tmp_path):
 # --------------------------------------------------------------------------- CLI parity
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_cli_lists_a_saved_user_preset(qtbot, capsys):
     editor = make_editor(qtbot, names=["my_cats"])
     set_cell(editor, 0, 1, "I am one cat")
@@ -568,6 +613,7 @@ def window(qtbot, tmp_path):
         win.preset_editor.discard()
 
 
+@pytest.mark.usefixtures("inline_shipped")
 def test_install_editor_in_the_main_window(qtbot, window):
     from PySide6.QtWidgets import QDockWidget
 

@@ -51,8 +51,23 @@ def test_render_own_sentence_free_running(qapp, tmp_path):
     assert not QImage(str(out)).isNull()
 
 
+def _trace_steps(**kw) -> int:
+    """How many decoder steps ``cli_render(_args(**kw))`` traces (the same bundle, sentence
+    and mode as cli_render), so a step just past the end can be asked for."""
+    from sandbox.cli import load_bundle, pick_target, trace_with_flags
+
+    args = _args(**kw)
+    bundle = load_bundle(args.preset, args.checkpoint)
+    source = args.source if args.source is not None else bundle.preset.pairs[0].source
+    target, mode, _from, _note = pick_target(bundle.preset, source, args.target, args.mode)
+    return len(trace_with_flags(bundle, source, target, mode, None).steps)
+
+
+PAST_END = "past the last step"  # stands for the step count of the test's own trace
+
+
 @pytest.mark.parametrize("kw, words", [
-    (dict(step=5), ["--step 5", "5 decoder steps", "0–4"]),
+    (dict(step=PAST_END), ["--step {n}", "{n} decoder steps", "0–{last}"]),
     (dict(step=-1), ["--step -1"]),
     (dict(preset="en_ko_transformer", layer=2), ["--layer 2", "2 layer"]),
     (dict(preset="en_ko_transformer", head=9), ["--head 9"]),
@@ -61,6 +76,12 @@ def test_render_own_sentence_free_running(qapp, tmp_path):
 def test_bad_arguments_are_value_errors(qapp, tmp_path, kw, words):
     from widgets.render import cli_render
 
+    kw = dict(kw)
+    if kw.get("step") == PAST_END:
+        n = _trace_steps(**{k: v for k, v in kw.items() if k != "step"})
+        assert n >= 2
+        kw["step"] = n  # one past the last valid step, whatever the sentence's length
+        words = [w.format(n=n, last=n - 1) for w in words]
     kw.setdefault("out", str(tmp_path / "x.png"))
     if not os.path.isabs(kw["out"]):
         kw["out"] = str(tmp_path / kw["out"])

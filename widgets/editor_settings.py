@@ -50,6 +50,7 @@ _LABELS = {
     "model.dropout": "Dropout",
     "tokenizer.source": "Source tokenizer",
     "tokenizer.target": "Target tokenizer",
+    "tokenizer.vocab_size": "Subword vocabulary",
     "training.steps": "Steps",
     "training.batch_size": "Batch size",
     "training.lr": "Learning rate",
@@ -66,6 +67,7 @@ _HELP = {
     "training.teacher_forcing": TEACHER_FORCING_HELP,
     "training.seed": "Same seed, same initial weights, same pictures.",
     "tokenizer.source": "word: split into words and punctuation; char: one token per character.",
+    "tokenizer.vocab_size": "subword only: pieces per side, specials included.",
 }
 
 _ERROR_STYLE = "background-color: rgb(255, 205, 205);"
@@ -130,6 +132,7 @@ class SettingsForm(QWidget):
         self._add_float("model.dropout", 0.0, 0.999, 0.05, 3)
         self._add_combo("tokenizer.source", TOKENIZERS)
         self._add_combo("tokenizer.target", TOKENIZERS)
+        self._add_int("tokenizer.vocab_size")  # every validator limit has its spin box (INT_RANGES)
         self._add_int("training.steps")
         self._add_int("training.batch_size")
         self._add_float("training.lr", 0.000001, 1.0, 0.001, 6)
@@ -196,6 +199,8 @@ class SettingsForm(QWidget):
             self._form.setRowVisible(self.widgets[field], seq2seq)
         for field in TRANSFORMER_FIELDS:
             self._form.setRowVisible(self.widgets[field], not seq2seq)
+        subword = "subword" in (preset.tokenizer.source, preset.tokenizer.target)
+        self._form.setRowVisible(self.widgets["tokenizer.vocab_size"], subword)
 
     def is_shown(self, field: str) -> bool:
         """Whether the row of ``field`` is visible (the other kind's fields are hidden)."""
