@@ -101,10 +101,19 @@ def run_off_gui_thread(fn: Callable[[], Any]) -> Any:
     runner.start(lambda _progress, _should_stop: fn())
     if "result" not in box:
         loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+    runner.finished.disconnect(done)
     runner.deleteLater()
-    result = box["result"]
+    result = box.pop("result")
+    del runner, loop, done, box  # nothing Qt may be kept alive by the result below
     if result.status == "error" and result.exception is not None:
-        raise result.exception
+        # Re-raised, the exception's traceback holds this frame: with its locals cleared it
+        # keeps no QEventLoop or JobRunner in a reference cycle, which only Python's cyclic
+        # collector could free (and would destroy on whatever thread it ran).
+        exc = result.exception
+        try:
+            raise exc
+        finally:
+            del exc, result
     return result.value
 
 

@@ -345,3 +345,7 @@ class JobRunner(QObject):
             self.finished.emit(result)
         finally:
             self._finishing = False
+            # Delivered: let go of it. A failed task's exception holds its traceback, whose
+            # worker frame holds this runner: kept here too, that is a reference cycle (runner ->
+            # result -> exception -> frame -> runner) that only the cyclic collector can free.
+            self._result = None
