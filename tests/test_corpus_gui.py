@@ -77,7 +77,8 @@ def test_window_shows_held_out_pairs_apart_and_gold_links(window, tmp_path, qapp
     want = tuple(sorted((j, i) for i, j in held.alignment))
     assert window.views.cross_map.gold_cells == want
     xs, ys = window.views.cross_map.gold.getData()
-    assert sorted(zip(map(int, ys), map(int, xs))) == list(want)
+    # each dot lies inside its cell (cells are centred on integer coordinates)
+    assert sorted(zip((round(y) for y in ys), (round(x) for x in xs))) == list(want)
     window.set_mode("free_running")
     qapp.processEvents()
     assert window.views.cross_map.gold_cells == ()  # rows are the model's own tokens then

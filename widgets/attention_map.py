@@ -47,7 +47,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.plot.addItem(self.highlight)
         self.selected = RowHighlight(color=pg.mkColor("#ffffff"), width=2.0)
         self.plot.addItem(self.selected)
-        # gold alignment links (a corpus pair's Pharaoh links): a ringed dot in the cell
+        # gold alignment links (a corpus pair's Pharaoh links): a ringed dot in the cell's corner
         self.gold = pg.ScatterPlotItem(size=9, symbol="o", pen=pg.mkPen("#000000", width=1.5),
                                        brush=pg.mkBrush(255, 255, 255, 200), pxMode=True)
         self.gold.setZValue(15)
@@ -141,7 +141,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         if cells == self.gold_cells:
             return
         self.gold_cells = cells
-        self.gold.setData([c for _r, c in cells], [r for r, _c in cells])
+        # in the cell's upper-left corner, so the dot never covers the weight printed at its centre
+        self.gold.setData([c - 0.4 for _r, c in cells], [r - 0.3 for r, _c in cells])
         self.gold.setToolTip("gold alignment link" if cells else "")
 
     def select_cell(self, row: int | None, col: int | None) -> None:
