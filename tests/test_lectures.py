@@ -279,12 +279,16 @@ def test_slide_from_view_uses_pair_index_and_override():
             "mode": "free_running", "step": 2, "layer": 0, "head": 0, "panel": "anatomy"}
     s = slide_from_view(view, lec, title="Mine")
     assert (s.pair, s.source, s.preset, s.step, s.panel, s.mode) == (1, None, None, 2, "anatomy", "free_running")
-    # a sentence the corpus does not hold stays a typed-in source
-    view2 = dict(view, preset="ko_en_cat", source="나는 작은 고양이를 좋아하고 너는 큰 개를 자주 싫어해", target=None)
+    # an own sentence: not one of ko_en_cat's pairs (its corpus now holds "너는 작은 고양이다")
+    own = "작은 너는 고양이다"
+    from sandbox.presets import find_preset, load_preset
+
+    assert own not in {p.source for p in load_preset(find_preset("ko_en_cat")).pairs}
+    view2 = dict(view, preset="ko_en_cat", source=own, target=None)
     s2 = slide_from_view(view2, lec)
-    assert (s2.pair, s2.source, s2.target, s2.preset) == (None, "나는 작은 고양이를 좋아하고 너는 큰 개를 자주 싫어해", None, "ko_en_cat")
+    assert (s2.pair, s2.source, s2.target, s2.preset) == (None, own, None, "ko_en_cat")
     new = dataclasses.replace(lec, slides=lec.slides + (s, s2))
-    assert validate_lecture(new).slides[-1].source == "나는 작은 고양이를 좋아하고 너는 큰 개를 자주 싫어해"
+    assert validate_lecture(new).slides[-1].source == own
 
 
 def test_user_folders_honour_home(_user_home):
@@ -309,8 +313,8 @@ def test_sandbox_lectures_does_not_import_qt_or_torch():
 
 
 def test_preset_path_relative_to_the_lecture(tmp_path):
-    shutil.copy(find_preset_path("reverse"), tmp_path / "mine.toml")
-    shutil.copytree(find_preset_path("reverse").parent / "corpora", tmp_path / "corpora")  # its [data] file
+    # the inline copy: the shipped reverse reads corpora/reverse.tsv relative to its own folder
+    shutil.copy(ROOT / "tests" / "inline_presets" / "reverse.toml", tmp_path / "mine.toml")
     path = tmp_path / "rel.toml"
     path.write_text(MINIMAL.replace('preset = "ko_en_cat_dot"', 'preset = "mine.toml"')
                     .replace("pair = 2", "pair = 23"), encoding="utf-8")
