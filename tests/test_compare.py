@@ -185,7 +185,12 @@ def test_a_user_preset_deleted_after_the_dialog_opened_is_a_message_not_a_crash(
 
     path = user_presets_dir() / "my_cat.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(find_preset("ko_en_cat_dot").read_bytes())  # a user copy: key my_cat
+    shipped = find_preset("ko_en_cat_dot")
+    # a user copy (key my_cat) that reads the same shipped corpus, so it joins ko_en_cat's family
+    text = shipped.read_text(encoding="utf-8")
+    assert 'file = "corpora/' in text
+    text = text.replace('file = "corpora/', f'file = "{(shipped.parent / "corpora").as_posix()}/')
+    path.write_text(text, encoding="utf-8")
     v = CompareView(preset="ko_en_cat")
     qtbot.addWidget(v)
     assert any(m.key == "my_cat" for m in v.members)
