@@ -96,15 +96,23 @@ def _shipped():
 
 
 @pytest.mark.parametrize("key,path", _shipped(), ids=[k for k, _ in _shipped()])
-def test_shipped_preset_reaches_exact_match_well_within_its_steps(key, path):
+def test_shipped_preset_generalises_to_its_held_out_pairs(key, path):
+    """Every shipped preset is trained on a corpus with a held-out tenth (issue 12). With its own
+    step budget at its own seed, a model with attention translates >= 0.9 of sentences it never
+    saw exactly (the issue's target, not a value tuned to the code); the no-attention baseline
+    stays the bottleneck it is there to show."""
     from sandbox.presets import load_preset
 
-    b = Bundle.from_preset(load_preset(path))
-    tr = Trainer(b, device="cpu", eval_every=10)
-    res = tr.run(until_exact=True)
-    assert res.metrics.exact_match == 1.0, f"{key}: not exact after {tr.step_count} steps"
-    # margin: the preset's own step budget is at least twice what seed 0 needs
-    assert tr.step_count * 2 <= tr.total_steps, f"{key}: needed {tr.step_count} of {tr.total_steps}"
+    preset = load_preset(path)
+    assert preset.heldout_pairs, f"{key}: no held-out pairs"
+    tr = Trainer(Bundle.from_preset(preset), device="cpu", eval_every=10**9)
+    res = tr.run()
+    held = res.metrics.heldout_exact
+    assert held is not None
+    if preset.model.kind == "seq2seq" and preset.model.attention == "none":
+        assert held < 0.5, f"{key}: the fixed-context baseline generalised ({held:.3f})"
+    else:
+        assert held >= 0.9, f"{key}: held-out exact match {held:.3f} after {tr.step_count} steps"
 
 
 def test_evaluate_matches_the_tracer_while_learning():
