@@ -105,6 +105,8 @@ def default_columns(members: list[PresetInfo], current: str | None = None, n: in
 
 @dataclass(frozen=True)
 class TraceRequest:
+    """Which sentence a worker traces for its snapshots, and how (training and Train all)."""
+
     source: str
     target: str | None
     mode: str

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from sandbox.compare import TraceRequest  # the one definition (re-exported for the window)
+
 from .jobs import POLL_MS, JobResult, JobRunner
 
 if TYPE_CHECKING:
@@ -37,15 +39,6 @@ if TYPE_CHECKING:
     from sandbox.train import Metrics
 
 METRICS_MS = 250  # the loss curve is redrawn at least this often while snapshots stream in
-
-
-@dataclass(frozen=True)
-class TraceRequest:
-    """Which sentence the worker traces for its snapshots, and how."""
-
-    source: str
-    target: str | None
-    mode: str
 
 
 @dataclass(frozen=True)
