@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--train-steps", type=int, default=300)
     ap.add_argument("--preset", default="ko_en_cat")
     ap.add_argument("--skip-steps", action="store_true", help="only the training figure")
+    ap.add_argument("--skip-train", action="store_true", help="only the step figures")
     args = ap.parse_args()
 
     from PySide6.QtCore import QSettings
@@ -124,6 +125,10 @@ def main() -> None:
                   f"p95 {pct(xs, .95):6.2f}  max {max(xs):6.2f}  ({len(xs)} steps, "
                   f"{len(win.trace.steps)} decoder steps × {len(win.trace.source_tokens)} source tokens)")
 
+    if args.skip_train:
+        win.shutdown()
+        win.close()
+        return
     # -- training speed: headless, then in the window ---------------------------------------
     from sandbox.model import Bundle
     from sandbox.presets import find_preset, load_preset

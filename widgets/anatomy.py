@@ -16,11 +16,12 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QTextDocument
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
 from .plots import (token_axes, show_top_k, WHATIF, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
                     set_plot_font, set_ticks, set_title, style_plot)
+from .steady import RichLine
 from .traceindex import KIND_TITLES, TraceIndex
 
 SCORE_FORMULAS = {
@@ -65,15 +66,11 @@ class StepAnatomy(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.setSpacing(2)
-        self.header = QLabel()
-        self.header.setTextFormat(Qt.TextFormat.RichText)
-        # Ignored width: a longer text on the next step must never re-lay out the window.
-        # It wraps into a fixed two-line height (set with the font), and its tooltip holds
-        # the whole text in case even two lines are too few.
-        self.header.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.header.setWordWrap(True)
-        self.header.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self._fit_header_height()
+        # Painted rich text, not a QLabel: a QLabel's setText re-lays out the whole window
+        # on every step (widgets/steady.py). Its width is whatever the layout gives it; it
+        # wraps into two lines of the font, and its tooltip holds the whole text in case
+        # even two lines are too few.
+        self.header = RichLine(lines=2)
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         lay.addLayout(top)
@@ -169,15 +166,10 @@ class StepAnatomy(QWidget):
         for b in (self.energy_bars, self.weight_bars, self.topk_bars):
             b.labels.set_font(font)
         self.header.setFont(font)
-        self._fit_header_height()
         self.formula.setFont(font)
         self._left_width = 0
         if self._args is not None:
             self.show_step(*self._args)
-
-    def _fit_header_height(self) -> None:
-        fm = QFontMetrics(self.header.font())
-        self.header.setFixedHeight(2 * fm.lineSpacing() + 2)
 
     def _set_transformer_controls(self, on: bool) -> None:
         for w in (self.kind_label, self.kind_combo):
@@ -349,10 +341,9 @@ class StepAnatomy(QWidget):
             parts.append("gold target: the preset's pair")
         # " · " with ordinary spaces (not &nbsp;) so the header can wrap between its parts.
         text = " · ".join(f"<span style='white-space:nowrap'>{p}</span>" for p in parts)
-        self.header.setText(text)
-        doc = QTextDocument()
-        doc.setHtml(text)
-        self.header.setToolTip(doc.toPlainText())
+        if text != self.header.text():
+            self.header.setText(text)
+            self.header.setToolTip(self.header.plain_text())
 
     def _draw_record(self, idx, rec, kind, layer, head, position, step) -> None:
         keys = idx.key_tokens(kind, position)

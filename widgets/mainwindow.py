@@ -756,7 +756,9 @@ class MainWindow(QMainWindow):
             self.step_slider.blockSignals(True)
             self.step_slider.setValue(t)
             self.step_slider.blockSignals(False)
-        self.step_label.setText(f"t = {t} / {n - 1}")
+        from .steady import set_steady_text  # pinned to the widest "t = n / n": no re-layout
+
+        set_steady_text(self.step_label, f"t = {t} / {n - 1}", f"t = {n - 1} / {n - 1}")
         if self.views is not None and self.trace is not None:
             self.views.draw(self.trace, t, self._layer, self._head, defer_details=self._defer_details)
         self.stepChanged.emit(t)

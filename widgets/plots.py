@@ -14,7 +14,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 from .numfmt import fmt
 
@@ -43,6 +43,10 @@ def style_plot(plot: pg.PlotItem, *, invert_y: bool = True) -> pg.PlotItem:
     vb.setDefaultPadding(0.0)
     if invert_y:
         plot.invertY(True)
+    for name in ("left", "bottom", "top", "right"):
+        # Axes change with the sentence, not with the step: Qt keeps each one painted as a
+        # pixmap and blits it on a step's repaint (new ticks, a font, a resize invalidate it).
+        plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return plot
 
 
@@ -92,6 +96,10 @@ class TokenAxis(pg.AxisItem):
     def __init__(self, orientation: str, **kw) -> None:
         super().__init__(orientation, **kw)
         self.drawn: list[tuple[int, str]] = []
+        # Labels change with the sentence, not with the step: Qt keeps the painted axis as
+        # a pixmap and blits it on each step's repaint (pyqtgraph's update() on new ticks,
+        # a new font or a resize invalidates it).
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def generateDrawSpecs(self, p):
         full = self._tickLevels
@@ -183,6 +191,8 @@ def set_title(plot: pg.PlotItem, html: str, *, wrap: bool = False) -> None:
             label.resizeEvent = resize_event
     if getattr(plot, "_sandbox_title", None) == html:
         return
+    if not getattr(plot, "_sandbox_title", None):  # a title rarely changes: paint it once
+        label.item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot._sandbox_title = html
     plot.setTitle(html)
 
@@ -317,18 +327,14 @@ class OverlayItem(pg.GraphicsObject):
         p.save()
         p.resetTransform()
         if self._masked is not None and self._masked.any():
-            hatch = QPen(QColor("#7a7a7a"), 1)
-            for r, c in zip(*np.nonzero(self._masked)):
-                cell = tr.mapRect(QRectF(c - 0.5, r - 0.5, 1, 1))
+            # One grey fill and one hatch-textured fill per run of masked cells in a row
+            # (a causal mask is one run a row): a line per cell cost ~20 ms a step at 40×40.
+            brush = _hatch_brush()
+            p.setBrushOrigin(tr.map(QPointF(-0.5, -0.5)))
+            for r, c0, c1 in _runs(self._masked):
+                cell = tr.mapRect(QRectF(c0 - 0.5, r - 0.5, c1 - c0, 1))
                 p.fillRect(cell, MASK_GREY)
-                p.setPen(hatch)
-                step = 7.0
-                x = cell.left() - cell.height()
-                p.setClipRect(cell)
-                while x < cell.right():
-                    p.drawLine(QPointF(x, cell.bottom()), QPointF(x + cell.height(), cell.top()))
-                    x += step
-                p.setClipping(False)
+                p.fillRect(cell, brush)
         for r in self._flag_rows:
             if 0 <= r < rows:
                 cell = tr.mapRect(QRectF(-0.5, r - 0.5, 0.0, 1))
@@ -354,6 +360,36 @@ class OverlayItem(pg.GraphicsObject):
                     p.drawText(QRectF(centre.x() - cw / 2, centre.y() - ch / 2, cw, ch),
                                Qt.AlignmentFlag.AlignCenter, fmt(v, "weight"))
         p.restore()
+
+
+_HATCH: QBrush | None = None
+
+
+def _hatch_brush() -> QBrush:
+    """A tile of 7 px diagonal lines: the "masked" hatching, filled in one call per run."""
+    global _HATCH
+    if _HATCH is None:
+        from PySide6.QtGui import QPixmap
+
+        tile = QPixmap(7, 7)
+        tile.fill(Qt.GlobalColor.transparent)
+        tp = QPainter(tile)
+        tp.setPen(QPen(QColor("#7a7a7a"), 1))
+        tp.drawLine(0, 6, 6, 0)
+        tp.end()
+        _HATCH = QBrush(tile)
+    return _HATCH
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int, int]]:
+    """(row, first col, end col) of each horizontal run of True cells in a (rows, cols) mask."""
+    m = np.asarray(mask, bool)
+    padded = np.zeros((m.shape[0], m.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = m
+    d = np.diff(padded, axis=1)
+    starts = np.argwhere(d == 1)
+    ends = np.argwhere(d == -1)
+    return [(int(r), int(c0), int(c1)) for (r, c0), (_r, c1) in zip(starts, ends)]
 
 
 class RowHighlight(QGraphicsRectItem):
