@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QToolBar, QToolButton  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = ((1280, 720), (1366, 768), (1920, 1080))
-SCALES = (1.0, 1.5, 2.0)
+SCALES = (1.0, 1.25, 1.5, 2.0)
 
 
 @pytest.fixture(scope="module")
@@ -73,11 +73,47 @@ def layout_problems(w) -> list[str]:
                             ("anatomy keys/bars area", an.k_plot.getViewBox(), 45)):
         if vb.height() < min_h:
             bad.append(f"{name} is {vb.height():.0f} px high (< {min_h})")
+    bad += anatomy_problems(an)
     for name, widget in (("step slider", w.step_slider), ("Train", w.toolbar.widgetForAction(w.act_train)),
                          ("Present", w.lectures.toolbar.widgetForAction(w.lectures.present_action)),
                          ("A+", w.view_toolbar.widgetForAction(w.act_zoom_in))):
         if not widget.isVisible() or widget.width() < 20:
             bad.append(f"{name} not usable ({widget.width()} px wide, visible={widget.isVisible()})")
+    return bad
+
+
+def anatomy_problems(an) -> list[str]:
+    """The step anatomy's plots lie wholly inside its widget (the bottom strip is not cut
+    off) and no plot title runs past its own plot into the next one's."""
+    bad = []
+    gw = an.gw
+    view_h = gw.viewport().height()
+    gw_bottom = gw.mapTo(an, gw.rect().bottomLeft()).y()
+    if gw_bottom > an.height():
+        bad.append(f"anatomy plots end at y={gw_bottom}, below the panel's {an.height()} px")
+    names = {"q": an.q_plot, "keys": an.k_plot, "context": an.c_plot, "energies": an.e_plot,
+             "weights": an.w_plot, "values": an.v_plot, "head output": an.o_plot, "readout input": an.cat_plot,
+             "top-k": an.topk_plot, "output": an.out_plot}
+    plots = [p for p in names.values() if p.isVisible() and p.scene() is not None]
+    for name, p in names.items():
+        r = p.sceneBoundingRect()
+        if p in plots and r.bottom() > view_h + 0.5:
+            bad.append(f"anatomy plot {name} ends at {r.bottom():.0f} px, below the plots' view "
+                       f"({view_h} px): clipped")
+    titled = []
+    for p in plots:
+        label = p.titleLabel
+        if not label.isVisible() or not label.text:
+            continue
+        text = label.item.mapRectToScene(label.item.boundingRect())
+        room = label.sceneBoundingRect()
+        if text.left() < room.left() - 1 or text.right() > room.right() + 1:
+            bad.append(f"title {label.text!r} is {text.width():.0f} px wide in {room.width():.0f} px of plot")
+        titled.append((p, text))
+    for i, (p, a) in enumerate(titled):
+        for q, b in titled[i + 1:]:
+            if a.intersects(b):
+                bad.append(f"titles {p.titleLabel.text!r} and {q.titleLabel.text!r} overlap")
     return bad
 
 
@@ -91,6 +127,24 @@ def test_window_holds_at_projector_sizes_and_font_scales(win, qapp, size):
         _settle(qapp)
         problems += [f"{size[0]}×{size[1]} at {scale:.0%}: {p}" for p in layout_problems(win)]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("size", SIZES[:2], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_seq2seq_anatomy_fits_at_projector_sizes_and_font_scales(win, qapp, size):
+    """A seq2seq model's formula line wraps onto two lines: the anatomy still holds."""
+    win.load_preset("ko_en_cat")
+    try:
+        problems = []
+        for scale in SCALES:
+            win.set_font_scale(scale)
+            win.resize(*size)
+            win._requested = size
+            _settle(qapp)
+            problems += [f"{size[0]}×{size[1]} at {scale:.0%}: {p}" for p in layout_problems(win)]
+        assert not problems, "\n".join(problems)
+    finally:
+        win.set_font_scale(1.0)
+        win.load_preset("en_ko_transformer")
 
 
 def test_lecture_menu_sits_before_help_and_keys_list_every_shortcut(win):

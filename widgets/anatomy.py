@@ -82,21 +82,18 @@ class StepAnatomy(QWidget):
         self.row_label = QLabel("query position:")
         self.row_spin = QSpinBox()
         self.row_spin.setToolTip("encoder self-attention: the source position whose query is shown")
-        self.formula = QLabel()
-        self.formula.setTextFormat(Qt.TextFormat.RichText)
-        self.formula.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.formula.setWordWrap(True)  # the text changes with the model, not with the step
+        # the formula changes with the model, not the step: one or two lines as it needs
+        self.formula = RichLine(lines=2, fit=True)
         # The Transformer's pickers sit right of the header; the formula gets the whole width
         # (beside a wide combo box at 200 % it was squeezed into a tall, empty column).
         for w in (self.kind_label, self.kind_combo, self.row_label, self.row_spin):
             w.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
             top.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
-        self.formula.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
         lay.addWidget(self.formula)
         self.gw = pg.GraphicsLayoutWidget()
-        self.gw.setMinimumHeight(2 * (STRIP_H + 4) + MIDDLE_MIN_H + 12)
         lay.addWidget(self.gw, 1)
         self._build_plots()
+        self._fit_min_height()
         self.gw.scene().sigMouseClicked.connect(self._on_scene_click)
         self.kind_combo.currentIndexChanged.connect(self._on_kind)
         self.row_spin.valueChanged.connect(self._on_row)
@@ -107,6 +104,7 @@ class StepAnatomy(QWidget):
     def _build_plots(self) -> None:
         gl = self.gw.ci
         gl.setSpacing(2)
+        gl.setContentsMargins(2, 2, 2, 2)  # pyqtgraph's default 9 px a side is room the strips need
         mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, axisItems=token_axes("left"), **kw))  # noqa: E731
         self.q_plot = mk(0, 0)
         self.k_plot = mk(1, 0)
@@ -170,6 +168,16 @@ class StepAnatomy(QWidget):
         self._left_width = 0
         if self._args is not None:
             self.show_step(*self._args)
+        self._fit_min_height()
+
+    def _fit_min_height(self) -> None:
+        """The plots' widget is never lower than the plots' own layout needs (strips, titles
+        and axes in the current font): a lower one cut the bottom strip off at 1280×720."""
+        ci = self.gw.ci
+        ci.layout.invalidate()
+        need = ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
+        frame = 2 * self.gw.frameWidth()
+        self.gw.setMinimumHeight(int(np.ceil(max(need, 2 * (STRIP_H + 4) + MIDDLE_MIN_H + 4))) + frame)
 
     def _set_transformer_controls(self, on: bool) -> None:
         for w in (self.kind_label, self.kind_combo):
@@ -196,6 +204,7 @@ class StepAnatomy(QWidget):
         else:
             set_title(self.k_plot, "keys = values h<sub>j</sub>")
             _strip(self.out_plot, "õ")  # the [..] strip is labelled per step from Step.concat
+        self._fit_min_height()
 
     def _fix_left_widths(self, idx: TraceIndex) -> None:
         """Same left-axis width down each column so strips line up with the matrices."""

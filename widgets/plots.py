@@ -179,22 +179,41 @@ def set_title(plot: pg.PlotItem, html: str, *, wrap: bool = False) -> None:
     if not getattr(label, "_sandbox_shrinks", False):
         label._sandbox_shrinks = True
         label.updateMin = lambda label=label: _title_min(label)  # LabelItem calls it on resize
-    if getattr(label, "_sandbox_wrap", False) != wrap:
-        label._sandbox_wrap = wrap
-        if wrap:
-            resize = label.resizeEvent
+        # A title never paints outside its own label (so never over its neighbour's)...
+        label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, True)
+        resize = label.resizeEvent
 
-            def resize_event(ev, label=label, resize=resize):
-                _wrap_title(label)
-                resize(ev)
+        def resize_event(ev, label=label, resize=resize):
+            _fit_title(label)  # first: LabelItem then centres the text as fitted
+            resize(ev)
 
-            label.resizeEvent = resize_event
+        label.resizeEvent = resize_event
+    label._sandbox_wrap = wrap
     if getattr(plot, "_sandbox_title", None) == html:
         return
-    if not getattr(plot, "_sandbox_title", None):  # a title rarely changes: paint it once
-        label.item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot._sandbox_title = html
-    plot.setTitle(html)
+    plot.setTitle(html)  # LabelItem.setText calls resizeEvent: the new text is fitted
+
+
+TITLE_MIN_SCALE = 0.7  # a narrow plot's title shrinks to 70 % of the font at most, then clips
+TITLE_GAP = 6  # pixels kept free between neighbouring plots' titles
+
+
+def _fit_title(label: pg.LabelItem) -> None:
+    """Fit a title to its label's width: a wrapping title breaks onto more lines; any
+    other title (a row of plots whose views must stay level) is scaled down, to
+    ``TITLE_MIN_SCALE`` at most; past that it is clipped at the label's edge. Either way
+    it never runs into the next plot's title."""
+    item = label.item
+    if getattr(label, "_sandbox_wrap", False):
+        _wrap_title(label)
+        return
+    item.setTextWidth(-1)
+    width = label.rect().width() - TITLE_GAP
+    natural = item.boundingRect().width()
+    scale = 1.0 if natural <= 0 or width <= 0 or natural <= width else max(width / natural, TITLE_MIN_SCALE)
+    if abs(item.scale() - scale) > 1e-3:
+        item.setScale(scale)
 
 
 def _wrap_title(label: pg.LabelItem) -> None:
@@ -208,8 +227,6 @@ def _wrap_title(label: pg.LabelItem) -> None:
 
 def _title_min(label: pg.LabelItem) -> None:
     """LabelItem.updateMin, but only the height: the width may shrink below the text."""
-    if getattr(label, "_sandbox_wrap", False):
-        _wrap_title(label)
     h = label.itemRect().height()
     label.setMinimumWidth(0)
     label.setMinimumHeight(h)

@@ -24,9 +24,14 @@ class RichLine(QWidget):
     ``text()`` returns the HTML last set, like ``QLabel.text()``.
     """
 
-    def __init__(self, lines: int = 2, parent=None) -> None:
+    def __init__(self, lines: int = 2, fit: bool = False, parent=None) -> None:
+        """``fit``: take as many lines as the text needs at the current width, up to
+        ``lines`` (a text that changes with the model, not the step: a new height re-lays
+        out the window once). Otherwise always ``lines`` lines, never a re-layout."""
         super().__init__(parent)
         self._lines = lines
+        self._fit = fit
+        self._shown_lines = lines
         self._html = ""
         self._doc = QTextDocument(self)
         self._doc.setDocumentMargin(0)
@@ -47,11 +52,24 @@ class RichLine(QWidget):
             return
         self._html = html
         self._doc.setHtml(html)
+        if self._fit:
+            self._fit_height()
         self.update()
 
     def _fit_height(self) -> None:
         fm = QFontMetrics(self.font())
-        self.setFixedHeight(self._lines * fm.lineSpacing() + 2)
+        n = self._lines
+        if self._fit:
+            need = self.text_height() if self._html else fm.lineSpacing()
+            n = max(1, min(self._lines, int(-(-need // max(fm.lineSpacing(), 1)))))
+        h = n * fm.lineSpacing() + 2
+        if h != self.height() or self.minimumHeight() != h:
+            self.setFixedHeight(h)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        if self._fit and ev.size().width() != ev.oldSize().width():
+            self._fit_height()
+        super().resizeEvent(ev)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(0, self.height())
