@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -90,13 +90,6 @@ def load(path: Path | None = None) -> dict[str, Any] | None:
     return data if ok else None
 
 
-def _push_to_screen() -> None:
-    """Send every painted frame to the window system now (a round trip on X11)."""
-    from PySide6.QtGui import QGuiApplication
-
-    QGuiApplication.sync()
-
-
 class CachedMap(QWidget):
     """Paints a cached map: title, token labels, coloured cells, values when they fit."""
 
@@ -162,11 +155,4 @@ class CachedMap(QWidget):
                 p.drawRect(QRectF(area.left(), area.top() + cur * ch, area.width(), ch))
         finally:
             p.end()
-        if not self.painted:
-            # Qt's xcb backend queues the painted frame and sends it to the X server only when
-            # the event loop is about to sleep; the window's first paint starts the start-up
-            # work (views built on this thread), which kept the loop busy ~1 s with the map
-            # painted but not on screen (bench/bench_launch.py --screen). Push the frame out
-            # as soon as this paint is over, before that work runs.
-            QTimer.singleShot(0, _push_to_screen)
         self.painted = True
