@@ -51,6 +51,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.gold = pg.ScatterPlotItem(size=9, symbol="o", pen=pg.mkPen("#000000", width=1.5),
                                        brush=pg.mkBrush(255, 255, 255, 200), pxMode=True)
         self.gold.setZValue(15)
+        self.gold.setVisible(False)  # no links: not painted at all on each step's repaint
         self.plot.addItem(self.gold)
         self.gold_cells: tuple[tuple[int, int], ...] = ()
         self.note = pg.TextItem("", color="#555555", anchor=(0.5, 0.5))
@@ -143,6 +144,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.gold_cells = cells
         # in the cell's upper-left corner, so the dot never covers the weight printed at its centre
         self.gold.setData([c - 0.4 for _r, c in cells], [r - 0.3 for r, _c in cells])
+        self.gold.setVisible(bool(cells))
         self.gold.setToolTip("gold alignment link" if cells else "")
 
     def select_cell(self, row: int | None, col: int | None) -> None:
