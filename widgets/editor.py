@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import os
 import re
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -74,6 +75,7 @@ __all__ = ["PresetEditor", "EditorDialogs", "find_draft", "is_shipped", "check_s
 
 AUTOSAVE_MS = 1000
 _SAVE_NAME_RE = re.compile(r"\w[\w.-]{0,79}")
+_UNSET = object()  # "nothing checked / shown yet" (None is a state: no preset)
 _PLACEHOLDER_PAIR = Pair("a", "b")  # stands in for the pairs when checking only the settings
 
 
@@ -169,6 +171,22 @@ def _vocabs(p: Preset):
     blocked the window (and its draft timer) for seconds per key."""
     from sandbox.model import build_vocabs  # torch loads with sandbox.model; keep it lazy
 
+    held = getattr(p, "heldout_pairs", ())
+    for pairs, held_pairs, tokenizer, value in _RECENT_VOCABS:
+        if pairs is p.pairs and held_pairs is held and tokenizer == p.tokenizer:
+            return value  # the very tuples of a recent call: no need to hash 3,000 pairs again
+    value = _vocabs_by_value(p, build_vocabs)
+    _RECENT_VOCABS.appendleft((p.pairs, held, p.tokenizer, value))
+    return value
+
+
+# (pairs, held-out pairs, tokenizer, vocabularies) of recent calls, matched by identity: the
+# editor asks for the edited and the reference preset's vocabularies on every refresh, and
+# hashing a corpus's 3,000 pairs for the value-keyed cache costs milliseconds each time
+_RECENT_VOCABS: deque = deque(maxlen=4)
+
+
+def _vocabs_by_value(p: Preset, build_vocabs):
     key = (p.tokenizer, p.pairs, getattr(p, "heldout_pairs", ()))
     try:
         if key in _VOCAB_CACHE:
@@ -192,8 +210,16 @@ def _vocab_sets(p: Preset):
     v = _vocabs(p)
     if v is None:
         return None
+    for vocabs, sets in _RECENT_SETS:
+        if vocabs is v:
+            return sets
     # a subword vocabulary is its SentencePiece model: any change of it changes the splits
-    return tuple(x if x.subword is not None else frozenset(x.tokens) for x in v)
+    sets = tuple(x if x.subword is not None else frozenset(x.tokens) for x in v)
+    _RECENT_SETS.appendleft((v, sets))
+    return sets
+
+
+_RECENT_SETS: deque = deque(maxlen=4)  # (vocabularies, their token sets), matched by identity
 
 
 def _describe_problem(e: PresetError) -> str:
@@ -319,6 +345,8 @@ class PresetEditor(QWidget):
         self._training = False
         self._problems: list[PresetError] = []
         self._settings_problem: PresetError | None = None
+        self._checked: Preset | None | object = _UNSET  # the state _problems belong to
+        self._shown: Preset | None | object = _UNSET  # the state the table and form show
 
         self.undo_stack = QUndoStack(self)
         self._autosave = QTimer(self)
@@ -773,6 +801,9 @@ class PresetEditor(QWidget):
 
     def _check(self) -> None:
         state = self._state
+        if state is self._checked:
+            return  # the same (frozen) state: its problems are already known
+        self._checked = state
         path = state.path if state is not None else None
         if state is None:
             self._problems, self._settings_problem = [], None
@@ -786,22 +817,28 @@ class PresetEditor(QWidget):
             self._settings_problem = e
 
     def _refresh(self) -> None:
+        """Bring every part of the editor up to date. What depends only on the state (its
+        problems, the table, the settings form, the problem list) is redone only when the
+        state changed: training starting or stopping, or the window showing the same preset
+        again, costs no validation and no re-rendering of a 200-pair table."""
         self._check()
         state = self._state
         if state is not None:
             corpus = state.data is not None
-            self.pairs_model.set_pairs(state.pairs[:MAX_PAIRS] if corpus else state.pairs, self._problems)
+            if state is not self._shown:
+                self.pairs_model.set_pairs(state.pairs[:MAX_PAIRS] if corpus else state.pairs, self._problems)
+                self.settings.show_preset(state)
             self.pairs_model.set_editable(not self._training and not corpus)
-            self.settings.show_preset(state)
-        self.settings.show_problem(self._settings_problem)
-
-        self.problems_list.clear()
-        for e in self.problems():
-            item = QListWidgetItem(_describe_problem(e))
-            item.setData(Qt.ItemDataRole.UserRole, e.field)
-            item.setToolTip(str(e))
-            self.problems_list.addItem(item)
-        self.problems_list.setVisible(bool(self.problems()))
+        if state is not self._shown:
+            self._shown = state
+            self.settings.show_problem(self._settings_problem)
+            self.problems_list.clear()
+            for e in self.problems():
+                item = QListWidgetItem(_describe_problem(e))
+                item.setData(Qt.ItemDataRole.UserRole, e.field)
+                item.setToolTip(str(e))
+                self.problems_list.addItem(item)
+            self.problems_list.setVisible(bool(self.problems()))
 
         self._update_title()
         self._update_buttons()
