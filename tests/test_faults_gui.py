@@ -13,7 +13,7 @@ pytest.importorskip("pytestqt")
 pytestmark = pytest.mark.gui
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from helpers import tiny_preset  # noqa: E402
+from helpers import main_window, tiny_preset  # noqa: E402
 from sandbox.model import Bundle  # noqa: E402
 from sandbox.presets import find_preset, load_preset, loads_preset  # noqa: E402
 
@@ -35,16 +35,8 @@ def overflowing_bundle() -> Bundle:
 
 @pytest.fixture
 def window(qapp, tmp_path):
-    from widgets.mainwindow import MainWindow
-
-    win = MainWindow(settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat))
-    win.resize(1400, 900)
-    win.show()
-    qapp.processEvents()
-    yield win
-    win.close()
-    win.deleteLater()
-    qapp.processEvents()
+    with main_window(qapp, tmp_path / "w.ini") as win:
+        yield win
 
 
 def _labels(bars) -> list[str]:

@@ -1071,6 +1071,8 @@ class PresetEditor(QWidget):
             write_draft(self._draft_key, self._state, self._state.path)
         except OSError as e:  # a full disk must not stop the editing
             self._refuse(f"Could not write the draft: {e.strerror or e}")
+        except ShippedFileError as e:  # a user folder pointed into the shipped tree
+            self._refuse(f"Could not write the draft: {e}")
 
     def _offer_draft(self) -> None:
         key, base = self._draft_key, self._baseline
