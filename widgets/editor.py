@@ -69,6 +69,7 @@ from sandbox.vocab import tokenize
 
 from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, set_aside, write_draft
 from .editor_pairs import COLUMNS, PairsTableModel
+from .unsaved import ask_unsaved, may_leave
 from .editor_settings import SEQ2SEQ_FIELDS, TRANSFORMER_FIELDS, SettingsForm, field_value, with_field
 
 __all__ = ["PresetEditor", "EditorDialogs", "find_draft", "is_shipped", "check_save_name", "run_off_gui_thread"]
@@ -247,13 +248,8 @@ class EditorDialogs:
         return box.clickedButton() is restore
 
     def ask_unsaved(self, parent: QWidget | None, name: str) -> str:
-        """"save", "discard" or "cancel"."""
-        answer = QMessageBox.question(
-            parent, "Unsaved edits", f"“{name}” has unsaved edits. Save them first?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save)
-        return {QMessageBox.StandardButton.Save: "save",
-                QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")
+        """"save", "discard" or "cancel" (:func:`widgets.unsaved.ask_unsaved`)."""
+        return ask_unsaved(parent, name)
 
     def ask_save_name(self, parent: QWidget | None, suggestion: str, problem: str) -> str | None:
         text = f"Save a copy in {user_presets_dir()} as:"
@@ -1121,14 +1117,10 @@ class PresetEditor(QWidget):
 
     def maybe_discard(self, parent: QWidget | None = None) -> bool:
         """True when the current edits may be left behind: nothing unsaved, or the user
-        chose Save (and it worked) or Discard. False on Cancel or a failed save."""
-        if not self.is_dirty:
-            return True
-        answer = self.dialogs.ask_unsaved(parent or self, self._state.name or self._state.key)
-        if answer == "save":
-            return self.save() is not None
-        if answer == "discard":
-            self.discard()
-            return True
-        return False
+        chose Save (and it worked) or Discard. False on Cancel or a failed save. The draft is
+        written before asking (:func:`widgets.unsaved.may_leave`)."""
+        return may_leave(dirty=self.is_dirty, name=self._state.name or self._state.key if self._state else "",
+                         ask=self.dialogs.ask_unsaved, parent=parent or self,
+                         save=lambda: self.save() is not None, discard=self.discard,
+                         before_asking=self.flush_draft)
 
