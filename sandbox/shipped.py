@@ -37,14 +37,14 @@ class ShippedFileError(ValueError):
 def refusal(path: str | os.PathLike[str], what: str = "file") -> str:
     """The one-line message for a refused write of ``path``: what and where, and where to
     save instead. When the user's own folder is itself inside the shipped tree (a
-    ``$ATTENTION_SANDBOX_HOME`` or ``$XDG_*_HOME`` pointing into it), it says to move that."""
+    ``$ATTENTION_SANDBOX_HOME`` or the platform's user folder pointing into it), it says to move that."""
     from .userdirs import HOME_ENV, data_dir, home_override
 
     where = f"{os.fspath(path)}: shipped {what}s are read-only (this is inside {SHIPPED_DIR.parent})"
     folder = data_dir()
     if not is_shipped(folder):
         return f"{where}; save a copy in {folder} instead"
-    setting = f"${HOME_ENV}" if home_override() is not None else "the user data folder ($XDG_DATA_HOME)"
+    setting = f"${HOME_ENV}" if home_override() is not None else "the platform's user data folder"
     return (f"{where}: the user folder {folder} ({setting}) lies inside the app's own files; "
             f"point it at a folder outside {APP_ROOT}")
 

@@ -62,17 +62,11 @@ def cache_dir() -> Path:
 
 def written_folders() -> list[Path]:
     """Every folder the app writes files into (what the start-up sweep of stale temporary
-    files looks at: :func:`sandbox.fileio.sweep_stale_temp_files`); none inside the shipped
-    tree."""
-    from .shipped import is_shipped
-
+    files looks at: :func:`sandbox.fileio.sweep_stale_temp_files`)."""
     folders = [presets_dir(), lectures_dir(), drafts_dir(), drafts_dir() / "lectures", cache_dir(),
                cache_dir() / "lectures"]
     settings = settings_dir()
-    folders += [settings] if settings is not None else []
-    # a user folder pointed into the shipped tree is written nowhere (sandbox.shipped refuses
-    # every write there), so nothing in it is the app's to sweep either
-    return [f for f in folders if not is_shipped(f)]
+    return folders + ([settings] if settings is not None else [])
 
 
 def settings_dir() -> Path | None:

@@ -332,12 +332,10 @@ def test_no_stale_temp_file_is_swept_from_the_shipped_tree(monkeypatch):
 
     from sandbox.fileio import sweep_stale_temp_files
     from sandbox.shipped import SHIPPED_DIR
-    from sandbox.userdirs import written_folders
 
     home = SHIPPED_DIR / f"_test_home_{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("ATTENTION_SANDBOX_HOME", str(home))
     try:
-        assert written_folders() == []  # every user folder is inside presets/: none is written
         folder = home / "presets"
         folder.mkdir(parents=True)
         stale = folder / ".ko_en_cat.toml.abcdefgh.tmp"

@@ -66,8 +66,8 @@ def settings_problem(s: QSettings) -> str | None:
 
 def make_settings() -> QSettings:
     """The window's settings: the INI file of :func:`settings_path`, else the platform's
-    store. A file inside the shipped tree (``ATTENTION_SANDBOX_HOME`` or ``XDG_CONFIG_HOME``
-    pointed into ``presets/``) is refused by :mod:`sandbox.shipped`: it is read but never
+    store. A file inside the shipped tree (``ATTENTION_SANDBOX_HOME`` or the platform's
+    settings folder pointed into ``presets/``) is refused by :mod:`sandbox.shipped`: it is read but never
     written, and :func:`settings_problem` says so in one line."""
     from sandbox.shipped import is_shipped
 
@@ -79,7 +79,7 @@ def make_settings() -> QSettings:
         if not is_shipped(file):
             return native
         del native
-        return RefusedSettings(*args, refused=_refused(file, "$XDG_CONFIG_HOME"))
+        return RefusedSettings(*args, refused=_refused(file, "the platform's settings folder"))
     if is_shipped(path):  # no folder is made there either
         return RefusedSettings(str(path), QSettings.Format.IniFormat, refused=_refused(path, f"${HOME_ENV}"))
     try:
