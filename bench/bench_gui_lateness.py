@@ -31,9 +31,7 @@ if not os.environ.get("DISPLAY"):
 PERIOD_MS = 5
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+from _common import pct  # noqa: E402 - the benches' one percentile
 
 
 def probe(app, seconds: float) -> list[float]:
