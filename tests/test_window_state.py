@@ -183,3 +183,30 @@ def test_refresh_presets_lists_a_new_user_preset(window, tmp_path, monkeypatch):
     window.refresh_presets()
     assert window.preset_combo.findData(str(path)) >= 0
     assert window.preset_combo.currentData() == window.state.preset_path  # the shown one stays selected
+
+
+def test_whatif_compares_with_the_unmodified_run_of_the_model_as_trained_now(window):
+    """What-if keeps the unmodified run per (model, sentence, mode, trained steps): after
+    more training of the same model it is traced again, with the new weights."""
+    import numpy as np
+    import torch
+
+    from sandbox.trace import trace
+    from sandbox.whatif import Interventions, Pin
+    from widgets.whatif import install_whatif
+
+    ctl = install_whatif(window)
+    window.set_mode("teacher_forcing")
+    assert ctl.apply(Interventions(pins=(Pin(1, 0),)))
+    before = ctl.original
+    assert before is not None
+    b = window.bundle
+    with torch.no_grad():  # stands for a training run on the same model object
+        for p in b.model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    window.set_bundle(b, trained_steps=50)
+    cv = window.current_view()
+    want = trace(b, cv["source"], cv["target"], mode=cv["mode"])
+    got = ctl.original
+    assert got is not before
+    np.testing.assert_allclose(got.steps[0].probs, want.steps[0].probs, rtol=1e-5, atol=1e-7)

@@ -256,7 +256,7 @@ class WhatIfController(QObject):
                 from sandbox.trace import trace
 
                 cv = w.current_view()
-                key = (id(w.bundle), cv["source"], cv["target"], cv["mode"], getattr(w, "_trained_steps", None))
+                key = (id(w.bundle), cv["source"], cv["target"], cv["mode"], w.state.trained_steps)
                 if key != self._original_key or self._original_cache is None:
                     try:
                         self._original_cache = trace(w.bundle, cv["source"], cv["target"], mode=cv["mode"])
