@@ -56,7 +56,6 @@ __all__ = ["MainWindow", "unknown_words_text", "DEFAULT_PRESET", "APP_NAME", "FO
 
 DEFAULT_PRESET = "ko_en_cat"
 APP_NAME = "Attention Sandbox"
-_preset_entries = preset_entries  # the old private name (kept for callers outside the project)
 
 
 def _startup_task(preset_ref: str, wanted_mode: str):
@@ -73,7 +72,7 @@ def _startup_task(preset_ref: str, wanted_mode: str):
         from sandbox.trace import trace
 
         sweep_stale_temp_files()  # leftovers of a write a kill interrupted
-        presets = _preset_entries()
+        presets = preset_entries()
         warnings = ignored_user_presets()  # broken user files named like shipped presets
         try:
             preset = load_preset(find_preset(preset_ref))

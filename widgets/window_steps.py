@@ -26,7 +26,7 @@ class WindowSteps:
         self.set_step(0)
 
     def last_step(self) -> None:
-        self.set_step(len(self.trace.steps) - 1 if self.trace is not None else 0)
+        self.set_step(self.state.last_step)
 
     def next_pair(self, delta: int = 1) -> None:
         if self.bundle is None or self.training.is_active:
@@ -40,13 +40,13 @@ class WindowSteps:
             self._play.stop()
             self.btn_play.setText("▶ play")
         else:
-            if self.trace is not None and self.state.step >= len(self.trace.steps) - 1:
+            if self.trace is not None and self.state.step >= self.state.last_step:
                 self.set_step(0)
             self._play.start(int(1000 / self.speed_spin.value()))
             self.btn_play.setText("❚❚ pause")
 
     def _play_tick(self) -> None:
-        if self.trace is None or self.state.step >= len(self.trace.steps) - 1:
+        if self.trace is None or self.state.step >= self.state.last_step:
             self._play.stop()
             self.btn_play.setText("▶ play")
             return
