@@ -154,10 +154,10 @@ def test_the_panels_follow_the_state_and_write_it_once(window):
 def test_a_leave_guard_keeps_the_preset_and_a_close_guard_keeps_the_window(window, qtbot):
     answers = {"leave": False, "close": False}
     stopped = []
-    window.add_leave_guard(lambda: answers["leave"])
+    window.add_leave_guard(lambda: answers["leave"], "the test editor")
     window.add_close_guard(lambda: answers["close"])
     window.add_shutdown_hook(lambda: stopped.append(True))
-    with pytest.raises(ValueError, match="unsaved edits"):
+    with pytest.raises(ValueError, match="the test editor has unsaved edits"):
         window.load_preset("reverse")
     assert window.bundle.preset.key == "ko_en_cat"
     answers["leave"] = True

@@ -184,7 +184,7 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
         editor.flush_draft()
         return True
 
-    window.add_leave_guard(may_leave)  # switching preset asks Save / Discard / Cancel first
+    window.add_leave_guard(may_leave, "the preset editor")  # switching preset asks Save / Discard / Cancel
     window.add_close_guard(may_close)
     app = QApplication.instance()
     if app is not None:

@@ -123,7 +123,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._checked_on: str | None = None  # the device a lecture's claims were checked on
         self._history: list = []  # training.Snapshot per history point (with its weights)
         self._weights = None  # sandbox.history.WeightHistory of the same points (made on first use)
-        self._leave_guards: list[Callable[[], bool]] = []  # asked before another preset replaces this one
+        self._leave_guards: list[tuple[Callable[[], bool], str]] = []  # asked before another preset replaces this one
         self._close_guards: list[Callable[[], bool]] = []  # asked before the window closes
         self._shutdown_hooks: list[Callable[[], None]] = []  # run when the window shuts down
         self._first_shown = False
@@ -233,8 +233,9 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
 
         path = find_preset(key_or_path)
         preset = load_preset(path)  # a broken file fails here, before any guard asks anything
-        if not self._may_leave():
-            raise ValueError("kept the current preset: there are unsaved edits (save or discard them first)")
+        refused = self._refused_leave()
+        if refused is not None:
+            raise ValueError(f"kept the current preset: {refused} has unsaved edits (save or discard them first)")
         bundle = Bundle.from_preset(preset)
         if self.training.is_active:
             self.training.shutdown()
@@ -612,11 +613,12 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         a banner) when it cannot be traced."""
         return self._retrace(keep_step=keep_step)
 
-    def add_leave_guard(self, may_leave: Callable[[], bool]) -> None:
+    def add_leave_guard(self, may_leave: Callable[[], bool], name: str = "an editor") -> None:
         """``may_leave()`` is asked before :meth:`load_preset` replaces the preset shown (after
-        the new file proved valid); False keeps the current preset (load_preset raises
-        ValueError). The preset editor asks Save / Discard / Cancel here."""
-        self._leave_guards.append(may_leave)
+        the new file proved valid); False keeps the current preset: load_preset raises
+        ValueError naming ``name`` (e.g. "the preset editor"). The preset editor asks
+        Save / Discard / Cancel here."""
+        self._leave_guards.append((may_leave, name))
 
     def add_close_guard(self, may_close: Callable[[], bool]) -> None:
         """``may_close()`` is asked when the window is closed; False keeps it open."""
@@ -627,8 +629,12 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         window's own threads are joined: a dialog's worker stops here."""
         self._shutdown_hooks.append(stop)
 
-    def _may_leave(self) -> bool:
-        return all(guard() for guard in list(self._leave_guards))
+    def _refused_leave(self) -> str | None:
+        """The name of the first leave guard that says no, or None when all agree."""
+        for may_leave, name in list(self._leave_guards):
+            if not may_leave():
+                return name
+        return None
 
     # ================================================================== show / close
     def paintEvent(self, ev) -> None:
