@@ -83,7 +83,8 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
     from .mainwindow import MainWindow
     from PySide6.QtGui import QImage
 
-    from .presenter import apply_slide, hide_chrome, quiz_hidden
+    from .presenter_mode import hide_chrome
+    from .slide_apply import apply_slide, quiz_hidden
 
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; allowed: {', '.join(LANGS)}")
@@ -284,7 +285,7 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
 
     from sandbox.lectures import image_path
 
-    from .presenter import missing_image_text, narration_html
+    from .presenter_mode import missing_image_text, narration_html
     from .richtext import formula_html
 
     buf = QBuffer()
