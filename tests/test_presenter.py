@@ -461,3 +461,25 @@ def test_reveal_shows_the_slides_own_tab(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_R)
     assert views.current_panel() == "cross"
     p.leave()
+
+
+def test_transformer_quiz_shows_nothing_of_its_hidden_cross_weights_before_reveal(qtbot, window):
+    """Issue 14: the transformer quiz hides the cross-attention map; the step anatomy (its
+    weights strip and a picker that switches to cross attention) and the all-heads tab draw
+    the same weights, so until R no visible panel can show cross-attention weights. R brings
+    every one of them back."""
+    lec = _quick("transformer")
+    quiz = next(i for i, s in enumerate(lec.slides) if s.hidden and s.panel == "cross")
+    p = _start(qtbot, window, lec, lang="en", start=quiz)
+    views = window.views
+    tab_visible = {name: views.tabs.isTabVisible(i) for i, name in enumerate(views._tab_names)}
+    shown = [name for name, vis in tab_visible.items() if vis]
+    assert "cross" not in shown and "heads" not in shown, shown
+    assert views.anatomy.isHidden(), "the step anatomy draws the hidden cross weights (its picker offers them)"
+    assert views.explain.isHidden()
+    # what stays on screen draws another attention: the fallback tab is not the answer's
+    assert views.current_panel() in shown and views.current_panel() != "cross"
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert views.current_panel() == "cross"
+    assert not views.anatomy.isHidden() and views.tabs.isTabVisible(views._tab_names.index("heads"))
+    p.leave()

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
     from .mainwindow import MainWindow
 
+# The panels that draw a map of attention weights (one attention kind each).
+WEIGHT_MAPS = ("map", "cross", "masked_self", "encoder_self")
+
 
 # =============================================================================== applying a slide
 
@@ -100,12 +103,18 @@ def _view_with_edits(window) -> dict:
 
 
 def quiz_hidden(slide: Slide) -> tuple[str, ...]:
-    """The panels a slide hides until R: its ``hidden`` list, plus the explain panel, whose
-    worked example of the strongest weight would give a quiz's answer away."""
+    """The panels a slide hides until R: its ``hidden`` list, plus every panel that would
+    give the answer away. The explain panel's worked example shows the strongest weight;
+    when an attention map is hidden, the step anatomy (its softmax-weights strip, and a
+    kind picker that can switch to the hidden attention) and the all-heads tab show the
+    same weights, so they are hidden with it."""
     hidden = tuple(slide.hidden)
-    if hidden and "explain" not in hidden:
-        hidden += ("explain",)
-    return hidden
+    if not hidden:
+        return hidden
+    extra = ["explain"]
+    if any(name in WEIGHT_MAPS for name in hidden):
+        extra += ["anatomy", "heads"]
+    return hidden + tuple(name for name in extra if name not in hidden)
 
 
 # =============================================================================== training worker
