@@ -50,6 +50,8 @@ def whatif_dict(iv: Interventions | None, beam: int | None) -> dict[str, Any]:
 def _slide_dict(s: Any) -> dict[str, Any]:
     """The canonical TOML table for a slide (defaults left out, except the sentence and mode)."""
     d: dict[str, Any] = {"title": getattr(s, "title", _MISSING)}
+    if getattr(s, "title_ko", None) is not None:
+        d["title_ko"] = s.title_ko
     if getattr(s, "preset", None) is not None:
         d["preset"] = s.preset
     if getattr(s, "source", None) is not None:
@@ -121,6 +123,8 @@ def _train_dict(t: TrainSpec) -> dict[str, Any]:
 
 def _to_data(lecture: Lecture) -> dict[str, Any]:
     data: dict[str, Any] = {"title": lecture.title}
+    if getattr(lecture, "title_ko", None) is not None:
+        data["title_ko"] = lecture.title_ko
     if lecture.description:
         data["description"] = lecture.description
     data["preset"] = lecture.preset
@@ -309,6 +313,10 @@ def _dumps_in_place(lec: Lecture, source: str) -> str:
     old = loads_lecture(source, lec.path)
     doc = tomlkit.parse(source)
     _set(doc, "title", lec.title)
+    if lec.title_ko is not None:
+        _set(doc, "title_ko", lec.title_ko)  # a new key: tomlkit puts it above the tables
+    elif "title_ko" in doc:
+        del doc["title_ko"]
     if lec.description or "description" in doc:
         if lec.description:
             _set(doc, "description", lec.description)
@@ -372,6 +380,8 @@ def _dumps_fresh(lec: Lecture) -> str:
     doc = tomlkit.document()
     doc.add(tomlkit.comment("Attention Sandbox lecture. Comments are kept when the app saves this file."))
     doc.add("title", lec.title)
+    if lec.title_ko is not None:
+        doc.add("title_ko", lec.title_ko)
     if lec.description:
         doc.add("description", _toml_value(lec.description))
     doc.add("preset", lec.preset)

@@ -32,7 +32,7 @@ from .vocab import EOS, SOS, UNK, tokenize
 
 __all__ = ["LANGS", "MODES", "PANELS", "TRANSFORMER_PANELS", "MIN_SLIDES", "MAX_SLIDES", "MAX_STEP",
            "MAX_TITLE_CHARS", "LectureError", "TrainingStopped", "TrainSpec", "Expect", "Slide", "Lecture",
-           "SHIPPED_LECTURES_DIR", "resolve_preset", "loads_lecture", "load_lecture"]
+           "SHIPPED_LECTURES_DIR", "resolve_preset", "title_in", "loads_lecture", "load_lecture"]
 
 LANGS = ("ko", "en")
 # MODES and PANELS (the window's panel names, MainWindow.focus_panel) come from sandbox.names.
@@ -49,9 +49,9 @@ MAX_TRAIN_STEPS = 100_000
 
 SHIPPED_LECTURES_DIR: Path = _shipped.SHIPPED_LECTURES_DIR
 
-_TOP_KEYS = ("title", "description", "preset", "train", "slides")
+_TOP_KEYS = ("title", "title_ko", "description", "preset", "train", "slides")
 _TRAIN_KEYS = ("steps", "seed", "required", "device")
-_SLIDE_KEYS = ("title", "preset", "pair", "source", "target", "mode", "step", "layer", "head",
+_SLIDE_KEYS = ("title", "title_ko", "preset", "pair", "source", "target", "mode", "step", "layer", "head",
                "panel", "hidden", "image", "narration", "expect", "whatif")
 _WHATIF_KEYS = ("force", "pin", "hide", "beam")
 MAX_SLIDE_BEAM = 16
@@ -134,6 +134,7 @@ class Slide:
     # beam the slide shows; ``expect`` claims are checked on that trace.
     whatif: Interventions | None = None
     beam: int | None = None  # beam width
+    title_ko: str | None = None  # the title in Korean mode (``title`` is the English one)
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, list):
@@ -146,6 +147,15 @@ class Slide:
     def text(self, lang: str) -> str:
         """The narration in ``lang``, falling back to the other language."""
         return self.narration.get(lang) or next((v for v in self.narration.values() if v), "")
+
+    def heading(self, lang: str) -> str:
+        """The title in ``lang``: ``title_ko`` in Korean when the slide has one, else ``title``."""
+        return title_in(self.title, self.title_ko, lang)
+
+
+def title_in(title: str, title_ko: str | None, lang: str) -> str:
+    """``title_ko`` for ``lang == "ko"`` when set, else the (English) ``title``."""
+    return title_ko if lang == "ko" and title_ko else title
 
 
 class _FrozenDict(dict):
@@ -172,10 +182,15 @@ class Lecture(SavedFile):
     train: TrainSpec
     slides: tuple[Slide, ...]
     description: str = ""
+    title_ko: str | None = None  # the lecture's title in Korean mode
     path: Path | None = field(default=None, compare=False)
     source_text: str | None = field(default=None, compare=False, repr=False)
 
     _items, _title, _fallback = "slides", "title", "lecture"  # see SavedFile
+
+    def heading(self, lang: str) -> str:
+        """The lecture's title in ``lang`` (``title_ko`` in Korean when set)."""
+        return title_in(self.title, self.title_ko, lang)
 
     @property
     def is_shipped(self) -> bool:
@@ -239,6 +254,14 @@ def resolve_preset(ref: str, lecture_path: str | os.PathLike[str] | None = None)
     return find_preset(ref)
 
 
+def _title_ko(c: _Checker, table: Mapping[str, Any], prefix: str) -> str | None:
+    """The optional Korean title beside ``title``: checked like it (a non-empty line of at
+    most MAX_TITLE_CHARS characters)."""
+    raw = table.get("title_ko")
+    name = f"{prefix}.title_ko" if prefix else "title_ko"
+    return None if raw is None else c.text(raw, name, MAX_TITLE_CHARS)
+
+
 def _check_train(c: _Checker, data: Mapping[str, Any]) -> TrainSpec:
     raw = data.get("train", _MISSING)
     if raw is _MISSING:
@@ -262,6 +285,7 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
     c.no_unknown(raw, prefix, _SLIDE_KEYS)
     title = c.text(c.get(raw, prefix, "title", "every slide needs a non-empty title"),
                    f"{prefix}.title", MAX_TITLE_CHARS)
+    title_ko = _title_ko(c, raw, prefix)
 
     override = raw.get("preset")
     preset = main
@@ -341,7 +365,7 @@ def _check_slide(c: _Checker, raw: Any, i: int, main: Preset, presets: _Presets)
     c.slide = None
     return Slide(title=title, pair=pair, source=source, target=target, mode=mode, step=step,
                  layer=layer, head=head, panel=panel, hidden=tuple(hidden), narration=narration,
-                 image=image, preset=override, expect=expect, whatif=whatif, beam=beam)
+                 image=image, preset=override, expect=expect, whatif=whatif, beam=beam, title_ko=title_ko)
 
 
 def _check_whatif(c: _Checker, raw: Any, prefix: str, preset: Preset, source: str | None,
@@ -533,6 +557,7 @@ def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | No
         raise c.error(None, "the top level must be a table")
     c.no_unknown(data, "", _TOP_KEYS)
     title = c.text(c.get(data, "", "title", "must be a non-empty string"), "title", MAX_TITLE_CHARS)
+    title_ko = _title_ko(c, data, "")
     description = c.description(data, MAX_DESCRIPTION_CHARS)
     ref = c.text(c.get(data, "", "preset", 'must name a preset, e.g. preset = "ko_en_cat"'), "preset",
                  MAX_REF_CHARS, raw=True)
@@ -545,7 +570,7 @@ def _build(data: Any, path: str | os.PathLike[str] | None, source_text: str | No
     if not MIN_SLIDES <= len(raw) <= MAX_SLIDES:
         raise c.error("slides", f"must have {MIN_SLIDES} to {MAX_SLIDES} slides, got {len(raw)}")
     slides = tuple(_check_slide(c, s, i, main, presets) for i, s in enumerate(raw))
-    return Lecture(title=title, preset=ref, train=train, slides=slides, description=description,
+    return Lecture(title=title, preset=ref, train=train, slides=slides, description=description, title_ko=title_ko,
                    path=None if path is None else Path(path), source_text=source_text)
 
 

@@ -60,6 +60,10 @@ class LectureEditor(QWidget):
         self.title_edit = QLineEdit(lecture.title)
         self.title_edit.textEdited.connect(self._on_lecture_title)
         form.addRow("Lecture", self.title_edit)
+        self.title_ko_edit = QLineEdit(lecture.title_ko or "")
+        self.title_ko_edit.setPlaceholderText("한국어 제목 (없으면 영어 제목)")
+        self.title_ko_edit.textEdited.connect(self._on_lecture_title_ko)
+        form.addRow("강의 제목", self.title_ko_edit)
         self.preset_label = QLabel(lecture.preset)
         form.addRow("Preset", self.preset_label)
         lay.addLayout(form)
@@ -82,6 +86,10 @@ class LectureEditor(QWidget):
         self.slide_title = QLineEdit()
         self.slide_title.textEdited.connect(lambda _t: self._edit_slide())
         sform.addRow("Slide title", self.slide_title)
+        self.slide_title_ko = QLineEdit()
+        self.slide_title_ko.setPlaceholderText("한국어 제목 (없으면 영어 제목)")
+        self.slide_title_ko.textEdited.connect(lambda _t: self._edit_slide())
+        sform.addRow("슬라이드 제목", self.slide_title_ko)
         self.hidden_edit = QLineEdit()
         self.hidden_edit.setPlaceholderText("panels hidden until R, e.g. anatomy, map")
         self.hidden_edit.editingFinished.connect(self._edit_slide)
@@ -155,11 +163,12 @@ class LectureEditor(QWidget):
         ok = 0 <= row < len(self.lecture.slides)
         s = self.lecture.slides[row] if ok else None
         self.slide_title.setText(s.title if s else "")
+        self.slide_title_ko.setText((s.title_ko or "") if s else "")
         self.hidden_edit.setText(", ".join(s.hidden) if s else "")
         self.ko_edit.setPlainText(s.narration.get("ko", "") if s else "")
         self.en_edit.setPlainText(s.narration.get("en", "") if s else "")
         self._show_claims(s)
-        for w in (self.slide_title, self.hidden_edit, self.ko_edit, self.en_edit, self.up_button,
+        for w in (self.slide_title, self.slide_title_ko, self.hidden_edit, self.ko_edit, self.en_edit, self.up_button,
                   self.down_button, self.delete_button, self.show_button, self.claim_button,
                   self.clear_claims_button):
             w.setEnabled(ok)
@@ -167,6 +176,10 @@ class LectureEditor(QWidget):
 
     def _on_lecture_title(self, text: str) -> None:
         self.lecture = dataclasses.replace(self.lecture, title=text)
+        self._mark_dirty()
+
+    def _on_lecture_title_ko(self, text: str) -> None:
+        self.lecture = dataclasses.replace(self.lecture, title_ko=text.strip() or None)  # empty: none
         self._mark_dirty()
 
     def _edit_slide(self) -> None:
@@ -177,6 +190,7 @@ class LectureEditor(QWidget):
             return
         hidden = tuple(h.strip() for h in self.hidden_edit.text().replace(";", ",").split(",") if h.strip())
         slide = dataclasses.replace(self.lecture.slides[i], title=self.slide_title.text(), hidden=hidden,
+                                    title_ko=self.slide_title_ko.text().strip() or None,
                                     narration={"ko": self.ko_edit.toPlainText(), "en": self.en_edit.toPlainText()})
         slides = list(self.lecture.slides)
         slides[i] = slide
@@ -383,6 +397,7 @@ class LectureEditor(QWidget):
         if self.dialogs.ask_restore_draft(self, lec.title, path):
             self.lecture = dataclasses.replace(draft.lecture, path=lec.path, source_text=lec.source_text)
             self.title_edit.setText(self.lecture.title)
+            self.title_ko_edit.setText(self.lecture.title_ko or "")
             self._refresh_list(0)
             self._mark_dirty()
             self.changed.emit()

@@ -71,7 +71,7 @@ class LectureController(QObject):
         entries = []
         for key, path, is_user in list_lectures():
             try:
-                title = load_lecture(path).title
+                title = load_lecture(path).heading(self.lang)
             except LectureError:
                 title = f"{key} (broken)"
             entries.append((key, path, is_user, title))

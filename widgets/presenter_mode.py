@@ -438,12 +438,12 @@ class Presenter(QObject):
     def _update_panel(self) -> None:
         p = self.panel
         s = self.slide
-        p.lecture_label.setText(self.lecture.title)
+        p.lecture_label.setText(self.lecture.heading(self.lang))
         p.counter.setText(self.counter_text)
         from .richtext import formula_html
 
         p.title.setTextFormat(Qt.TextFormat.RichText)
-        p.title.setText(formula_html(s.title))
+        p.title.setText(formula_html(s.heading(self.lang)))
         p.context.setText(self._context_text())
         other = "en" if self.lang == "ko" else "ko"
         p.lang_button.setText(f"{LANG_NAMES[other]} (L)")
