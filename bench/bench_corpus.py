@@ -32,10 +32,11 @@ if str(ROOT) not in sys.path:
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+import _common  # noqa: E402
 from sandbox import cli  # noqa: E402
 from sandbox.model import Bundle  # noqa: E402
 from sandbox.presets import load_preset  # noqa: E402
-from sandbox.train import GRAD_CLIP, Trainer, _scores  # noqa: E402
+from sandbox.train import Trainer, _scores  # noqa: E402
 from sandbox.vocab import PAD_ID  # noqa: E402
 
 
@@ -71,8 +72,7 @@ def sov_preset(folder: Path) -> Path:
 
 def bench_throughput(path: Path, steps: int, repeats: int) -> None:
     preset = load_preset(path)
-    probe = Trainer(Bundle.from_preset(preset), device="cpu", steps=steps)
-    batches = [probe._batch() for _ in range(steps)]
+    batches = _common.trainer_batches(preset, steps)
     tokens = sum(b[4] for b in batches)
 
     def trainer_once(eval_every: int = 25) -> float:
@@ -85,19 +85,7 @@ def bench_throughput(path: Path, steps: int, repeats: int) -> None:
         return trainer_once(eval_every=steps)
 
     def bare_once() -> float:
-        model = Bundle.from_preset(preset).model
-        model.train()
-        params = list(model.parameters())
-        opt = torch.optim.Adam(params, lr=preset.training.lr)
-        t0 = time.perf_counter()
-        for src, lens, tgt_in, tgt_out, _n in batches:
-            opt.zero_grad(set_to_none=True)
-            logits = model(src, lens, tgt_in, feed="gold")
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1), ignore_index=PAD_ID)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
-            opt.step()
-        return tokens / (time.perf_counter() - t0)
+        return tokens / _common.bare_loop_seconds(preset, batches)
 
     rates: dict = {trainer_once: [], trainer_quiet: [], bare_once: []}
     for i in range(repeats):

@@ -35,14 +35,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+
+import _common  # noqa: E402
 
 from sandbox.curriculum import FUNCTION_WORDS  # noqa: E402
 from sandbox.evaluate import evaluate  # noqa: E402
 from sandbox.model import Bundle  # noqa: E402
 from sandbox.presets import find_preset, load_preset, with_seed  # noqa: E402
-from sandbox.train import GRAD_CLIP, Trainer  # noqa: E402
-from sandbox.vocab import PAD_ID  # noqa: E402
+from sandbox.train import Trainer  # noqa: E402
 
 
 # --------------------------------------------------------------------------- metrics
@@ -63,22 +63,7 @@ def content_only(pairs):
 
 def bare_loop_seconds(preset, steps: int) -> float:
     """A bare PyTorch loop over the Trainer's own batches: seconds for ``steps`` steps."""
-    probe = Trainer(Bundle.from_preset(preset), device="cpu", steps=steps)
-    batches = [probe._batch() for _ in range(steps)]
-    bundle = Bundle.from_preset(preset)
-    model = bundle.model
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=preset.training.lr)
-    t0 = time.perf_counter()
-    for src, lens, tin, tout, _n in batches:
-        opt.zero_grad(set_to_none=True)
-        logits = model(src, lens, tin, feed="gold")
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tout.reshape(-1), ignore_index=PAD_ID)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, GRAD_CLIP)
-        opt.step()
-    return time.perf_counter() - t0
+    return _common.bare_loop_seconds(preset, _common.trainer_batches(preset, steps))
 
 
 # --------------------------------------------------------------------------- one run

@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import _common  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -33,12 +35,11 @@ def main() -> None:
     home = tempfile.mkdtemp()
     os.environ["ATTENTION_SANDBOX_HOME"] = home
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from sandbox.presets import Pair, find_preset, load_preset, save_preset, user_presets_dir
     from widgets.editor import EditorDialogs, PresetEditor
 
-    app = QApplication.instance() or QApplication([])
+    app = _common.app()
     base = load_preset(find_preset("ko_en_cat"))
     big = dataclasses.replace(base, pairs=tuple(Pair(f"나는 고양이 {i} 입니다", f"I am cat number {i}") for i in range(200)))
     path = user_presets_dir() / "big.toml"

@@ -23,7 +23,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import _common  # noqa: E402
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+pct = _common.pct
 
 
 def timed(fn, rounds: int) -> list[float]:
@@ -72,24 +71,14 @@ def main() -> None:
     ap.add_argument("--size", default="1480x940")
     args = ap.parse_args()
 
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication([sys.argv[0]])
     from sandbox.presets import list_presets
     from sandbox.trace import trace
     from sandbox.vocab import encode_sentence
     from sandbox.whatif import beam_search
-    from widgets.mainwindow import MainWindow
     from widgets.whatif import install_whatif
 
-    tmp = tempfile.TemporaryDirectory()
-    win = MainWindow(settings=QSettings(str(Path(tmp.name) / "b.ini"), QSettings.Format.IniFormat),
-                     persist=False)
+    app, win, tmp = _common.window(args.size)
     w, h = (int(v) for v in args.size.split("x"))
-    win.resize(w, h)
-    win.show()
-    app.processEvents()
     ctl = install_whatif(win)
     wanted = set(args.presets.split(",")) if args.presets else None
     print(f"what-if latency, window {w}×{h}, platform {app.platformName()}, {os.cpu_count()} CPUs, "

@@ -125,6 +125,44 @@ def test_evaluate_matches_the_tracer_while_learning():
         assert em == pytest.approx(exact_match(tr.bundle, pairs_of(tr.bundle)))
 
 
+def _greedy_exact_rows(model, data) -> list[bool]:
+    """The oracle: decode greedily step by step and compare with the target (<eos> included)."""
+    model.eval()
+    with torch.no_grad():
+        pred = model.greedy(data.src, data.src_lens, data.tgt_out.shape[1])
+    mask = data.tgt_out != PAD_ID
+    return ((pred == data.tgt_out) | ~mask).all(dim=1).tolist()
+
+
+@pytest.mark.parametrize("text", [TINY, TINY_TRANSFORMER,
+                                  TINY.replace('attention = "dot"', 'attention = "bahdanau"')],
+                         ids=["gru_dot", "transformer", "gru_bahdanau"])
+def test_exact_match_from_one_teacher_forced_pass_equals_greedy_decoding(text):
+    """Trainer scores exact match without decoding (greedy reproduces a target iff the
+    teacher-forced argmax is gold everywhere); a real greedy decode must agree row by row,
+    also part-way through training when some pairs are right and others wrong."""
+    from sandbox.train import _scores
+
+    tr = Trainer(tiny(text), device="cpu", eval_every=10**9)
+    data = tr.data
+    fractions = []
+    for _ in range(30):
+        for _ in range(3):
+            tr.step()
+        tr.model.eval()
+        with torch.no_grad():
+            logits = tr.model(data.src, data.src_lens, data.tgt_in, feed="gold")
+        mask = data.tgt_out != PAD_ID
+        rows = ((logits.argmax(-1) == data.tgt_out) | ~mask).all(dim=1).tolist()
+        assert rows == _greedy_exact_rows(tr.model, data)
+        with torch.no_grad():
+            _, em = _scores(tr.model, data.src, data.src_lens, data.tgt_in, data.tgt_out)
+        assert em == pytest.approx(sum(rows) / len(rows))
+        fractions.append(em)
+        tr.model.train()
+    assert any(0 < f < 1 for f in fractions), fractions  # the rows were not all alike
+
+
 def test_metrics_fields_and_eval_schedule():
     b = tiny(steps=12)
     tr = Trainer(b, device="cpu", eval_every=5)
