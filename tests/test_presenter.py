@@ -483,3 +483,42 @@ def test_transformer_quiz_shows_nothing_of_its_hidden_cross_weights_before_revea
     assert views.current_panel() == "cross"
     assert not views.anatomy.isHidden() and views.tabs.isTabVisible(views._tab_names.index("heads"))
     p.leave()
+
+
+def test_korean_mode_shows_korean_titles_and_l_switches_back(qtbot, window):
+    from widgets.richtext import formula_html
+
+    lec = _quick("dot_product")
+    p = _start(qtbot, window, lec, lang="ko", start=1)
+    slide = lec.slides[1]
+    assert slide.title_ko and slide.title_ko != slide.title
+    assert p.panel.title.text() == formula_html(slide.title_ko)
+    assert p.panel.lecture_label.text() == lec.title_ko
+    qtbot.keyClick(window, Qt.Key.Key_L)
+    assert p.lang == "en"
+    assert p.panel.title.text() == formula_html(slide.title) and p.panel.lecture_label.text() == lec.title
+    p.leave()
+
+
+def test_editor_round_trips_the_korean_titles(qtbot, window):
+    from widgets.presenter import install_lectures
+
+    before = _shipped_bytes()
+    ctl = install_lectures(window)
+    editor = ctl.edit_key("bahdanau")
+    editor.slide_list.setCurrentRow(2)
+    assert editor.slide_title_ko.text() == editor.lecture.slides[2].title_ko  # shown for editing
+    editor.slide_title_ko.setText("세 번째 슬라이드")
+    editor.slide_title_ko.textEdited.emit("세 번째 슬라이드")
+    editor.title_ko_edit.setText("바다나우 강의")
+    editor.title_ko_edit.textEdited.emit("바다나우 강의")
+    editor.slide_list.setCurrentRow(3)
+    editor.slide_title_ko.setText("")  # emptied: no Korean title, the English one stands in
+    editor.slide_title_ko.textEdited.emit("")
+    path = editor.save()
+    again = load_lecture(path)
+    assert again.title_ko == "바다나우 강의" and again.slides[2].title_ko == "세 번째 슬라이드"
+    assert again.slides[3].title_ko is None and again.slides[3].heading("ko") == again.slides[3].title
+    assert again == editor.lecture and _shipped_bytes() == before
+    editor.slide_list.setCurrentRow(2)
+    assert editor.slide_title_ko.text() == "세 번째 슬라이드"
