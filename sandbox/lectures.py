@@ -2,8 +2,10 @@
 
 A slide is a saved view of the window (which pair, teacher forcing or free running, which
 decoder step, layer and head, which panel is in focus, which panels start hidden) plus a
-narration in Korean and English. The presenter (``widgets/presenter.py``) replays slides;
-``widgets/lecture_export.py`` renders them to PNGs and a PDF handout.
+narration in Korean and English (``[slides.narration] ko / en``). ``title`` is the English
+title; an optional ``title_ko`` beside it (for the lecture and for each slide) is shown in
+Korean mode, else the English title stands in. The presenter (``widgets/presenter.py``)
+replays slides; ``widgets/lecture_export.py`` renders them to PNGs and a PDF handout.
 
 Like presets, loading validates everything and turns every problem into one
 :class:`LectureError` naming the file, the field (``slides[3].step``, 0-based like
