@@ -176,7 +176,7 @@ def test_lecture_editor_asks_before_dropping_edits_and_keeps_a_draft(qtbot, wind
 
 
 def test_lecture_save_as_on_an_unwritable_home_is_a_message(qtbot, window, monkeypatch, tmp_path):
-    import widgets.presenter as presenter
+    import widgets.lecture_editor as lecture_editor
     from widgets.presenter import install_lectures
 
     blocker = tmp_path / "not_a_folder"
@@ -186,7 +186,7 @@ def test_lecture_save_as_on_an_unwritable_home_is_a_message(qtbot, window, monke
     ed = ctl.edit(load_lecture(find_lecture("dot_product")))
     ed.dialogs = Answers(unsaved="discard")
     target = blocker / "home" / "lectures" / "mine.toml"
-    monkeypatch.setattr(presenter.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(lecture_editor.QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(target), "Lecture (*.toml)")))
     ed._save_as_dialog()  # no traceback
     assert str(target) in ed.status.text() and "⚠" in ed.status.text()
