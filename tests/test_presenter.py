@@ -13,12 +13,14 @@ import pytest
 pytestmark = pytest.mark.gui  # needs PySide6 / pyqtgraph / pytest-qt (`pytest -m "not gui"` skips it)
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 from sandbox.lectures import (  # noqa: E402
     SHIPPED_LECTURES_DIR, TrainSpec, find_lecture, load_lecture, slide_sentence, user_lectures_dir,
 )
 from sandbox.presets import find_preset, load_preset  # noqa: E402
+
+from helpers import main_window  # noqa: E402
 
 TIMEOUT = 60_000
 
@@ -35,24 +37,13 @@ def _shipped_bytes() -> dict[str, bytes]:
 @pytest.fixture
 def window(qapp, tmp_path, monkeypatch):
     from widgets.editor import EditorDialogs
-    from widgets.mainwindow import MainWindow
 
     # Issue 16: the lecture editor now asks Save / Discard / Cancel before its unsaved edits
     # are dropped (switching lecture, closing the window). No real message box in a test:
     # the edits made here are let go.
     monkeypatch.setattr(EditorDialogs, "ask_unsaved", lambda self, parent, name: "discard")
-    win = MainWindow(settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat), persist=False)
-    win.resize(1400, 900)
-    win.load_preset("ko_en_cat")
-    win.show()
-    qapp.processEvents()
-    yield win
-    ctl = getattr(win, "lectures", None)
-    if ctl is not None:
-        ctl.shutdown()
-    win.close()
-    win.deleteLater()
-    qapp.processEvents()
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat") as win:
+        yield win
 
 
 def _start(qtbot, window, lecture, **kw):

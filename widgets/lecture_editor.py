@@ -22,6 +22,7 @@ from sandbox.lectures import (Lecture, LectureError, Slide, load_lecture_preset,
 from sandbox.shipped import is_within
 
 from .slide_apply import _view_with_edits, apply_slide, untrained_bundles
+from .unsaved import may_leave
 
 if TYPE_CHECKING:
     from sandbox.claims import Expect
@@ -413,16 +414,10 @@ class LectureEditor(QWidget):
         """True when the edits may be left behind: nothing unsaved, or the user chose Save (and
         it worked) or Discard. False on Cancel or a failed save (the draft is kept either way
         until then)."""
-        if not self.dirty:
-            return True
-        self.flush_draft()  # whatever is answered, nothing is lost while the question is open
-        answer = self.dialogs.ask_unsaved(parent or self, self.lecture.title or self._draft_key)
-        if answer == "save":
-            return self._guard(self.save) is not None
-        if answer == "discard":
-            self.discard()
-            return True
-        return False
+        return may_leave(dirty=self.dirty, name=self.lecture.title or self._draft_key,
+                         ask=self.dialogs.ask_unsaved, parent=parent or self,
+                         save=lambda: self._guard(self.save) is not None,
+                         discard=self.discard, before_asking=self.flush_draft)
 
     def _guard(self, fn: Callable[[], Any]) -> Any:
         try:
