@@ -148,7 +148,7 @@ def main() -> None:
     Trainer(Bundle.from_preset(preset), steps=steps, device="cpu").run()
     headless = steps / (time.perf_counter() - t0)
 
-    import widgets.mainwindow as mw
+    import widgets.window_training as mw  # where start_training reads LIVE_INTERVAL_S
 
     done: list[float] = []
     win.training.finished.connect(lambda *a: done.append(time.perf_counter()))

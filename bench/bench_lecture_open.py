@@ -63,7 +63,7 @@ def main() -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from sandbox import lecture_models
+    from sandbox import lecture_cache
     from sandbox.lectures import COURSE_ORDER
     from widgets.mainwindow import MainWindow
 
@@ -76,7 +76,7 @@ def main() -> None:
         win.show()
         app.processEvents()
         print(f"{os.cpu_count()} CPUs, QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}, "
-              f"shipped models in {lecture_models.SHIPPED_MODELS_DIR.relative_to(ROOT)}")
+              f"shipped models in {lecture_cache.SHIPPED_MODELS_DIR.relative_to(ROOT)}")
         for key in COURSE_ORDER:
             runs = [open_lecture(app, win, key, str(Path(tmp) / f"{key}-{r}")) for r in range(args.runs)]
             ready = [r for r, _ in runs]  # a fresh user folder each run: no cache
@@ -87,12 +87,12 @@ def main() -> None:
         if not args.no_anchor:
             empty = Path(tmp) / "no-shipped-models"
             empty.mkdir()
-            saved = lecture_models.SHIPPED_MODELS_DIR
-            lecture_models.SHIPPED_MODELS_DIR = empty
+            saved = lecture_cache.SHIPPED_MODELS_DIR
+            lecture_cache.SHIPPED_MODELS_DIR = empty
             try:
                 dt = open_lecture(app, win, args.anchor, str(Path(tmp) / "anchor"))[1]
             finally:
-                lecture_models.SHIPPED_MODELS_DIR = saved
+                lecture_cache.SHIPPED_MODELS_DIR = saved
             print(f"anchor: open {args.anchor} → slide 1 without shipped models (training, seed 0): {dt:.1f} s")
         win.shutdown() if hasattr(win, "shutdown") else None
         win.close()

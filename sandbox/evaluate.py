@@ -96,8 +96,15 @@ class _AlignTally:
 
 @torch.no_grad()
 def evaluate(bundle: Bundle, pairs: Sequence[Pair], *, batch_size: int = BATCH,
-             progress=None) -> dict[str, Any]:
+             progress=None, decode: bool = True) -> dict[str, Any]:
     """Score ``bundle.model`` on ``pairs``; the ``eval@1`` JSON object (see the module doc).
+
+    ``decode=False``: no free-running decode, for callers that need only ``exact_match``,
+    ``token_accuracy`` and ``alignment`` (the window's Model box): ``exact_match`` then comes
+    from the teacher-forced pass (greedy decoding reproduces a target if and only if the
+    teacher-forced argmax is the gold token at every position, ``<eos>`` included: while
+    the first t outputs match, the decoder's inputs are the gold prefix; induction on t),
+    ``chrf`` and ``bleu`` are None and ``sentences`` is empty.
 
     Raises ValueError when ``pairs`` is empty."""
     if not pairs:
@@ -134,20 +141,26 @@ def evaluate(bundle: Bundle, pairs: Sequence[Pair], *, batch_size: int = BATCH,
             correct += int(ok.sum())
             total += int(mask.sum())
             limits = [default_max_len(len(se.ids), len(te.ids)) for se, te in zip(src_enc, tgt_enc)]
-            pred = model.greedy(src, lens, max(limits)).cpu().tolist()
             weights = _cross_weights(taps, len(chunk), tgt_out.shape[1], src.shape[1]) if can_align else None
+            if decode:
+                pred = model.greedy(src, lens, max(limits)).cpu().tolist()
+            else:  # every position right (padding aside), and the target fits the decode limit
+                tf_exact = (ok | ~mask).all(dim=1).tolist()
             for b, (pair, se, te) in enumerate(zip(chunk, src_enc, tgt_enc)):
-                ids = pred[b][: limits[b]]  # as long as a free-running trace of the pair
-                cut = ids.index(EOS_ID) + 1 if EOS_ID in ids else len(ids)
-                predicted = [bundle.tgt_vocab.token(i) for i in ids[:cut]]
-                exact = predicted == list(te.original)
-                exact_hits += exact
-                words = [t for t in predicted if t != "<eos>"]
-                hyps.append(joined_text(words, kt))
-                refs.append(pair.target)
-                sentences.append({"source": pair.source, "target": pair.target,
-                                  "predicted": joined_text(words, kt),
-                                  "exact": bool(exact)})
+                if not decode:
+                    exact_hits += bool(tf_exact[b]) and len(te.ids) <= limits[b]
+                else:
+                    ids = pred[b][: limits[b]]  # as long as a free-running trace of the pair
+                    cut = ids.index(EOS_ID) + 1 if EOS_ID in ids else len(ids)
+                    predicted = [bundle.tgt_vocab.token(i) for i in ids[:cut]]
+                    exact = predicted == list(te.original)
+                    exact_hits += exact
+                    words = [t for t in predicted if t != "<eos>"]
+                    hyps.append(joined_text(words, kt))
+                    refs.append(pair.target)
+                    sentences.append({"source": pair.source, "target": pair.target,
+                                      "predicted": joined_text(words, kt),
+                                      "exact": bool(exact)})
                 if weights is None or not pair.alignment:
                     continue
                 aligned_pairs += 1
@@ -185,8 +198,8 @@ def evaluate(bundle: Bundle, pairs: Sequence[Pair], *, batch_size: int = BATCH,
         "pairs": len(pairs),
         "exact_match": exact_hits / len(pairs),
         "token_accuracy": correct / total if total else 0.0,
-        "chrf": float(sacrebleu.corpus_chrf(hyps, [refs]).score),
-        "bleu": float(sacrebleu.corpus_bleu(hyps, [refs]).score),
+        "chrf": float(sacrebleu.corpus_chrf(hyps, [refs]).score) if decode else None,
+        "bleu": float(sacrebleu.corpus_bleu(hyps, [refs]).score) if decode else None,
         "alignment": alignment,
         "sentences": sentences,
     }

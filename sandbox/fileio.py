@@ -76,10 +76,12 @@ def clean_stale_temp_files(folder: str | os.PathLike[str], *, older_than: float 
 
 def sweep_stale_temp_files() -> int:
     """Remove temporary files a killed writer left in the user's folders
-    (:func:`sandbox.userdirs.written_folders`); returns how many. Never raises."""
+    (:func:`sandbox.userdirs.written_folders`); returns how many. Never raises. A user folder
+    pointed into the shipped tree is skipped: the app writes, and removes, nothing there."""
+    from .shipped import is_shipped
     from .userdirs import written_folders
 
-    return sum(len(clean_stale_temp_files(f)) for f in written_folders())
+    return sum(len(clean_stale_temp_files(f)) for f in written_folders() if not is_shipped(f))
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, allow_shipped: bool = False,

@@ -33,82 +33,22 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict, is_dataclass, replace
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .presets import Preset
-from .lectures import (SHIPPED_LECTURES_DIR, Lecture, LectureError, lecture_presets, list_lectures,
-                       load_lecture, load_lecture_preset, training_key)
+from .lecture_cache import (MANIFEST_FORMAT, MANIFEST_NAME, SHIPPED_MODELS_DIR, _sha256, cached_checkpoint_path,
+                            read_manifest, shipped_checkpoint, training_key)
+from .lecture_course import lecture_presets, list_lectures, load_lecture_preset
+from .lecture_schema import Lecture, LectureError, load_lecture
 
 __all__ = ["SHIPPED_MODELS_DIR", "MANIFEST_NAME", "MANIFEST_FORMAT", "REGENERATE", "read_manifest",
            "shipped_checkpoint", "shipped_lectures", "build_shipped", "verify_shipped"]
 
-SHIPPED_MODELS_DIR: Path = SHIPPED_LECTURES_DIR / "models"
-MANIFEST_NAME = "manifest.json"
-MANIFEST_FORMAT = "attention-sandbox/lecture-models@1"
 REGENERATE = "python -m sandbox.lecture_models"
-
-_manifest_cache: dict[tuple[str, float, int], dict[str, Any]] = {}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def read_manifest(folder: Path | None = None) -> dict[str, Any]:
-    """The manifest as a dict (``{"models": []}`` when there is none or it is unreadable:
-    a broken manifest only means lectures train their models)."""
-    folder = SHIPPED_MODELS_DIR if folder is None else Path(folder)
-    path = folder / MANIFEST_NAME
-    try:
-        st = path.stat()
-    except OSError:
-        return {"models": []}
-    key = (str(path), st.st_mtime, st.st_size)
-    if key not in _manifest_cache:
-        try:
-            data = json.loads(path.read_text("utf-8"))
-            if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT \
-                    or not isinstance(data.get("models"), list):
-                data = {"models": []}
-        except (OSError, ValueError):
-            data = {"models": []}
-        _manifest_cache.clear()
-        _manifest_cache[key] = data
-    return _manifest_cache[key]
-
-
-def shipped_checkpoint(lecture: Lecture, preset: "str | Preset | None" = None,
-                       folder: Path | None = None) -> Path | None:
-    """The shipped checkpoint trained for exactly this lecture's preset (or ``preset``) and
-    train spec on the CPU, or None. The file must exist and match its recorded hash."""
-    folder = SHIPPED_MODELS_DIR if folder is None else Path(folder)
-    try:
-        key = training_key(lecture, preset)
-    except LectureError:
-        return None
-    for entry in read_manifest(folder).get("models", []):
-        if not isinstance(entry, dict) or entry.get("training_key") != key:
-            continue
-        name = entry.get("file")
-        if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
-            continue
-        path = folder / name
-        try:
-            if path.is_file() and _sha256(path) == entry.get("sha256"):
-                return path
-        except OSError:
-            continue
-    return None
 
 
 def shipped_lectures() -> list[Lecture]:
@@ -133,7 +73,6 @@ def build_shipped(lectures: Sequence[Lecture] | None = None, folder: Path | None
     import torch
 
     from .checkpoint import load_checkpoint, save_checkpoint
-    from .lectures import cached_checkpoint_path
     from .fileio import atomic_write_bytes, atomic_write_text
     from .model import Bundle
     from .train import Trainer

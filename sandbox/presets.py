@@ -5,35 +5,65 @@ names the file, the field (``pairs[3].target``) and what is allowed; nothing els
 Saving validates first, keeps the comments and key order of the file the preset was read
 from (tomlkit edits the original document in place), and writes atomically.
 
+This module reads, validates, saves and finds preset files. What a preset is (dataclasses,
+limits, keys) lives in :mod:`sandbox.preset_schema`, writing TOML in
+:mod:`sandbox.preset_toml`; every name they define is importable from here as before.
+
 No Qt here: the editor in ``widgets/`` calls :func:`pair_problems` and :func:`save_preset`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomlkit
-from tomlkit.items import AoT, Table
 
 from . import shipped as _shipped
 from . import userdirs as _userdirs
 from .corpus import MAX_SENTENCE_CHARS, Corpus, CorpusError, DataConfig, Pair, parse_alignment, read_corpus, split_indices
 from .corpus import count_tokens as _count_tokens
-from .corpus import format_alignment
 from .text import normalize as _normalize_text
 from .names import ATTENTIONS, CELLS, KINDS  # noqa: F401 - re-exported; defined in sandbox.names
+from .preset_schema import (  # noqa: F401 - re-exported: importable from sandbox.presets as before
+    _DATA_KEYS,
+    _INT_RANGES,
+    _MODEL_KEYS,
+    _PAIR_KEYS,
+    _PAIR_OPTIONAL,
+    _SEQ2SEQ_KEYS,
+    _TOKENIZER_KEYS,
+    _TOP_KEYS,
+    _TRAINING_KEYS,
+    _TRANSFORMER_KEYS,
+    ENCODERS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_FILE_BYTES,
+    MAX_NAME_CHARS,
+    MAX_PAIRS,
+    MAX_POSITIONS,
+    TEACHER_FORCING_COMMENT,
+    TEACHER_FORCING_HELP,
+    TOKENIZERS,
+    ModelConfig,
+    Preset,
+    PresetError,
+    TokenizerConfig,
+    TrainingConfig,
+    _attrs,
+    _data_dict,
+    _file_order,
+    _model_dict,
+    _pair_dict,
+    _to_data,
+    _tokenizer_dict,
+)
+from .preset_toml import _dumps_fresh, _dumps_in_place
 from .tomlfile import USER_HOME_ENV  # noqa: F401 - still importable from here
-from .tomlfile import (SavedFile, atomic_write, find_file, parse_toml, pop_trivia, read_file, refuse_shipped,
-                       toml_files, user_data_dir)
-from .tomlfile import plain as _plain
+from .tomlfile import atomic_write, find_file, parse_toml, read_file, refuse_shipped, toml_files, user_data_dir  # noqa: F401
 from .validation import MISSING as _MISSING
-from .validation import Checker, FileError
+from .validation import Checker
 from .validation import choices as _choices
 from .validation import describe as _describe
 from .validation import join as _join
@@ -74,155 +104,7 @@ __all__ = [
     "data_file",
 ]
 
-MAX_PAIRS = 200  # inline [[pairs]]; a [data] corpus file has no such cap
-MAX_NAME_CHARS = 100
-MAX_DESCRIPTION_CHARS = 2000
-MAX_FILE_BYTES = 1_000_000  # a full preset of MAX_PAIRS long pairs is well under this
-# Positions the Transformer can encode (sandbox.transformer.MAX_LEN; kept here so loading a
-# preset needs no torch). A sentence's tokens plus <eos> must fit.
-MAX_POSITIONS = 256
-
-ENCODERS = ("uni", "bi")
-TOKENIZERS = ("word", "char", "subword")
-
 SHIPPED_DIR: Path = _shipped.SHIPPED_DIR  # sandbox.shipped decides what is shipped
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class PresetError(FileError):
-    """One problem with a preset: which file, which field, and what is allowed."""
-
-    what = "preset"
-
-
-# --------------------------------------------------------------------------- dataclasses
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """The toy model. Seq2seq uses cell/attention/embed/hidden; the Transformer the rest."""
-
-    kind: str = "seq2seq"  # seq2seq | transformer
-    cell: str = "gru"  # seq2seq: rnn | gru | lstm
-    attention: str = "bahdanau"  # seq2seq: none | dot | scaled_dot | general | bahdanau
-    embed: int = 16  # seq2seq embedding size
-    hidden: int = 32  # seq2seq hidden size
-    encoder: str = "uni"  # seq2seq: uni | bi (bidirectional: h_j = forward_j + backward_j)
-    d_model: int = 32  # transformer width
-    heads: int = 2  # transformer heads; must divide d_model
-    layers: int = 1  # transformer layers (encoder and decoder each)
-    d_ff: int = 64  # transformer feed-forward width
-    dropout: float = 0.0  # transformer dropout, in [0, 1)
-
-
-@dataclass(frozen=True)
-class TokenizerConfig:
-    """How sentences are split: into words, characters, or SentencePiece subwords trained on
-    the preset's training pairs (``vocab_size`` pieces per side, specials included)."""
-
-    source: str = "word"  # word | char | subword
-    target: str = "word"  # word | char | subword
-    vocab_size: int = 1000  # subword only
-
-
-# What training.teacher_forcing means, said once (the editor's tooltip, a new preset's
-# comment; the Trainer implements it, sandbox/train.py).
-TEACHER_FORCING_HELP = (
-    "For each target token, the probability of feeding the gold previous token while training "
-    "(else the model's own prediction), drawn anew per token: scheduled sampling "
-    "(Bengio et al. 2015). 1.0 = always gold; 0 = always its own predictions.")
-TEACHER_FORCING_COMMENT = "per target token: probability of feeding the gold previous token"
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    """Training loop settings."""
-
-    steps: int = 400
-    batch_size: int = 16
-    lr: float = 0.005
-    teacher_forcing: float = 1.0  # per target token: probability of feeding the gold previous token
-    seed: int = 0
-
-
-@dataclass(frozen=True)
-class Preset(SavedFile):
-    """A whole preset. ``path`` and ``source_text`` do not take part in equality.
-
-    ``pairs`` are the pairs the model trains on: the inline ``[[pairs]]``, or the training part
-    of the ``[data]`` corpus. With ``data``, ``heldout_pairs`` is the part held out for
-    evaluation (drawn with ``training.seed``; disjoint from ``pairs``), ``skipped`` lists the
-    corpus lines that could not be read as ``(line number, reason)``, and ``too_long`` /
-    ``duplicates`` count the pairs left out for length and for repeating an earlier pair."""
-
-    name: str
-    description: str
-    model: ModelConfig
-    tokenizer: TokenizerConfig
-    training: TrainingConfig
-    pairs: tuple[Pair, ...]
-    data: DataConfig | None = None
-    heldout_pairs: tuple[Pair, ...] = field(default=(), repr=False)
-    skipped: tuple[tuple[int, str], ...] = field(default=(), repr=False)
-    too_long: int = 0
-    duplicates: int = 0
-    path: Path | None = field(default=None, compare=False)
-    # the original TOML text; dumps_preset edits it in place so comments survive a save
-    source_text: str | None = field(default=None, compare=False, repr=False)
-
-    _items, _title, _fallback = "pairs", "name", "preset"  # see SavedFile
-
-    @property
-    def all_pairs(self) -> tuple[Pair, ...]:
-        """Training pairs followed by held-out pairs."""
-        return self.pairs + self.heldout_pairs
-
-    def file_order(self) -> tuple[Pair, ...]:
-        """Every pair (training and held-out) in the order of the file: the same for every seed."""
-        return tuple(_file_order(self)) if self.heldout_pairs else self.pairs
-
-    def split(self, name: str) -> tuple[Pair, ...]:
-        """``train``, ``heldout`` or ``all``. ``heldout`` of a preset that holds nothing out
-        (inline pairs, or ``heldout = 0``) is the training pairs, as DESIGN.md says."""
-        if name == "train":
-            return self.pairs
-        if name == "heldout":
-            return self.heldout_pairs or self.pairs
-        if name == "all":
-            return self.all_pairs
-        raise ValueError(f"unknown split {name!r}; allowed: train, heldout, all")
-
-
-# --------------------------------------------------------------------------- schema
-
-_TOP_KEYS = ("name", "description", "model", "tokenizer", "training", "pairs", "data")
-_SEQ2SEQ_KEYS = ("kind", "cell", "attention", "embed", "hidden", "encoder")  # encoder optional
-_TRANSFORMER_KEYS = ("kind", "d_model", "heads", "layers", "d_ff", "dropout")
-_MODEL_KEYS = {"seq2seq": _SEQ2SEQ_KEYS, "transformer": _TRANSFORMER_KEYS}
-_TOKENIZER_KEYS = ("source", "target", "vocab_size")
-_TRAINING_KEYS = ("steps", "batch_size", "lr", "teacher_forcing", "seed")
-_PAIR_KEYS = ("source", "target")
-_PAIR_OPTIONAL = ("alignment",)
-_DATA_KEYS = ("file", "source_column", "target_column", "alignment_column", "heldout", "max_tokens")
-
-_INT_RANGES = {
-    "model.embed": (1, 512),
-    "model.hidden": (1, 1024),
-    "model.d_model": (1, 512),
-    "model.heads": (1, 16),
-    "model.layers": (1, 6),
-    "model.d_ff": (1, 4096),
-    "training.steps": (1, 100_000),
-    "training.batch_size": (1, 1024),
-    "training.seed": (0, 2**32 - 1),
-    "tokenizer.vocab_size": (8, 65536),
-    "data.source_column": (1, 1000),
-    "data.target_column": (1, 1000),
-    "data.alignment_column": (0, 1000),
-    "data.max_tokens": (1, 1000),
-}
 
 
 # --------------------------------------------------------------------------- validation
@@ -495,81 +377,6 @@ def with_seed(preset: Preset, seed: int) -> Preset:
                                heldout_pairs=tuple(ordered[i] for i in held))
 
 
-def _file_order(preset: Preset) -> list[Pair]:
-    """A corpus preset's pairs back in file order (the split keeps each part in file order)."""
-    n = len(preset.pairs) + len(preset.heldout_pairs)
-    _train, held = split_indices(n, preset.data.heldout if preset.data else 0.0, preset.training.seed)
-    out: list[Pair] = [None] * n  # type: ignore[list-item]
-    hs = set(held)
-    it_train, it_held = iter(preset.pairs), iter(preset.heldout_pairs)
-    for i in range(n):
-        out[i] = next(it_held) if i in hs else next(it_train)
-    return out
-
-
-def _model_dict(m: Any) -> dict[str, Any]:
-    kind = getattr(m, "kind", _MISSING)
-    out: dict[str, Any] = {}
-    keys = _MODEL_KEYS.get(kind, ("kind",)) if isinstance(kind, str) else ("kind",)
-    for key in keys:
-        value = getattr(m, key, _MISSING)
-        if key == "encoder" and value == "uni":
-            continue  # the default; files that never mention it stay as they are
-        if value is not _MISSING:
-            out[key] = value
-    return out
-
-
-def _attrs(obj: Any, keys: Sequence[str]) -> dict[str, Any]:
-    return {k: v for k in keys if (v := getattr(obj, k, _MISSING)) is not _MISSING}
-
-
-def _tokenizer_dict(t: Any) -> dict[str, Any]:
-    out = _attrs(t, _TOKENIZER_KEYS)
-    if "subword" not in (out.get("source"), out.get("target")) and out.get("vocab_size") == TokenizerConfig.vocab_size:
-        out.pop("vocab_size", None)  # only subword uses it; files that never mention it stay as they are
-    return out
-
-
-def _data_dict(d: DataConfig) -> dict[str, Any]:
-    return {k: getattr(d, k) for k in _DATA_KEYS}
-
-
-def _pair_dict(p: Any) -> Any:
-    if isinstance(p, Pair):
-        out = {"source": p.source, "target": p.target}
-        if p.alignment is not None:
-            out["alignment"] = format_alignment(p.alignment)
-        return out
-    if isinstance(p, Mapping):
-        return dict(p)
-    return p
-
-
-def _to_data(preset: Any) -> dict[str, Any]:
-    """The dict a TOML file for this in-memory preset would hold (only the relevant keys)."""
-    data: dict[str, Any] = {}
-    for key in ("name", "description"):
-        value = getattr(preset, key, _MISSING)
-        if value is not _MISSING:
-            data[key] = value
-    for key, obj, conv in (
-        ("model", getattr(preset, "model", _MISSING), _model_dict),
-        ("tokenizer", getattr(preset, "tokenizer", _MISSING), _tokenizer_dict),
-        ("training", getattr(preset, "training", _MISSING), lambda t: _attrs(t, _TRAINING_KEYS)),
-    ):
-        if obj is not _MISSING:
-            data[key] = conv(obj) if dataclasses.is_dataclass(obj) else obj
-    data_cfg = getattr(preset, "data", None)
-    if data_cfg is not None:
-        data["data"] = _data_dict(data_cfg) if dataclasses.is_dataclass(data_cfg) else data_cfg
-        return data
-    pairs = getattr(preset, "pairs", _MISSING)
-    if pairs is not _MISSING:
-        data["pairs"] = [_pair_dict(p) for p in pairs] if isinstance(pairs, (list, tuple)) else pairs
-    return data
-
-
 def _normalize(preset: Any, path: str | os.PathLike[str] | None) -> Preset:
     """Validate an in-memory preset; return it with stripped text and canonical types."""
     if not isinstance(preset, Preset):
@@ -633,225 +440,6 @@ def pair_problems(pairs: Iterable[Pair | Mapping[str, Any]], path: str | os.Path
 
 # --------------------------------------------------------------------------- dumping
 
-
-def _toml(value: Any) -> str:
-    return tomlkit.item(value).as_string()
-
-
-def _kv(key: str, value: Any, comment: str = "") -> str:
-    line = f"{key} = {_toml(value)}"
-    return f"{line:<25} # {comment}" if comment else line
-
-
-def _dumps_fresh(p: Preset) -> str:
-    m, t, tr = p.model, p.tokenizer, p.training
-    lines = [
-        "# Attention Sandbox preset. Comments are kept when the app saves this file.",
-        _kv("name", p.name),
-        _kv("description", p.description),
-        "",
-        "[model]",
-        _kv("kind", m.kind, " | ".join(KINDS)),
-    ]
-    if m.kind == "seq2seq":
-        lines += [
-            _kv("cell", m.cell, " | ".join(CELLS)),
-            _kv("attention", m.attention, " | ".join(ATTENTIONS)),
-            _kv("embed", m.embed),
-            _kv("hidden", m.hidden),
-        ]
-        if m.encoder != "uni":
-            lines.append(_kv("encoder", m.encoder, "uni | bi"))
-    else:
-        lines += [
-            _kv("d_model", m.d_model),
-            _kv("heads", m.heads, "must divide d_model"),
-            _kv("layers", m.layers),
-            _kv("d_ff", m.d_ff),
-            _kv("dropout", m.dropout),
-        ]
-    lines += [
-        "",
-        "[tokenizer]",
-        _kv("source", t.source, " | ".join(TOKENIZERS)),
-        _kv("target", t.target),
-    ]
-    if "vocab_size" in _tokenizer_dict(t):
-        lines.append(_kv("vocab_size", t.vocab_size, "subword pieces per side"))
-    lines += [
-        "",
-        "[training]",
-        _kv("steps", tr.steps),
-        _kv("batch_size", tr.batch_size),
-        _kv("lr", tr.lr),
-        _kv("teacher_forcing", tr.teacher_forcing, TEACHER_FORCING_COMMENT),
-        _kv("seed", tr.seed),
-    ]
-    if p.data is not None:
-        d = p.data
-        lines += [
-            "",
-            "[data]",
-            _kv("file", d.file, "relative to this file; tab-separated UTF-8"),
-            _kv("source_column", d.source_column, "1-based"),
-            _kv("target_column", d.target_column),
-            _kv("alignment_column", d.alignment_column, "0 = none; Pharaoh links i-j"),
-            _kv("heldout", d.heldout, "fraction held out, drawn with training.seed"),
-            _kv("max_tokens", d.max_tokens, "longer pairs are left out"),
-        ]
-    for pair in () if p.data is not None else p.pairs:
-        lines += ["", "[[pairs]]", _kv("source", pair.source), _kv("target", pair.target)]
-        if pair.alignment is not None:
-            lines.append(_kv("alignment", format_alignment(pair.alignment)))
-    return "\n".join(lines) + "\n"
-
-
-def _same(old: Any, new: Any) -> bool:
-    """True when the document's value already means ``new`` (so its spelling is kept)."""
-    if isinstance(old, bool) or isinstance(new, bool):
-        return type(old) is type(new) and old == new
-    if isinstance(old, str) and isinstance(new, str):
-        return old.strip() == new
-    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
-        return old == new
-    return False
-
-
-def _sync_table(table: Any, values: Mapping[str, Any], *, prune: bool = True) -> None:
-    """Set each value whose meaning changed; with ``prune``, drop keys not in ``values``."""
-    if prune:
-        for key in [k for k in table if k not in values]:
-            del table[key]
-    for key, value in values.items():
-        if key not in table or not _same(_plain(table[key]), value):
-            table[key] = value
-
-
-def _pop_trailing_trivia(table: Table) -> list[Any]:
-    """Remove and return the comments/blank lines at the end of a table's body.
-
-    In tomlkit, the comments just above a ``[[pairs]]`` header live at the end of the
-    previous table; they belong with whatever follows, so they move rather than vanish."""
-    return pop_trivia(table.value.body)
-
-
-def _append_trivia(table: Table, items: Iterable[Any]) -> None:
-    for item in items:
-        table.value.body.append((None, item))
-
-
-def _table_before(doc: Any, key: str) -> Table | None:
-    body = doc.body
-    for i, (k, _item) in enumerate(body):
-        if k is not None and k.key == key:
-            if i > 0 and isinstance(body[i - 1][1], Table):
-                return body[i - 1][1]
-            return None
-    return None
-
-
-def _pair_values(pair: tuple[str, str, str | None]) -> dict[str, str]:
-    out = {"source": pair[0], "target": pair[1]}
-    if pair[2] is not None:
-        out["alignment"] = pair[2]
-    return out
-
-
-def _new_pair_table(pair: tuple[str, str, str | None]) -> Table:
-    table = tomlkit.table()
-    for k, v in _pair_values(pair).items():
-        table[k] = v
-    return table
-
-
-def _old_pair(t: Any) -> tuple[str, str, str | None]:
-    links = t.get("alignment")
-    if isinstance(links, str):
-        try:
-            links = format_alignment(parse_alignment(links))
-        except ValueError:
-            pass
-    return str(t["source"]).strip(), str(t["target"]).strip(), None if links is None else str(links)
-
-
-def _sync_pairs(doc: Any, pairs: Sequence[Pair]) -> None:
-    new = [(p.source, p.target, format_alignment(p.alignment)) for p in pairs]
-    item = doc.item("pairs") if "pairs" in doc else None
-    if not isinstance(item, AoT):
-        if "pairs" in doc:
-            del doc["pairs"]
-        aot = tomlkit.aot()
-        for pair in new:
-            aot.append(_new_pair_table(pair))
-        doc["pairs"] = aot
-        return
-    aot = item
-    old = [_old_pair(t) for t in aot]
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    # Work from the end so indices of earlier tables stay valid.
-    for tag, i1, i2, j1, j2 in reversed(matcher.get_opcodes()):
-        if tag == "equal":
-            continue
-        common = min(i2 - i1, j2 - j1)
-        for offset, pair in enumerate(new[j1 + common : j2]):  # more new pairs than old
-            pos = i1 + common + offset
-            table = _new_pair_table(pair)
-            if pos > 0:  # take over the gap (comments, blank line) after the previous table
-                prev = aot[pos - 1]
-                _append_trivia(table, _pop_trailing_trivia(prev))
-                prev.value.body.append((None, tomlkit.nl()))
-            elif len(aot):
-                table.value.body.append((None, tomlkit.nl()))
-            aot.insert(pos, table)
-        for idx in range(i2 - 1, i1 + common - 1, -1):  # more old pairs than new
-            trailing = _pop_trailing_trivia(aot[idx])
-            keeper = aot[idx - 1] if idx > 0 else _table_before(doc, "pairs")
-            del aot[idx]
-            if keeper is not None:
-                _append_trivia(keeper, trailing)
-        for k in range(common):  # changed pairs: edit values in place
-            _sync_table(aot[i1 + k], _pair_values(new[j1 + k]))
-
-
-def _dumps_in_place(p: Preset, source: str) -> str:
-    doc = tomlkit.parse(source)
-    _sync_table(doc, {"name": p.name}, prune=False)
-    if p.description or "description" in doc:
-        _sync_table(doc, {"description": p.description}, prune=False)
-    _sync_table(doc["model"], _model_dict(p.model))
-    tok = _tokenizer_dict(p.tokenizer)
-    if "tokenizer" in doc:
-        _sync_table(doc["tokenizer"], tok)
-    elif p.tokenizer != TokenizerConfig():
-        table = tomlkit.table()
-        for k, v in tok.items():
-            table[k] = v
-        table.value.body.append((None, tomlkit.nl()))
-        doc._insert_after("model", "tokenizer", table)
-    _sync_table(doc["training"], _attrs(p.training, _TRAINING_KEYS))
-    if p.data is not None:
-        if "data" in doc and isinstance(doc["data"], Table):
-            default, old = DataConfig(file=p.data.file), doc["data"]
-            _sync_table(old, {k: v for k, v in _data_dict(p.data).items()
-                              if k in old or k == "file" or v != getattr(default, k)})
-        else:
-            table = tomlkit.table()
-            for k, v in _data_dict(p.data).items():
-                table[k] = v
-            doc["data"] = table
-        if "pairs" in doc:
-            del doc["pairs"]
-    else:
-        if "data" in doc:
-            del doc["data"]
-        _sync_pairs(doc, p.pairs)
-    text = tomlkit.dumps(doc)
-    if text.endswith("\n\n") and not source.endswith("\n\n"):
-        text = text.rstrip("\n") + "\n"
-    if "\r\n" in source and "\n" not in source.replace("\r\n", ""):
-        # a Windows file stays a Windows file (tomlkit writes new lines with plain \n)
-        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
-    return text
 
 
 def dumps_preset(preset: Preset) -> str:

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 __all__ = ["APP_ROOT", "SHIPPED_DIR", "SHIPPED_LECTURES_DIR", "SHIPPED_TREES", "MAINTAINER_ENV",
-           "ShippedFileError", "is_shipped", "refuse_shipped", "is_within"]
+           "ShippedFileError", "is_shipped", "refuse_shipped", "refusal", "is_within"]
 
 APP_ROOT: Path = Path(__file__).resolve().parent.parent
 SHIPPED_DIR: Path = APP_ROOT / "presets"
@@ -31,10 +31,22 @@ class ShippedFileError(ValueError):
 
     def __init__(self, path: str | os.PathLike[str], what: str = "file") -> None:
         self.path = os.fspath(path)
-        from .userdirs import data_dir
+        super().__init__(refusal(path, what))
 
-        super().__init__(f"{self.path}: shipped {what}s are read-only (this is inside {SHIPPED_DIR.parent}); "
-                         f"save a copy in {data_dir()} instead")
+
+def refusal(path: str | os.PathLike[str], what: str = "file") -> str:
+    """The one-line message for a refused write of ``path``: what and where, and where to
+    save instead. When the user's own folder is itself inside the shipped tree (a
+    ``$ATTENTION_SANDBOX_HOME`` or the platform's user folder pointing into it), it says to move that."""
+    from .userdirs import HOME_ENV, data_dir, home_override
+
+    where = f"{os.fspath(path)}: shipped {what}s are read-only (this is inside {SHIPPED_DIR.parent})"
+    folder = data_dir()
+    if not is_shipped(folder):
+        return f"{where}; save a copy in {folder} instead"
+    setting = f"${HOME_ENV}" if home_override() is not None else "the platform's user data folder"
+    return (f"{where}: the user folder {folder} ({setting}) lies inside the app's own files; "
+            f"point it at a folder outside {APP_ROOT}")
 
 
 def is_within(path: str | os.PathLike[str], folder: Path) -> bool:

@@ -70,7 +70,7 @@ def test_window_shows_held_out_pairs_apart_and_gold_links(window, tmp_path, qapp
     held = preset.heldout_pairs[3]
     pl.setCurrentRow(row)
     qapp.processEvents()
-    assert (window._source, window._target) == (held.source, held.target)
+    assert (window.state.source, window.state.target) == (held.source, held.target)
     assert window.trace.source_tokens[:-1] == tuple(held.source.split())
     window.set_mode("teacher_forcing")
     qapp.processEvents()

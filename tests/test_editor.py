@@ -701,3 +701,72 @@ def test_the_app_starts_with_the_editor_dock_closed_and_remembers_it(qtbot, tmp_
             if ctl is not None:
                 ctl.shutdown()
     assert shown == [False, True]
+
+
+# --------------------------------------------------------------------------- the shared unsaved-edits rule
+
+
+def test_may_leave_follows_the_answer_and_drafts_before_asking():
+    """widgets.unsaved.may_leave: the rule both editors use for Save / Discard / Cancel."""
+    from widgets.unsaved import may_leave
+
+    log: list[str] = []
+
+    def run(dirty: bool, answer: str, saved: bool = True) -> bool:
+        log.clear()
+        return may_leave(dirty=dirty, name="n", parent=None,
+                         ask=lambda parent, name: log.append(f"ask {name}") or answer,
+                         save=lambda: log.append("save") or saved,
+                         discard=lambda: log.append("discard"),
+                         before_asking=lambda: log.append("draft"))
+
+    assert run(False, "cancel") and log == []  # nothing unsaved: not asked, nothing written
+    assert not run(True, "cancel") and log == ["draft", "ask n"]
+    assert run(True, "discard") and log == ["draft", "ask n", "discard"]
+    assert run(True, "save") and log == ["draft", "ask n", "save"]
+    assert not run(True, "save", saved=False) and log == ["draft", "ask n", "save"]
+    assert not run(True, "something else") and log == ["draft", "ask n"]
+
+
+@pytest.mark.usefixtures("inline_shipped")
+def test_leaving_unsaved_edits_writes_the_draft_before_asking(qtbot):
+    """Whatever is answered, the edits are on disk while the question is open (a crash with
+    the box open loses nothing): the editor uses the shared rule with its draft."""
+    editor = make_editor(qtbot, unsaved="cancel")
+    set_cell(editor, 0, 1, "I am a cat ?")
+    editor._autosave.stop()  # no timer: only the question may write the draft
+    drafts_when_asked: list = []
+    ask = editor.dialogs.ask_unsaved
+    editor.dialogs.ask_unsaved = lambda parent, name: drafts_when_asked.append(find_draft("ko_en_cat")) or ask(parent, name)
+    assert not editor.maybe_discard()
+    assert drafts_when_asked and drafts_when_asked[0] is not None
+
+
+# --------------------------------------------------------------------------- work per training tick (issue 16)
+
+
+@pytest.mark.usefixtures("inline_shipped")
+def test_training_start_stop_and_the_same_preset_again_cost_no_validation(qtbot, monkeypatch):
+    """Starting or stopping training, and the window showing the preset being edited again,
+    change nothing about the edited state: the editor must not validate its pairs again nor
+    reset the pairs table (for a 200-pair preset that was ~20 ms on the GUI thread each time).
+    An edit still validates, so the check is only skipped, not lost."""
+    import widgets.editor as E
+
+    editor = make_editor(qtbot)
+    calls: list[int] = []
+    real = E.pair_problems
+    monkeypatch.setattr(E, "pair_problems", lambda *a, **k: calls.append(1) or real(*a, **k))
+    resets: list[int] = []
+    editor.pairs_model.modelReset.connect(lambda: resets.append(1))
+    editor.set_training(True)
+    assert editor.training_banner.isVisibleTo(editor) and not editor.pairs_model.flags(
+        editor.pairs_model.index(0, 0)) & Qt.ItemFlag.ItemIsEditable
+    editor.set_training(False)
+    editor.window_preset_changed(editor.preset())
+    assert calls == [] and resets == []
+    assert editor.pairs_model.flags(editor.pairs_model.index(0, 0)) & Qt.ItemFlag.ItemIsEditable
+
+    assert set_cell(editor, 0, 1, "")  # an edit: validated, and its problem shown
+    assert calls == [1] and any(p.field == "pairs[0].target" for p in editor.problems())
+    assert not editor.can_save

@@ -13,7 +13,7 @@ pytest.importorskip("pytestqt")
 pytestmark = pytest.mark.gui
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from helpers import tiny_preset  # noqa: E402
+from helpers import main_window, tiny_preset  # noqa: E402
 from sandbox.model import Bundle  # noqa: E402
 from sandbox.presets import find_preset, load_preset, loads_preset  # noqa: E402
 
@@ -35,16 +35,8 @@ def overflowing_bundle() -> Bundle:
 
 @pytest.fixture
 def window(qapp, tmp_path):
-    from widgets.mainwindow import MainWindow
-
-    win = MainWindow(settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat))
-    win.resize(1400, 900)
-    win.show()
-    qapp.processEvents()
-    yield win
-    win.close()
-    win.deleteLater()
-    qapp.processEvents()
+    with main_window(qapp, tmp_path / "w.ini") as win:
+        yield win
 
 
 def _labels(bars) -> list[str]:
@@ -265,7 +257,7 @@ def test_save_as_keeps_the_trained_model_unless_the_model_must_change(qtbot, tmp
         assert editor.save_as() is not None
         assert win.bundle.preset.path.name == "kept_copy.toml"
         assert all(torch.equal(w0[k], v) for k, v in _weights(win.bundle).items())
-        assert win._trained_steps == 123
+        assert win.state.trained_steps == 123
 
         # 2. insert, first, a pair made only of known words: no "must be retrained", and the
         #    saved preset keeps the model (its vocabulary rows follow the new token order)
@@ -276,7 +268,7 @@ def test_save_as_keeps_the_trained_model_unless_the_model_must_change(qtbot, tmp
         assert editor.retrain_frame.isHidden()
         assert editor.save_as() is not None
         b = win.bundle
-        assert b.preset.pairs[0] == Pair("너는 고양이로소이다", "you are a cat") and win._trained_steps == 123
+        assert b.preset.pairs[0] == Pair("너는 고양이로소이다", "you are a cat") and win.state.trained_steps == 123
         assert b.src_vocab.tokens != trained.src_vocab.tokens  # reordered...
         after = trace(b, "나는 학생이다", "I am a student")
         assert after.predicted_tokens == before.predicted_tokens  # ...and the same model
@@ -298,7 +290,7 @@ def test_save_as_keeps_the_trained_model_unless_the_model_must_change(qtbot, tmp
         assert editor.save_as() is not None
         fresh = Bundle.from_preset(win.bundle.preset)
         assert all(torch.equal(fresh.model.state_dict()[k], v) for k, v in _weights(win.bundle).items())
-        assert win._trained_steps == 0
+        assert win.state.trained_steps == 0
     finally:
         win.training.shutdown()
 

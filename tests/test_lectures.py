@@ -100,9 +100,13 @@ def test_shipped_lecture_loads_and_validates(key):
     lec = load_lecture(find_lecture(key))
     assert 6 <= len(lec.slides) <= 12
     assert lec.is_shipped
+    assert lec.title_ko and re.search(r"[\uac00-\ud7a3]", lec.title_ko), "the lecture needs a Korean title"
+    assert lec.heading("ko") == lec.title_ko and lec.heading("en") == lec.title
     for i, s in enumerate(lec.slides):
         assert s.narration["ko"].strip() and s.narration["en"].strip(), i
         assert re.search(r"[\uac00-\ud7a3]", s.narration["ko"]), f"slide {i}: Korean narration has no Hangul"
+        assert s.title_ko and re.search(r"[\uac00-\ud7a3]", s.title_ko), f"slide {i}: no Korean title"
+        assert s.heading("ko") == s.title_ko and s.heading("en") == s.title
     assert validate_lecture(lec) == lec
     # Saving to a fresh document and reading it back gives the same lecture.
     again = loads_lecture(L._dumps_fresh(lec), lec.path)
@@ -179,6 +183,15 @@ BROKEN = {
     "unknown_top": (MINIMAL.replace('title = "Mini"', 'title = "Mini"\nauthor = "me"'), "author", None),
     "no_slides": (MINIMAL.split("# before the first slide")[0], "slides", None),
     "bad_toml": (MINIMAL.replace('title = "Mini"', 'title = "Mini'), None, None),
+    # the optional Korean titles are checked like the titles beside them
+    "blank_title_ko": (MINIMAL.replace('title = "First"', 'title = "First"\ntitle_ko = "  "'),
+                       "slides[0].title_ko", 0),
+    "title_ko_not_text": (MINIMAL.replace('title = "Second"', 'title = "Second"\ntitle_ko = 2'),
+                          "slides[1].title_ko", 1),
+    "title_ko_too_long": (MINIMAL.replace('title = "First"', 'title = "First"\ntitle_ko = "' + "가" * 101 + '"'),
+                          "slides[0].title_ko", 0),
+    "lecture_title_ko_multiline": (MINIMAL.replace('title = "Mini"', 'title = "Mini"\ntitle_ko = "작은\\n강의"'),
+                                   "title_ko", None),
 }
 
 
@@ -569,3 +582,33 @@ def test_cli_lecture_exports(tmp_path, capsys, qapp):
                                                      "slide_02_answer.png"]
     assert _pdf_pages((out / "handout.pdf").read_bytes()) == 2
     assert "wrote 2 slide PNGs" in capsys.readouterr().out
+
+
+def test_korean_titles_round_trip_and_keep_the_comments(tmp_path):
+    """title_ko (lecture and slide) is optional: absent, the English title stands in; set,
+    saved in place (comments kept), read back; removed, its key is gone from the file."""
+    path = tmp_path / "mini.toml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    lec = load_lecture(path)
+    assert lec.title_ko is None and lec.heading("ko") == "Mini"
+    assert lec.slides[1].title_ko is None and lec.slides[1].heading("ko") == "Second"
+    slides = list(lec.slides)
+    slides[1] = dataclasses.replace(slides[1], title_ko="두 번째")
+    edited = dataclasses.replace(lec, title_ko="작은 강의", slides=tuple(slides))
+    saved = save_lecture(edited, path)
+    text = path.read_text(encoding="utf-8")
+    for comment in ("# a comment at the top", "# keep it quick", "# before the second slide", "# the second title",
+                    "# at the very end"):
+        assert comment in text, comment
+    again = load_lecture(path)
+    assert again == saved == edited
+    assert again.heading("ko") == "작은 강의" and again.slides[1].heading("ko") == "두 번째"
+    assert again.slides[0].title_ko is None and again.slides[0].heading("ko") == "First"
+    # the fresh writer and validation keep it too
+    assert loads_lecture(L._dumps_fresh(again), path) == again and validate_lecture(again) == again
+    # removed again: no key left behind
+    plain = dataclasses.replace(again, title_ko=None,
+                                slides=tuple(dataclasses.replace(s, title_ko=None) for s in again.slides))
+    save_lecture(plain, path)
+    assert "title_ko" not in path.read_text(encoding="utf-8")
+    assert load_lecture(path) == plain

@@ -13,12 +13,14 @@ import pytest
 pytestmark = pytest.mark.gui  # needs PySide6 / pyqtgraph / pytest-qt (`pytest -m "not gui"` skips it)
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 from sandbox.lectures import (  # noqa: E402
     SHIPPED_LECTURES_DIR, TrainSpec, find_lecture, load_lecture, slide_sentence, user_lectures_dir,
 )
 from sandbox.presets import find_preset, load_preset  # noqa: E402
+
+from helpers import main_window  # noqa: E402
 
 TIMEOUT = 60_000
 
@@ -35,24 +37,13 @@ def _shipped_bytes() -> dict[str, bytes]:
 @pytest.fixture
 def window(qapp, tmp_path, monkeypatch):
     from widgets.editor import EditorDialogs
-    from widgets.mainwindow import MainWindow
 
     # Issue 16: the lecture editor now asks Save / Discard / Cancel before its unsaved edits
     # are dropped (switching lecture, closing the window). No real message box in a test:
     # the edits made here are let go.
     monkeypatch.setattr(EditorDialogs, "ask_unsaved", lambda self, parent, name: "discard")
-    win = MainWindow(settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat), persist=False)
-    win.resize(1400, 900)
-    win.load_preset("ko_en_cat")
-    win.show()
-    qapp.processEvents()
-    yield win
-    ctl = getattr(win, "lectures", None)
-    if ctl is not None:
-        ctl.shutdown()
-    win.close()
-    win.deleteLater()
-    qapp.processEvents()
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat") as win:
+        yield win
 
 
 def _start(qtbot, window, lecture, **kw):
@@ -461,3 +452,64 @@ def test_reveal_shows_the_slides_own_tab(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_R)
     assert views.current_panel() == "cross"
     p.leave()
+
+
+def test_transformer_quiz_shows_nothing_of_its_hidden_cross_weights_before_reveal(qtbot, window):
+    """Issue 14: the transformer quiz hides the cross-attention map; the step anatomy (its
+    weights strip and a picker that switches to cross attention) and the all-heads tab draw
+    the same weights, so until R no visible panel can show cross-attention weights. R brings
+    every one of them back."""
+    lec = _quick("transformer")
+    quiz = next(i for i, s in enumerate(lec.slides) if s.hidden and s.panel == "cross")
+    p = _start(qtbot, window, lec, lang="en", start=quiz)
+    views = window.views
+    tab_visible = {name: views.tabs.isTabVisible(i) for i, name in enumerate(views._tab_names)}
+    shown = [name for name, vis in tab_visible.items() if vis]
+    assert "cross" not in shown and "heads" not in shown, shown
+    assert views.anatomy.isHidden(), "the step anatomy draws the hidden cross weights (its picker offers them)"
+    assert views.explain.isHidden()
+    # what stays on screen draws another attention: the fallback tab is not the answer's
+    assert views.current_panel() in shown and views.current_panel() != "cross"
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert views.current_panel() == "cross"
+    assert not views.anatomy.isHidden() and views.tabs.isTabVisible(views._tab_names.index("heads"))
+    p.leave()
+
+
+def test_korean_mode_shows_korean_titles_and_l_switches_back(qtbot, window):
+    from widgets.richtext import formula_html
+
+    lec = _quick("dot_product")
+    p = _start(qtbot, window, lec, lang="ko", start=1)
+    slide = lec.slides[1]
+    assert slide.title_ko and slide.title_ko != slide.title
+    assert p.panel.title.text() == formula_html(slide.title_ko)
+    assert p.panel.lecture_label.text() == lec.title_ko
+    qtbot.keyClick(window, Qt.Key.Key_L)
+    assert p.lang == "en"
+    assert p.panel.title.text() == formula_html(slide.title) and p.panel.lecture_label.text() == lec.title
+    p.leave()
+
+
+def test_editor_round_trips_the_korean_titles(qtbot, window):
+    from widgets.presenter import install_lectures
+
+    before = _shipped_bytes()
+    ctl = install_lectures(window)
+    editor = ctl.edit_key("bahdanau")
+    editor.slide_list.setCurrentRow(2)
+    assert editor.slide_title_ko.text() == editor.lecture.slides[2].title_ko  # shown for editing
+    editor.slide_title_ko.setText("세 번째 슬라이드")
+    editor.slide_title_ko.textEdited.emit("세 번째 슬라이드")
+    editor.title_ko_edit.setText("바다나우 강의")
+    editor.title_ko_edit.textEdited.emit("바다나우 강의")
+    editor.slide_list.setCurrentRow(3)
+    editor.slide_title_ko.setText("")  # emptied: no Korean title, the English one stands in
+    editor.slide_title_ko.textEdited.emit("")
+    path = editor.save()
+    again = load_lecture(path)
+    assert again.title_ko == "바다나우 강의" and again.slides[2].title_ko == "세 번째 슬라이드"
+    assert again.slides[3].title_ko is None and again.slides[3].heading("ko") == again.slides[3].title
+    assert again == editor.lecture and _shipped_bytes() == before
+    editor.slide_list.setCurrentRow(2)
+    assert editor.slide_title_ko.text() == "세 번째 슬라이드"

@@ -322,3 +322,25 @@ def test_start_up_sweeps_every_user_folder(tmp_path):
         leftovers.append(p)
     assert fileio.sweep_stale_temp_files() == len(leftovers)
     assert not any(p.exists() for p in leftovers)
+
+
+def test_no_stale_temp_file_is_swept_from_the_shipped_tree(monkeypatch):
+    """With the user folder pointed into presets/, the start-up sweep of temporary files
+    deletes nothing there: the app writes (and removes) nothing in the shipped tree."""
+    import shutil
+    import uuid
+
+    from sandbox.fileio import sweep_stale_temp_files
+    from sandbox.shipped import SHIPPED_DIR
+
+    home = SHIPPED_DIR / f"_test_home_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("ATTENTION_SANDBOX_HOME", str(home))
+    try:
+        folder = home / "presets"
+        folder.mkdir(parents=True)
+        stale = folder / ".ko_en_cat.toml.abcdefgh.tmp"
+        stale.write_text("x")
+        os.utime(stale, (0, 0))
+        assert sweep_stale_temp_files() == 0 and stale.exists()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

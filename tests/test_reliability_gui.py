@@ -20,6 +20,7 @@ from sandbox.lectures import TrainSpec, find_lecture, load_lecture  # noqa: E402
 from sandbox.presets import SHIPPED_DIR, find_preset, load_preset, user_presets_dir  # noqa: E402
 from widgets.editor import EditorDialogs, PresetEditor  # noqa: E402
 from widgets.editor_drafts import draft_path, dumps_draft, find_draft, read_draft  # noqa: E402
+from helpers import main_window  # noqa: E402
 
 TIMEOUT = 60_000
 
@@ -45,23 +46,11 @@ class Answers(EditorDialogs):
 
 @pytest.fixture
 def window(qapp, tmp_path, monkeypatch):
-    from widgets.mainwindow import MainWindow
-
     # no real message box may open in a test (an unfixed start-up would ask about a draft)
     monkeypatch.setattr(EditorDialogs, "ask_restore_draft", lambda self, parent, name, draft: True)
     monkeypatch.setattr(EditorDialogs, "ask_unsaved", lambda self, parent, name: "discard")
-    win = MainWindow(settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat), persist=False)
-    win.resize(1400, 900)
-    win.load_preset("ko_en_cat")
-    win.show()
-    qapp.processEvents()
-    yield win
-    ctl = getattr(win, "lectures", None)
-    if ctl is not None:
-        ctl.shutdown()
-    win.close()
-    win.deleteLater()
-    qapp.processEvents()
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat") as win:
+        yield win
 
 
 # --------------------------------------------------------------------------- drafts: maximum delay
@@ -187,7 +176,7 @@ def test_lecture_editor_asks_before_dropping_edits_and_keeps_a_draft(qtbot, wind
 
 
 def test_lecture_save_as_on_an_unwritable_home_is_a_message(qtbot, window, monkeypatch, tmp_path):
-    import widgets.presenter as presenter
+    import widgets.lecture_editor as lecture_editor
     from widgets.presenter import install_lectures
 
     blocker = tmp_path / "not_a_folder"
@@ -197,7 +186,7 @@ def test_lecture_save_as_on_an_unwritable_home_is_a_message(qtbot, window, monke
     ed = ctl.edit(load_lecture(find_lecture("dot_product")))
     ed.dialogs = Answers(unsaved="discard")
     target = blocker / "home" / "lectures" / "mine.toml"
-    monkeypatch.setattr(presenter.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(lecture_editor.QFileDialog, "getSaveFileName",
                         staticmethod(lambda *a, **k: (str(target), "Lecture (*.toml)")))
     ed._save_as_dialog()  # no traceback
     assert str(target) in ed.status.text() and "⚠" in ed.status.text()
@@ -265,3 +254,75 @@ def test_settings_that_cannot_be_written_are_reported(qtbot, qapp, tmp_path, cap
     qapp.processEvents()
     err = capfd.readouterr().err
     assert f"could not save the window settings to {ini}" in err
+
+
+# --------------------------------------------------------------------------- user folder in the shipped tree
+
+
+@pytest.fixture
+def shipped_home(monkeypatch):
+    """``$ATTENTION_SANDBOX_HOME`` pointed into the shipped ``presets/`` folder (a folder that
+    does not exist yet); removed afterwards whatever the app did."""
+    import shutil
+    import uuid
+
+    home = SHIPPED_DIR / f"_test_home_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("ATTENTION_SANDBOX_HOME", str(home))
+    try:
+        yield home
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_window_settings_inside_the_shipped_tree_are_refused(qapp, shipped_home):
+    """Issue 16: the window's QSettings file is a user file too; with the user folder pointed
+    into presets/ it is never written (no file, no folder) and the reason names the file."""
+    import gc
+
+    from widgets.settings import make_settings, settings_path, settings_problem
+
+    ini = settings_path()
+    assert ini is not None and ini.is_relative_to(SHIPPED_DIR)
+    s = make_settings()
+    s.setValue("geometry", b"\x01\x02")
+    s.setValue("font_scale", 1.5)
+    problem = settings_problem(s)
+    del s
+    gc.collect()  # a QSettings writes what is pending when it is destroyed
+    assert not shipped_home.exists()
+    assert problem is not None and str(ini) in problem and "ATTENTION_SANDBOX_HOME" in problem
+    assert "\n" not in problem
+
+
+def test_window_with_its_settings_in_the_shipped_tree_says_so_and_writes_nothing(qtbot, qapp, shipped_home,
+                                                                                  capfd):
+    from widgets.mainwindow import MainWindow
+    from widgets.settings import settings_path
+
+    win = MainWindow(deferred=True)  # its own settings, from the user folder
+    try:
+        with qtbot.waitSignal(win.ready, timeout=TIMEOUT):
+            win.start_loading()
+        assert str(settings_path()) in win.banner_text and "not saved" in win.banner_text
+        win.set_font_scale(1.25)
+    finally:
+        win.shutdown()  # saves the settings: refused, with a one-line warning
+        win.deleteLater()
+        qapp.processEvents()
+    assert not shipped_home.exists()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and str(settings_path()) in err
+
+
+def test_drafts_inside_the_shipped_tree_are_refused_with_a_message(qtbot, shipped_home):
+    """The editor's autosaved draft goes through the atomic writer, which refuses the shipped
+    tree: the editor says so on its status line instead of raising from its timer."""
+    editor = PresetEditor(dialogs=Answers())
+    qtbot.addWidget(editor)
+    assert editor.load_file(find_preset("ko_en_cat"))
+    assert editor.set_setting("name", "edited")
+    editor.flush_draft()  # raised ShippedFileError (a ValueError) before
+    assert not shipped_home.exists()
+    text = editor.status_label.text()
+    assert "Could not write the draft" in text and "drafts" in text and "read-only" in text
+

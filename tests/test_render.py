@@ -103,3 +103,34 @@ def test_render_cli_exit_codes(tmp_path, qapp, capsys):
     assert bad.returncode == 2
     assert "--step 99 is out of range" in bad.stderr
     assert not (tmp_path / "b.png").exists()
+
+
+def test_render_views_draws_a_trace_without_a_main_window(qapp, monkeypatch):
+    """render.py draws the views from (trace, step, layer, head) alone: building a MainWindow
+    fails here, and what the map shows is the trace's own record of that layer and head."""
+    import numpy as np
+
+    import widgets.mainwindow
+    from sandbox.model import Bundle
+    from sandbox.presets import find_preset, load_preset
+    from sandbox.trace import trace
+    from widgets.render import render_views
+
+    def no_window(*_a, **_k):
+        raise AssertionError("render built a MainWindow")
+
+    monkeypatch.setattr(widgets.mainwindow.MainWindow, "__init__", no_window)
+    bundle = Bundle.from_preset(load_preset(find_preset("en_ko_transformer")))
+    pair = bundle.preset.pairs[0]
+    tr = trace(bundle, pair.source, pair.target, mode="teacher_forcing")
+    views = render_views(tr, 1, layer=1, head=1, size=(900, 600))
+    try:
+        assert views.trace is tr and (views.step, views.layer, views.head) == (1, 1, 1)
+        rec = next(r for r in tr.steps[1].attention if (r.kind, r.layer, r.head) == ("cross", 1, 1))
+        np.testing.assert_allclose(views.cross_map.full[1], rec.weights, rtol=1e-6)
+        assert views.explain.explanation is not None  # the strongest weight is explained
+        img = views.grab().toImage()
+        assert (img.width(), img.height()) == (900, 600)
+    finally:
+        views.close()
+        views.deleteLater()

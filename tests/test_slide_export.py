@@ -22,6 +22,8 @@ def test_formula_html_typesets_and_escapes():
         "e<sub>j</sub> = vᵀ tanh(W<sub>1</sub> h<sub>j</sub> + W<sub>2</sub> s<sub>t−1</sub>)")
     assert formula_html("<b>x</b>^2") == "&lt;b&gt;x&lt;/b&gt;^2"  # no markup from narration
     assert formula_html("snake_case_name") == "snake_case_name"
+    # Korean particles follow a formula directly (the transformer lecture: "W_V가", "W_O를")
+    assert formula_html("W_V가 W_O를 W1을 x^2의") == "W<sub>V</sub>가 W<sub>O</sub>를 W<sub>1</sub>을 x<sup>2</sup>의"
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +68,11 @@ def test_handout_text_layer_is_searchable_with_spaces(exported):
     lec, out, res, _ = exported
     text = subprocess.run(["pdftotext", str(res.pdf), "-"], capture_output=True, text=True, check=True).stdout
     words = " ".join(text.split())
+    # exported in Korean: the Korean titles (issue 14: Korean mode no longer keeps the English ones)
+    assert lec.title_ko in words
     for slide in lec.slides:
-        first = " ".join(slide.title.split()[:3])
+        head = slide.heading("ko").split()[:3]
+        first = " ".join(head[: next((i for i, w in enumerate(head) if "_" in w), 3)])  # d_k is typeset d<sub>k</sub>
         assert first in words, (first, words[:400])
     assert "ﬁ" not in text and "ﬂ" not in text  # no ligature glyphs a search would miss
 

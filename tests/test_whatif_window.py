@@ -9,29 +9,21 @@ import pytest
 
 pytest.importorskip("pytestqt")
 pytestmark = pytest.mark.gui
-from PySide6.QtCore import QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
 
 from sandbox.trace import trace  # noqa: E402
 from sandbox.whatif import Interventions, Pin  # noqa: E402
+from helpers import main_window  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def window(qapp, tmp_path_factory):
     from widgets.beam import install_beam
-    from widgets.mainwindow import MainWindow
     from widgets.whatif import install_whatif
 
     ini = tmp_path_factory.mktemp("settings") / "window.ini"
-    win = MainWindow(settings=QSettings(str(ini), QSettings.Format.IniFormat))
-    win.resize(1400, 900)
-    win.show()
-    qapp.processEvents()
-    install_whatif(win)
-    install_beam(win)
-    yield win
-    win.close()
-    win.deleteLater()
-    qapp.processEvents()
+    with main_window(qapp, ini, installs=(install_whatif, install_beam)) as win:
+        yield win
 
 
 def _first_action(menu, starts: str):

@@ -27,23 +27,16 @@ from PySide6.QtGui import QImage  # noqa: E402
 from sandbox.presets import list_presets  # noqa: E402
 from sandbox.trace import MODES  # noqa: E402
 
+from helpers import main_window  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = [key for key, _path, is_user in list_presets() if not is_user]
 
 
 @pytest.fixture(scope="module")
 def window(qapp, tmp_path_factory):
-    from widgets.mainwindow import MainWindow
-
-    ini = tmp_path_factory.mktemp("settings") / "window.ini"
-    win = MainWindow(settings=QSettings(str(ini), QSettings.Format.IniFormat))
-    win.resize(1400, 900)
-    win.show()
-    qapp.processEvents()
-    yield win
-    win.close()
-    win.deleteLater()
-    qapp.processEvents()
+    with main_window(qapp, tmp_path_factory.mktemp("settings") / "window.ini") as win:
+        yield win
 
 
 def _nan_equal(a: np.ndarray, b: np.ndarray, atol: float = 1e-6) -> bool:

@@ -27,9 +27,9 @@ def install_extras(win) -> None:
 
     Each part is installed on its own: one that fails (a bad draft, a broken user file, a
     bug) is reported in the window's banner and on stderr, and the others still install."""
-    if getattr(win, "_extras_installed", False):
+    if win.extras_installed:
         return
-    win._extras_installed = True
+    win.extras_installed = True
     failed: list[str] = []
 
     def part(name: str, install) -> None:

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .hooks import CloseStopper, window_menu
+from .hooks import stop_on_close, window_menu
 from .jobs import JobResult, JobRunner
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
@@ -507,7 +507,7 @@ def install_bottleneck(window: QMainWindow):
 
     action.triggered.connect(lambda _checked=False: open_dialog())
     window.open_bottleneck = open_dialog
-    window._bottleneck_close_stopper = CloseStopper(window, stop)
+    stop_on_close(window, stop)  # closing the window stops the experiment
     return action
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyqtgraph as pg
 from .keys import keeps_keys
-from .hooks import CloseStopper, window_menu
+from .hooks import stop_on_close, window_menu
 from .jobs import JobResult, JobRunner
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor
@@ -737,5 +737,5 @@ def install_compare(window: QMainWindow):
 
     action.triggered.connect(lambda _checked=False: open_dialog())
     window.open_compare = open_dialog
-    window._compare_close_stopper = CloseStopper(window, stop)
+    stop_on_close(window, stop)  # closing the window stops "Train all"
     return action

@@ -33,7 +33,7 @@ def alignment_summary(bundle) -> dict[str, Any] | None:
     pool = held or [x for x in p.pairs if x.alignment]
     if not pool:
         return None
-    r = evaluate(bundle, pool[:ALIGN_SAMPLE])
+    r = evaluate(bundle, pool[:ALIGN_SAMPLE], decode=False)  # no decode loop: alignment and exact match only
     if r["alignment"] is None:
         return None
     out = dict(r["alignment"])

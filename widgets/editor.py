@@ -15,6 +15,13 @@ Safety rules this widget keeps:
 
 The editor holds a :class:`~sandbox.presets.Preset` (frozen) as its state; ``path`` and
 ``source_text`` come from the file it was loaded from, so comments survive a save.
+
+This module holds the state, the undoable edits and how the widgets follow the state. The
+rest, one idea each: ``editor_ui`` (the widgets), ``editor_saving`` (save, save as, drafts,
+the unsaved-edits guard), ``editor_files`` (shipped files, save names, saving off the GUI
+thread), ``editor_vocab`` (what a trained model depends on), ``editor_dialogs`` (every
+question asked), ``editor_pairs`` / ``editor_settings`` (the table and the form),
+``editor_install`` (the dock in the window). Old imports from here keep working.
 """
 
 from __future__ import annotations
@@ -24,31 +31,10 @@ import os
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
 
-import shiboken6
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QHeaderView,
-    QInputDialog,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
-    QMessageBox,
-    QPushButton,
-    QScrollArea,
-    QSplitter,
-    QTableView,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtWidgets import QAbstractItemView, QListWidgetItem, QWidget
 
 from sandbox.presets import (
     MAX_PAIRS,
@@ -56,144 +42,27 @@ from sandbox.presets import (
     Pair,
     Preset,
     PresetError,
-    list_presets,
     load_preset,
     pair_problems,
-    save_preset,
     user_presets_dir,
     validate_preset,
 )
-from sandbox.shipped import ShippedFileError
 from sandbox.vocab import tokenize
 
-from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, set_aside, write_draft
-from .editor_pairs import COLUMNS, PairsTableModel
-from .editor_settings import SEQ2SEQ_FIELDS, TRANSFORMER_FIELDS, SettingsForm, field_value, with_field
+from .editor_dialogs import EditorDialogs
+from .editor_drafts import delete_draft, find_draft
+from .editor_files import check_save_name, is_shipped, run_off_gui_thread, same_file
+from .editor_pairs import COLUMNS
+from .editor_saving import EditorSaving
+from .editor_settings import with_field
+from .editor_ui import EditorLayout
+from .editor_vocab import model_key, vocab_sets, vocabs
 
 __all__ = ["PresetEditor", "EditorDialogs", "find_draft", "is_shipped", "check_save_name", "run_off_gui_thread"]
 
 AUTOSAVE_MS = 1000
-_SAVE_NAME_RE = re.compile(r"\w[\w.-]{0,79}")
+_UNSET = object()  # "nothing checked / shown yet" (None is a state: no preset)
 _PLACEHOLDER_PAIR = Pair("a", "b")  # stands in for the pairs when checking only the settings
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def run_off_gui_thread(fn: Callable[[], Any]) -> Any:
-    """``fn()`` as a job of the one job runner (:mod:`widgets.jobs`) while the GUI thread
-    keeps its event loop turning (repaints, timers; user input waits), then its result or
-    exception. Used for saving: validating, editing the TOML document in place and writing a
-    200-pair preset is 0.2–0.5 s of tomlkit work that would otherwise freeze the window."""
-    from PySide6.QtCore import QEventLoop
-
-    from .jobs import JobRunner
-
-    runner = JobRunner(name="save", interval_ms=5)
-    loop = QEventLoop()
-    box: dict[str, Any] = {}
-
-    def done(result) -> None:
-        box["result"] = result
-        loop.quit()
-
-    runner.finished.connect(done)
-    runner.start(lambda _progress, _should_stop: fn())
-    if "result" not in box:
-        loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
-    runner.finished.disconnect(done)
-    runner.deleteLater()
-    result = box.pop("result")
-    del runner, loop, done, box  # nothing Qt may be kept alive by the result below
-    if result.status == "error" and result.exception is not None:
-        # Re-raised, the exception's traceback holds this frame: with its locals cleared it
-        # keeps no QEventLoop or JobRunner in a reference cycle, which only Python's cyclic
-        # collector could free (and would destroy on whatever thread it ran).
-        exc = result.exception
-        try:
-            raise exc
-        finally:
-            del exc, result
-    return result.value
-
-
-def is_shipped(path: str | os.PathLike[str] | None) -> bool:
-    """True for a file inside the shipped presets folder (never written by the app)."""
-    if path is None:
-        return False
-    try:
-        return Path(path).resolve().is_relative_to(SHIPPED_DIR.resolve())
-    except (OSError, RuntimeError, ValueError):
-        return False
-
-
-def _same_file(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return os.fspath(a) == os.fspath(b)
-
-
-def check_save_name(name: str) -> tuple[Path | None, str]:
-    """The user-folder path for a "Save as…" name, or None and why the name is refused."""
-    name = (name or "").strip()
-    if name.lower().endswith(".toml"):
-        name = name[:-5]
-    if not name:
-        return None, "Enter a name for the preset file."
-    if not _SAVE_NAME_RE.fullmatch(name):
-        return None, f"{name!r}: use letters, digits, '_', '-' and '.' only (no spaces or slashes), at most 80 characters."
-    shipped = {key.casefold() for key, _path, is_user in list_presets() if not is_user}
-    if name.casefold() in shipped:
-        return None, f'"{name}" is the name of a shipped preset; choose another name so both stay available.'
-    return user_presets_dir() / f"{name}.toml", ""
-
-
-def _model_key(p: Preset) -> tuple:
-    """What the model is built from: the active kind's fields and the seed."""
-    m = p.model
-    fields = SEQ2SEQ_FIELDS if m.kind == "seq2seq" else TRANSFORMER_FIELDS
-    return (m.kind, tuple(field_value(p, f) for f in fields), p.training.seed)
-
-
-_VOCAB_CACHE: dict = {}  # (tokenizer, pairs, held-out pairs) -> vocabularies; a few entries
-
-
-def _vocabs(p: Preset):
-    """Source and target vocabularies (None when the tokenizer setting is invalid).
-
-    Cached by what they are built from: the editor asks on every keystroke, and building
-    them for a 3,245-pair corpus took ~2 s, so typing in the description of a corpus preset
-    blocked the window (and its draft timer) for seconds per key."""
-    from sandbox.model import build_vocabs  # torch loads with sandbox.model; keep it lazy
-
-    key = (p.tokenizer, p.pairs, getattr(p, "heldout_pairs", ()))
-    try:
-        if key in _VOCAB_CACHE:
-            return _VOCAB_CACHE[key]
-    except TypeError:  # something unhashable: no caching
-        key = None
-    try:
-        value = build_vocabs(p)
-    except ValueError:
-        value = None
-    if key is not None:
-        if len(_VOCAB_CACHE) >= 8:
-            _VOCAB_CACHE.pop(next(iter(_VOCAB_CACHE)))
-        _VOCAB_CACHE[key] = value
-    return value
-
-
-def _vocab_sets(p: Preset):
-    """The source and target token sets: what a trained model depends on (the order of
-    first appearance does not matter: sandbox.model.rebind permutes the rows)."""
-    v = _vocabs(p)
-    if v is None:
-        return None
-    # a subword vocabulary is its SentencePiece model: any change of it changes the splits
-    return tuple(x if x.subword is not None else frozenset(x.tokens) for x in v)
 
 
 def _describe_problem(e: PresetError) -> str:
@@ -202,53 +71,6 @@ def _describe_problem(e: PresetError) -> str:
         where = f"Pair {int(m.group(1)) + 1}" + (f" {m.group(2)}" if m.group(2) else "")
         return f"{where}: {e.message}  ({e.field})"
     return f"{e.field}: {e.message}" if e.field else e.message
-
-
-# --------------------------------------------------------------------------- dialogs
-
-
-class EditorDialogs:
-    """Every question the editor asks. Tests pass a subclass with canned answers."""
-
-    def ask_restore_draft(self, parent: QWidget | None, name: str, draft: Path) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, "Restore unsaved edits?",
-                          f"There are unsaved edits of “{name}” from an earlier session "
-                          f"(kept in {draft}).\n\nRestore them?", parent=parent)
-        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Discard them", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(restore)
-        box.exec()
-        return box.clickedButton() is restore
-
-    def ask_unsaved(self, parent: QWidget | None, name: str) -> str:
-        """"save", "discard" or "cancel"."""
-        answer = QMessageBox.question(
-            parent, "Unsaved edits", f"“{name}” has unsaved edits. Save them first?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save)
-        return {QMessageBox.StandardButton.Save: "save",
-                QMessageBox.StandardButton.Discard: "discard"}.get(answer, "cancel")
-
-    def ask_save_name(self, parent: QWidget | None, suggestion: str, problem: str) -> str | None:
-        text = f"Save a copy in {user_presets_dir()} as:"
-        if problem:
-            text = f"{problem}\n\n{text}"
-        name, ok = QInputDialog.getText(parent, "Save preset as", text, QLineEdit.EchoMode.Normal, suggestion)
-        return name if ok else None
-
-    def confirm_overwrite(self, parent: QWidget | None, path: Path) -> bool:
-        answer = QMessageBox.question(parent, "Replace preset?", f"{path.name} already exists in {path.parent}. Replace it?",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
-
-    def open_file(self, parent: QWidget | None, start_dir: str) -> str | None:
-        path, _filter = QFileDialog.getOpenFileName(parent, "Open preset file", start_dir,
-                                                    "Presets (*.toml);;All files (*)")
-        return path or None
-
-    def show_error(self, parent: QWidget | None, title: str, text: str) -> None:
-        QMessageBox.warning(parent, title, text)
 
 
 # --------------------------------------------------------------------------- undo
@@ -287,7 +109,7 @@ class _Change(QUndoCommand):
 # --------------------------------------------------------------------------- the editor
 
 
-class PresetEditor(QWidget):
+class PresetEditor(EditorLayout, EditorSaving, QWidget):
     """Edits one preset in memory; saves to the user's preset folder.
 
     Signals: ``changed`` after every state change; ``saved(Path)`` after a save;
@@ -319,6 +141,8 @@ class PresetEditor(QWidget):
         self._training = False
         self._problems: list[PresetError] = []
         self._settings_problem: PresetError | None = None
+        self._checked: Preset | None | object = _UNSET  # the state _problems belong to
+        self._shown: Preset | None | object = _UNSET  # the state the table and form show
 
         self.undo_stack = QUndoStack(self)
         self._autosave = QTimer(self)
@@ -331,152 +155,6 @@ class PresetEditor(QWidget):
         self._refresh()
 
     # ------------------------------------------------------------------ UI
-
-    def _build_ui(self) -> None:
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(4, 4, 4, 4)
-
-        self.training_banner = self._banner("training_banner", "rgb(255, 243, 205)")
-        self.training_banner.setText("Training is running: editing is disabled until it stops, "
-                                     "because the model being trained was built from this preset.")
-        outer.addWidget(self.training_banner)
-
-        self.error_banner = self._banner("error_banner", "rgb(255, 215, 215)")
-        outer.addWidget(self.error_banner)
-
-        self.retrain_frame = QFrame(self)
-        self.retrain_frame.setObjectName("retrain_banner")
-        self.retrain_frame.setStyleSheet("#retrain_banner { background: rgb(220, 235, 255); border-radius: 4px; }")
-        row = QHBoxLayout(self.retrain_frame)
-        row.setContentsMargins(6, 4, 6, 4)
-        self.retrain_label = QLabel(self.retrain_frame)
-        self.retrain_label.setWordWrap(True)
-        row.addWidget(self.retrain_label, 1)
-        self.train_button = QPushButton("Train now", self.retrain_frame)
-        self.train_button.clicked.connect(lambda _checked=False: self.train_requested.emit())
-        row.addWidget(self.train_button)
-        self.retrain_frame.hide()
-        outer.addWidget(self.retrain_frame)
-
-        self.title_label = QLabel(self)
-        self.title_label.setWordWrap(True)
-        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        outer.addWidget(self.title_label)
-
-        self.content = QWidget(self)  # everything that is disabled while training
-        content = QVBoxLayout(self.content)
-        content.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(self.content, 1)
-
-        self.tabs = QTabWidget(self.content)
-        content.addWidget(self.tabs, 1)
-
-        # pairs tab
-        pairs_page = QWidget()
-        pl = QVBoxLayout(pairs_page)
-        pl.setContentsMargins(2, 2, 2, 2)
-        buttons = QHBoxLayout()
-        self.add_button = self._button("Add", "Add a pair after the selected one", self._on_add, buttons)
-        self.duplicate_button = self._button("Duplicate", "Copy the selected pair", lambda: self.duplicate_pair(), buttons)
-        self.delete_button = self._button("Delete", "Delete the selected pairs", lambda: self.delete_pairs(), buttons)
-        self.up_button = self._button("Up", "Move the selected pair up", lambda: self.move_pair(delta=-1), buttons)
-        self.down_button = self._button("Down", "Move the selected pair down", lambda: self.move_pair(delta=1), buttons)
-        buttons.addStretch(1)
-        pl.addLayout(buttons)
-
-        splitter = QSplitter(Qt.Orientation.Vertical, pairs_page)
-        self.pairs_model = PairsTableModel(self)
-        self.pairs_model.edit_requested.connect(self._on_cell_edited)
-        self.table = QTableView(splitter)
-        self.table.setObjectName("pairs_table")
-        self.table.setModel(self.pairs_model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
-                                   | QAbstractItemView.EditTrigger.EditKeyPressed
-                                   | QAbstractItemView.EditTrigger.AnyKeyPressed)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setWordWrap(False)
-        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update_preview())
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        self.preview_label = QLabel(splitter)
-        self.preview_label.setObjectName("token_preview")
-        self.preview_label.setWordWrap(True)
-        self.preview_label.setTextFormat(Qt.TextFormat.RichText)
-        self.preview_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.preview_label.setMargin(4)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        pl.addWidget(splitter, 1)
-        self.tabs.addTab(pairs_page, "Pairs")
-
-        # settings tab
-        self.settings = SettingsForm()
-        self.settings.edited.connect(self._on_setting_edited)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.settings)
-        self.tabs.addTab(scroll, "Settings")
-
-        # problems and saving
-        self.problems_list = QListWidget(self.content)
-        self.problems_list.setObjectName("problems_list")
-        self.problems_list.setMaximumHeight(90)
-        self.problems_list.itemActivated.connect(self._on_problem_activated)
-        self.problems_list.itemClicked.connect(self._on_problem_activated)
-        content.addWidget(self.problems_list)
-
-        bottom = QHBoxLayout()
-        self.status_label = QLabel(self.content)
-        self.status_label.setObjectName("save_status")
-        self.status_label.setWordWrap(True)
-        bottom.addWidget(self.status_label, 1)
-        self.revert_button = self._button("Revert", "Go back to the last saved version (undoable)", self.revert, bottom)
-        self.save_as_button = self._button("Save as…", "Save a copy in your preset folder", lambda: self.save_as(), bottom)
-        self.save_button = self._button("Save", "Save the preset", lambda: self.save(), bottom)
-        content.addLayout(bottom)
-
-    def _banner(self, name: str, colour: str) -> QLabel:
-        label = QLabel(self)
-        label.setObjectName(name)
-        label.setWordWrap(True)
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        label.setStyleSheet(f"#{name} {{ background: {colour}; padding: 4px; border-radius: 4px; }}")
-        label.hide()
-        return label
-
-    def _button(self, text: str, tip: str, slot: Callable, layout: QHBoxLayout) -> QPushButton:
-        b = QPushButton(text, self)
-        b.setToolTip(tip)
-        b.clicked.connect(lambda _checked=False: slot())
-        layout.addWidget(b)
-        return b
-
-    def _build_actions(self) -> None:
-        ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        self.undo_action = QAction("Undo", self)
-        self.undo_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
-        self.undo_action.triggered.connect(self.undo)
-        self.redo_action = QAction("Redo", self)
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.redo_action.triggered.connect(self.redo)
-        for a in (self.undo_action, self.redo_action):
-            a.setShortcutContext(ctx)
-            self.addAction(a)
-        # Delete removes pairs only when the table itself has the focus (not while typing)
-        self.delete_action = QAction("Delete pairs", self.table)
-        self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
-        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        self.delete_action.triggered.connect(lambda: self.delete_pairs())
-        self.table.addAction(self.delete_action)
-        self.undo_stack.canUndoChanged.connect(self._on_stack_changed)
-        self.undo_stack.canRedoChanged.connect(self._on_stack_changed)
-        self.undo_stack.undoTextChanged.connect(lambda t: self.undo_action.setText(f"Undo {t}".strip()))
-        self.undo_stack.redoTextChanged.connect(lambda t: self.redo_action.setText(f"Redo {t}".strip()))
-
-    def _on_stack_changed(self, _value: bool = False) -> None:
-        if shiboken6.isValid(self.undo_stack) and shiboken6.isValid(self.undo_action):
-            self._update_buttons()  # (the stack also signals while the editor is destroyed)
 
     # ------------------------------------------------------------------ public state
 
@@ -517,7 +195,7 @@ class PresetEditor(QWidget):
         ref = self._reference or self._baseline
         if ref is None or self._state is None:
             return False, False
-        return _vocab_sets(self._state) != _vocab_sets(ref), _model_key(self._state) != _model_key(ref)
+        return vocab_sets(self._state) != vocab_sets(ref), model_key(self._state) != model_key(ref)
 
     def preview(self) -> dict:
         """The selected pair's tokens and which are not in the model's vocabulary."""
@@ -525,10 +203,10 @@ class PresetEditor(QWidget):
         if self._state is None or row is None:
             return {}
         pair, tok = self._state.pairs[row], self._state.tokenizer
-        vocabs = _vocabs(self._reference or self._baseline)
+        known = vocabs(self._reference or self._baseline)
         out = {"row": row}
-        for side, text, kind, vocab in (("source", pair.source, tok.source, vocabs and vocabs[0]),
-                                        ("target", pair.target, tok.target, vocabs and vocabs[1])):
+        for side, text, kind, vocab in (("source", pair.source, tok.source, known and known[0]),
+                                        ("target", pair.target, tok.target, known and known[1])):
             try:
                 tokens = tokenize(text, kind)
             except ValueError:
@@ -614,7 +292,7 @@ class PresetEditor(QWidget):
         if preset is None:
             return
         self._reference = preset
-        if self._state is not None and _same_file(preset.path, self._state.path) and preset == self._state:
+        if self._state is not None and same_file(preset.path, self._state.path) and preset == self._state:
             self._refresh()
             return
         self.set_preset(preset)
@@ -741,10 +419,10 @@ class PresetEditor(QWidget):
             self._select_rows(rows)
         self.changed.emit()
         if old is not None:
-            old_v, new_v = _vocab_sets(old), _vocab_sets(state)
+            old_v, new_v = vocab_sets(old), vocab_sets(state)
             if old_v != new_v:
                 self.vocabulary_changed.emit()
-            if _model_key(old) != _model_key(state):
+            if model_key(old) != model_key(state):
                 self.model_changed.emit()
         self._schedule_draft()
 
@@ -773,6 +451,9 @@ class PresetEditor(QWidget):
 
     def _check(self) -> None:
         state = self._state
+        if state is self._checked:
+            return  # the same (frozen) state: its problems are already known
+        self._checked = state
         path = state.path if state is not None else None
         if state is None:
             self._problems, self._settings_problem = [], None
@@ -786,22 +467,28 @@ class PresetEditor(QWidget):
             self._settings_problem = e
 
     def _refresh(self) -> None:
+        """Bring every part of the editor up to date. What depends only on the state (its
+        problems, the table, the settings form, the problem list) is redone only when the
+        state changed: training starting or stopping, or the window showing the same preset
+        again, costs no validation and no re-rendering of a 200-pair table."""
         self._check()
         state = self._state
         if state is not None:
             corpus = state.data is not None
-            self.pairs_model.set_pairs(state.pairs[:MAX_PAIRS] if corpus else state.pairs, self._problems)
+            if state is not self._shown:
+                self.pairs_model.set_pairs(state.pairs[:MAX_PAIRS] if corpus else state.pairs, self._problems)
+                self.settings.show_preset(state)
             self.pairs_model.set_editable(not self._training and not corpus)
-            self.settings.show_preset(state)
-        self.settings.show_problem(self._settings_problem)
-
-        self.problems_list.clear()
-        for e in self.problems():
-            item = QListWidgetItem(_describe_problem(e))
-            item.setData(Qt.ItemDataRole.UserRole, e.field)
-            item.setToolTip(str(e))
-            self.problems_list.addItem(item)
-        self.problems_list.setVisible(bool(self.problems()))
+        if state is not self._shown:
+            self._shown = state
+            self.settings.show_problem(self._settings_problem)
+            self.problems_list.clear()
+            for e in self.problems():
+                item = QListWidgetItem(_describe_problem(e))
+                item.setData(Qt.ItemDataRole.UserRole, e.field)
+                item.setToolTip(str(e))
+                self.problems_list.addItem(item)
+            self.problems_list.setVisible(bool(self.problems()))
 
         self._update_title()
         self._update_buttons()
@@ -923,173 +610,7 @@ class PresetEditor(QWidget):
         self.training_banner.setVisible(self._training)
         self._refresh()
 
-    # ------------------------------------------------------------------ saving
-
-    def _refuse(self, message: str) -> None:
-        self.status_label.setText(f"<span style='color: rgb(170,0,0)'>{html.escape(message)}</span>")
-
-    def _why_not_save(self) -> str | None:
-        if self._state is None:
-            return "No preset loaded."
-        if self._training:
-            return "Saving is off while training runs."
-        if self.problems():
-            return f"Cannot save: fix the problems first ({self.problems()[0]})."
-        return None
-
-    def save(self) -> Path | None:
-        """Save in place (a user preset) or, for a shipped or new preset, "Save as…".
-        Returns the file written, or None if nothing was saved."""
-        why = self._why_not_save()
-        if why:
-            self._refuse(why)
-            return None
-        path = self._state.path
-        if path is None or is_shipped(path):
-            return self.save_as()
-        return self._write(Path(path))
-
-    def suggest_name(self) -> str:
-        """A free user-folder name: ``<key>_edited`` for a shipped or new preset,
-        ``<key>_copy`` for a user preset."""
-        state = self._state
-        key = state.key if state is not None else "preset"
-        base = f"{key}_copy" if state is not None and state.path is not None and not is_shipped(state.path) else f"{key}_edited"
-        taken = {k.casefold() for k, _p, _u in list_presets()}
-        name, n = base, 2
-        while name.casefold() in taken:
-            name, n = f"{base}{n}", n + 1
-        return name
-
-    def save_as(self, name: str | None = None) -> Path | None:
-        """Save a copy in the user folder under ``name`` (asked for when not given, and asked
-        again while it is refused: a shipped key, a bad file name, a declined overwrite)."""
-        why = self._why_not_save()
-        if why:
-            self._refuse(why)
-            return None
-        suggestion, problem = self.suggest_name(), ""
-        while True:
-            if name is None:
-                name = self.dialogs.ask_save_name(self, suggestion, problem)
-                if not name:
-                    if problem:
-                        self._refuse(problem)
-                    return None
-            target, problem = check_save_name(name)
-            name = None
-            if target is None:
-                continue
-            if target.exists() and not _same_file(target, self._state.path):
-                if not self.dialogs.confirm_overwrite(self, target):
-                    problem = f"{target.name} already exists; choose another name."
-                    continue
-            return self._write(target)
-
-    def _write(self, target: Path) -> Path | None:
-        if self._saving:
-            return None  # a save is already under way (its nested event loop is running)
-        old_key = self._draft_key
-        state = self._state
-
-        def write() -> Preset:
-            return load_preset(save_preset(state, target))
-
-        self._saving = True
-        self.setEnabled(False)  # no edit may slip in between the state saved and the baseline
-        try:
-            fresh = run_off_gui_thread(write)
-            written = Path(fresh.path)
-        except (PresetError, ShippedFileError) as e:
-            self._refuse(f"Not saved: {e}")
-            self.dialogs.show_error(self, "Could not save preset", str(e))
-            return None
-        finally:
-            self._saving = False
-            self.setEnabled(True)
-        self._autosave.stop()
-        if old_key:
-            delete_draft(old_key)
-        self._baseline = fresh
-        self._draft_key = fresh.key
-        delete_draft(fresh.key)
-        rows = self.selected_rows()
-        self._set_state(fresh, rows)
-        self._autosave.stop()  # nothing to draft: the state is the file
-        self.saved.emit(written)
-        return written
-
-    # ------------------------------------------------------------------ drafts
-
-    @Slot()
-    def flush_draft(self) -> None:
-        """Write the draft now (or delete it when there is nothing unsaved)."""
-        self._autosave.stop()
-        if self._state is None or not self._draft_key:
-            return
-        if not self.is_dirty:
-            delete_draft(self._draft_key)
-            return
-        try:
-            write_draft(self._draft_key, self._state, self._state.path)
-        except OSError as e:  # a full disk must not stop the editing
-            self._refuse(f"Could not write the draft: {e.strerror or e}")
-
-    def _offer_draft(self) -> None:
-        key, base = self._draft_key, self._baseline
-        if not key or base is None:
-            return
-        path = find_draft(key, newer_than=base.path)
-        if path is None:
-            return
-        try:
-            draft = read_draft(path)
-        except DraftError as e:
-            # never restored half-way and never silently overwritten: set aside, and said
-            kept = set_aside(path)
-            where = f"; kept as {kept}" if kept is not None else ""
-            self._tell(f"Ignored the draft of unsaved edits: {e}{where}")
-            return
-        if not _same_file(draft.origin, base.path):
-            return  # a draft of another file with the same key
-        if draft.preset == base:
-            delete_draft(key)
-            return
-        if self.dialogs.ask_restore_draft(self, base.name, path):
-            try:
-                self._push(draft.preset, "Restore unsaved edits", rows_after=[0] if draft.preset.pairs else [])
-            except (OverflowError, ValueError, TypeError) as e:  # a value no widget can show
-                self.undo_stack.clear()
-                self._baseline = self._state = base
-                self._refresh()
-                kept = set_aside(path)
-                self._tell(f"Could not restore the draft {path}: {e}" + (f"; kept as {kept}" if kept else ""))
-        else:
-            delete_draft(key)
-
-    def _tell(self, message: str) -> None:
-        """Show a message in the editor and pass it to the window (``notice``)."""
-        self.error_banner.setText(message)
-        self.error_banner.show()
-        self.notice.emit(message)
-
     def closeEvent(self, event) -> None:
         # write a pending draft now: a timer firing after the editor is gone must not write
         self.flush_draft()
         super().closeEvent(event)
-
-    # ------------------------------------------------------------------ guarding edits
-
-    def maybe_discard(self, parent: QWidget | None = None) -> bool:
-        """True when the current edits may be left behind: nothing unsaved, or the user
-        chose Save (and it worked) or Discard. False on Cancel or a failed save."""
-        if not self.is_dirty:
-            return True
-        answer = self.dialogs.ask_unsaved(parent or self, self._state.name or self._state.key)
-        if answer == "save":
-            return self.save() is not None
-        if answer == "discard":
-            self.discard()
-            return True
-        return False
-

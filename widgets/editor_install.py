@@ -12,10 +12,9 @@ the two in step:
   Cancel first.
 
 The window hooks used (``widgets/mainwindow.py``): ``bundle``, ``load_preset``,
-``set_bundle``, ``start_training``, ``is_training``, ``presetLoaded``, ``traceChanged``,
-``ready``, ``training.stateChanged``, ``act_open``, ``show_banner``; optional, used when
-present: ``add_leave_guard(fn)`` (else ``load_preset`` is wrapped on the instance) and
-``refresh_presets()``.
+``reload_saved_preset``, ``set_bundle``, ``start_training``, ``is_training``,
+``presetLoaded``, ``traceChanged``, ``ready``, ``training.stateChanged``, ``act_open``,
+``show_banner``, ``refresh_presets()``, ``add_leave_guard(fn)`` and ``add_close_guard(fn)``.
 """
 
 from __future__ import annotations
@@ -25,11 +24,11 @@ from pathlib import Path
 
 import shiboken6
 from .hooks import window_menu
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 
-from sandbox.presets import PresetError, find_preset, load_preset
+from sandbox.presets import PresetError
 
 from .editor import EditorDialogs, PresetEditor
 
@@ -50,22 +49,6 @@ def _action(window: QMainWindow, text: str, slot, shortcut: QKeySequence | None,
     a.triggered.connect(lambda _checked=False: slot())
     window.addAction(a)
     return a
-
-
-class _CloseGuard(QObject):
-    """Asks about unsaved edits before the window closes; Cancel keeps it open."""
-
-    def __init__(self, window: QMainWindow, editor: PresetEditor) -> None:
-        super().__init__(window)
-        self.window, self.editor = window, editor
-
-    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
-        if obj is self.window and ev.type() == QEvent.Type.Close and shiboken6.isValid(self.editor):
-            if not self.editor.maybe_discard(self.window):
-                ev.ignore()
-                return True
-            self.editor.flush_draft()
-        return False
 
 
 def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
@@ -153,32 +136,16 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
 
     # ---------------------------------------------------------------- editor → window
     def reload_in_window(path: Path) -> None:
-        refresh = getattr(window, "refresh_presets", None)
-        if callable(refresh):
-            refresh()
-        elif hasattr(window, "_populate_presets"):  # until the window has refresh_presets()
-            from . import mainwindow
-
-            window._populate_presets(mainwindow._preset_entries())
+        window.refresh_presets()
         try:
             window.load_preset(str(path))
         except (PresetError, ValueError, OSError) as e:
             _banner(window, f"could not reload {path}: {e}")
 
     def reload_saved(path: Path) -> None:
-        keep = getattr(window, "reload_saved_preset", None)  # keeps a still-valid trained model
-        if not callable(keep):
-            reload_in_window(path)
-            return
-        refresh = getattr(window, "refresh_presets", None)
-        if callable(refresh):
-            refresh()
-        elif hasattr(window, "_populate_presets"):
-            from . import mainwindow
-
-            window._populate_presets(mainwindow._preset_entries())
+        window.refresh_presets()
         try:
-            keep(str(path))
+            window.reload_saved_preset(str(path))  # keeps a still-valid trained model
         except (PresetError, ValueError, OSError) as e:
             _banner(window, f"could not reload {path}: {e}")
 
@@ -209,14 +176,16 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
     def may_leave() -> bool:
         return not shiboken6.isValid(editor) or editor.maybe_discard(window)
 
-    add_guard = getattr(window, "add_leave_guard", None)
-    if callable(add_guard):
-        add_guard(may_leave)
-    else:
-        _wrap_load_preset(window, editor)
-    guard = _CloseGuard(window, editor)
-    window.installEventFilter(guard)
-    window._preset_editor_close_guard = guard
+    def may_close() -> bool:
+        if not shiboken6.isValid(editor):
+            return True
+        if not editor.maybe_discard(window):
+            return False  # Cancel keeps the window open
+        editor.flush_draft()
+        return True
+
+    window.add_leave_guard(may_leave, "the preset editor")  # switching preset asks Save / Discard / Cancel
+    window.add_close_guard(may_close)
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(lambda: editor.flush_draft() if shiboken6.isValid(editor) else None)
@@ -227,20 +196,3 @@ def _banner(window, text: str, kind: str = "error") -> None:
     show = getattr(window, "show_banner", None)
     if callable(show):
         show(html.escape(text), kind)
-
-
-def _wrap_load_preset(window, editor: PresetEditor) -> None:
-    """Until the window offers ``add_leave_guard``: ask about unsaved edits inside its
-    ``load_preset`` (the preset box and Open… call it through the instance)."""
-    original = window.load_preset
-
-    def load_preset_guarded(key_or_path, *args, **kwargs):
-        if shiboken6.isValid(editor) and editor.is_dirty:
-            path = find_preset(key_or_path)
-            load_preset(path)  # a broken file fails here, before anyone is asked anything
-            if not editor.maybe_discard(window):
-                raise ValueError("kept the current preset: the preset editor has unsaved edits "
-                                 "(save or discard them first)")
-        return original(key_or_path, *args, **kwargs)
-
-    window.load_preset = load_preset_guarded

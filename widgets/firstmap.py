@@ -68,7 +68,10 @@ def save(data: dict[str, Any], path: Path | None = None) -> Path:
     """Write ``data`` atomically (sandbox.fileio); creates the cache folder."""
     from .export import write_bytes_atomic
 
+    from sandbox.shipped import refuse_shipped
+
     path = path or cache_path()
+    refuse_shipped(path, "cache file")  # before any folder is made (a user folder inside presets/)
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_bytes_atomic(path, json.dumps(data, ensure_ascii=False).encode("utf-8"))
 

@@ -1,5 +1,6 @@
 """Small helpers for the ``install_*`` functions that plug features into the main window
-without editing it: find-or-create a menu, and stop background work when it closes."""
+without editing it: find-or-create a menu, and stop background work when it closes
+(:func:`stop_on_close`)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,14 @@ class CloseStopper(QObject):
         if ev.type() == QEvent.Type.Close:
             self._stop()
         return False
+
+
+def stop_on_close(window: QWidget, stop: Callable[[], None]) -> None:
+    """Call ``stop`` when ``window`` closes, so a dialog's worker thread is joined: through
+    the main window's ``add_shutdown_hook`` (after its close guards agreed), or for any
+    other window on its Close event (a :class:`CloseStopper`, owned by the window)."""
+    add = getattr(window, "add_shutdown_hook", None)
+    if callable(add):
+        add(stop)
+    else:
+        CloseStopper(window, stop)

@@ -201,9 +201,7 @@ def install_import_pairs(win) -> None:
             return
         dlg = ImportPairsDialog(win.bundle.preset, win)
         if dlg.exec() == QDialog.DialogCode.Accepted and dlg.created is not None:
-            from . import mainwindow
-
-            win._populate_presets(mainwindow._preset_entries())  # the new preset is listed as yours
+            win.refresh_presets()  # the new preset is listed as yours
             win.load_preset(dlg.created)
 
     act.triggered.connect(run)

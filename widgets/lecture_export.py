@@ -83,7 +83,8 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
     from .mainwindow import MainWindow
     from PySide6.QtGui import QImage
 
-    from .presenter import apply_slide, hide_chrome, quiz_hidden
+    from .presenter_mode import hide_chrome
+    from .slide_apply import apply_slide, quiz_hidden
 
     if lang not in LANGS:
         raise ValueError(f"unknown language {lang!r}; allowed: {', '.join(LANGS)}")
@@ -129,13 +130,13 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
                 counter = f"{i + 1} / {n}"
                 path = out / f"slide_{i + 1:02d}.png"
                 write_bytes_atomic(path, image_png(compose_slide(
-                    view, lecture.title, slide.title, counter, slide.text(lang), focus=focus,
+                    view, lecture.heading(lang), slide.heading(lang), counter, slide.text(lang), focus=focus,
                     covers=covers, cover_text=texts["hidden"] if covers else "", badge=texts["question"] if covers else "")))
                 pngs.append(path)
                 if covers:  # the quiz's second image: the answer
                     path = out / f"slide_{i + 1:02d}_answer.png"
                     write_bytes_atomic(path, image_png(compose_slide(
-                        view, lecture.title, slide.title, counter, slide.text(lang), focus=focus,
+                        view, lecture.heading(lang), slide.heading(lang), counter, slide.text(lang), focus=focus,
                         badge=texts["answer"])))
                     pngs.append(path)
                 if progress is not None:
@@ -284,7 +285,7 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
 
     from sandbox.lectures import image_path
 
-    from .presenter import missing_image_text, narration_html
+    from .presenter_mode import missing_image_text, narration_html
     from .richtext import formula_html
 
     buf = QBuffer()
@@ -293,7 +294,7 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
     writer.setResolution(PDF_DPI)
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Landscape,
                                      QMarginsF(12, 12, 12, 12), QPageLayout.Unit.Millimeter))
-    writer.setTitle(lecture.title)
+    writer.setTitle(lecture.heading(lang))
     writer.setCreator("Attention Sandbox")
 
     base = QFont(QGuiApplication.font())
@@ -325,7 +326,7 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
             painter.setFont(font(9))
             head_h = 14 * px
             painter.drawText(QRectF(0, y, W * 0.8, head_h), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             lecture.title)
+                             lecture.heading(lang))
             painter.drawText(QRectF(W * 0.8, y, W * 0.2, head_h),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{i + 1} / {n}")
             y += head_h
@@ -335,7 +336,7 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
             tdoc.setDocumentMargin(0)
             tdoc.setDefaultFont(font(16, bold=True))
             tdoc.setTextWidth(W)
-            tdoc.setHtml(f"<b>{formula_html(slide.title)}</b>")
+            tdoc.setHtml(f"<b>{formula_html(slide.heading(lang))}</b>")
             painter.save()
             painter.translate(0, y + max(0.0, (title_h - tdoc.size().height()) / 2))
             tdoc.drawContents(painter, QRectF(0, 0, W, title_h))

@@ -55,8 +55,7 @@ def install_probe(win, probe: str) -> bool:
         box.setFocus()
         interval = int(os.environ.get(TYPE_MS_ENV, "100") or 100)
         count = [0]
-        timer = QTimer(win)
-        win._probe_timer = timer
+        timer = QTimer(win)  # the window owns it (and keeps it alive)
 
         def key() -> None:
             ch = TEXT[count[0] % len(TEXT)]

@@ -3,14 +3,20 @@
 No display needed (``QT_QPA_PLATFORM=offscreen`` when there is none). The picture is the
 same ``views`` widget the window shows — attention map, step anatomy and, where the step
 has attention, the explanation of its strongest weight — so a render is what a student
-would see at that step.
+would see at that step. :func:`render_views` draws them from ``(trace, step, layer, head)``
+alone: no MainWindow is built.
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sandbox.trace import Trace
+
+    from .views import Views
 
 RENDER_SIZE = (1600, 1000)
 
@@ -19,6 +25,51 @@ def _check_range(name: str, value: int, count: int, what: str) -> None:
     if not 0 <= value < count:
         last = f"0–{count - 1}" if count > 1 else "0"
         raise ValueError(f"--{name} {value} is out of range: {what} ({last})")
+
+
+def _gold_pair(preset, source: str, target: str | None):
+    """The preset's pair (training or held-out) with this source and target, for its gold
+    alignment links; None for a sentence of the user's own."""
+    for pair in (*preset.pairs, *preset.heldout_pairs):
+        if pair.source == source and pair.target == target:
+            return pair
+    return None
+
+
+def render_views(trace: "Trace", step: int, layer: int = 0, head: int = 0, *, gold=None,
+                 preset=None, size: tuple[int, int] = RENDER_SIZE) -> "Views":
+    """The window's views (``widgets.views.Views``) drawing ``trace`` at decoder ``step`` for
+    ``layer`` / ``head`` (clamped like the window does), shown offscreen at ``size`` pixels
+    with every panel drawn: the attention map with ``gold``'s alignment links (a Pair or
+    None), the step anatomy and, where the step has cross attention, the explanation of its
+    strongest weight. No MainWindow is built. Needs a QApplication; the caller closes the
+    returned widget."""
+    from PySide6.QtWidgets import QApplication
+
+    from .corpus_view import gold_cells
+    from .fonts import ensure_fonts, ensure_korean_font
+    from .views import Views
+
+    app = QApplication.instance()
+    if app is None:
+        raise RuntimeError("render_views needs a QApplication (widgets.qtcompat.headless_app)")
+    ensure_fonts()
+    ensure_korean_font()
+    views = Views()
+    font = QApplication.font()  # the window's text at 100 %
+    views.setFont(font)
+    views.set_font(font)
+    views.resize(*size)
+    views.draw(trace, step, layer, head)
+    views.cross_map.set_gold(gold_cells(gold, trace, preset))
+    views.show()
+    app.processEvents()
+    rec = views.index.record("cross", views.layer, views.head, views.step)
+    if rec is not None:
+        views.explain_cell("cross", views.step, int(rec.weights.argmax()))
+    views.draw_all()
+    app.processEvents()
+    return views
 
 
 def cli_render(args) -> int:
@@ -55,44 +106,19 @@ def cli_render(args) -> int:
     _check_range("layer", getattr(args, "layer", 0), layers, f"the model has {layers} layer(s)")
     _check_range("head", getattr(args, "head", 0), heads, f"the model has {heads} head(s)")
 
-    from PySide6.QtCore import QSettings
-
     from .qtcompat import headless_app
 
     app = headless_app()
     from .export import export_widget
-    from .fonts import ensure_korean_font
-    from .mainwindow import MainWindow
 
-    ensure_korean_font()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = QSettings(str(Path(tmp) / "render.ini"), QSettings.Format.IniFormat)
-        win = MainWindow(settings=settings, persist=False)
-        try:
-            win.resize(*RENDER_SIZE)
-            win.set_bundle(bundle)
-            win._source, win._target, win._mode = source, target, mode
-            win.interventions = edits
-            win._pair_index = -1
-            win._sync_mode_radios()
-            win._live_trace = tr
-            win._set_trace(tr, keep_step=False)
-            win.set_layer_head(args.layer, args.head)
-            win.set_step(args.step)
-            win.show()
-            app.processEvents()
-            views = win.views
-            rec = views.index.record("cross", args.layer, args.head, args.step)
-            if rec is not None:
-                views.explain_cell("cross", args.step, int(rec.weights.argmax()))
-            views.draw_all()
-            app.processEvents()
-            export_widget(views, out)
-        finally:
-            win.shutdown()
-            win.hide()
-            win.deleteLater()
-            app.processEvents()
+    views = render_views(tr, args.step, getattr(args, "layer", 0), getattr(args, "head", 0),
+                         gold=_gold_pair(preset, source, target), preset=preset)
+    try:
+        export_widget(views, out)
+    finally:
+        views.close()
+        views.deleteLater()
+        app.processEvents()
     from sandbox.nonfinite import problems
 
     bad = list(problems(tr))

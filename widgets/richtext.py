@@ -13,9 +13,12 @@ import re
 
 _BRACED_SUB = re.compile(r"(?<=[A-Za-zα-ωΑ-Ω0-9)\]])_\{([^{}]{1,24})\}")
 _BRACED_SUP = re.compile(r"(?<=[A-Za-zα-ωΑ-Ω0-9)\]])\^\{([^{}]{1,24})\}")
-_SIMPLE_SUB = re.compile(r"(?<=\b[A-Za-zα-ωΑ-Ω])_([A-Za-z0-9]{1,3})\b")
-_SIMPLE_SUP = re.compile(r"(?<=\b[A-Za-zα-ωΑ-Ω])\^([A-Za-z0-9]{1,3})\b")
-_MATRIX_INDEX = re.compile(r"\b(W|U|V)([0-9])\b")  # W1 h_j, W2 s: the weight matrices' numbers
+# A script ends where Latin letters and digits end: Korean particles follow formulas
+# directly ("W_V가", "W1을"), and Hangul counts as a word character for \b.
+_END = r"(?![A-Za-z0-9_])"
+_SIMPLE_SUB = re.compile(r"(?<=\b[A-Za-zα-ωΑ-Ω])_([A-Za-z0-9]{1,3})" + _END)
+_SIMPLE_SUP = re.compile(r"(?<=\b[A-Za-zα-ωΑ-Ω])\^([A-Za-z0-9]{1,3})" + _END)
+_MATRIX_INDEX = re.compile(r"(?<![A-Za-z0-9_])(W|U|V)([0-9])" + _END)  # W1 h_j, W2 s: the weight matrices' numbers
 
 
 def _script(tag: str):

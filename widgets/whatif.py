@@ -147,7 +147,7 @@ class WhatIfController(QObject):
             iv = None
         self._beam_title = None
         w.interventions = iv
-        ok = w._retrace(keep_step=True)  # traceChanged -> _on_trace -> the bar
+        ok = w.retrace(keep_step=True)  # traceChanged -> _on_trace -> the bar
         self.changed.emit()
         return ok and (iv is None or w.interventions is not None)
 
@@ -156,7 +156,7 @@ class WhatIfController(QObject):
         self.original = None
         self._beam_title = None
         self.window.interventions = None
-        self.window._retrace(keep_step=True)
+        self.window.retrace(keep_step=True)
         self._refresh()
         self.changed.emit()
 
@@ -165,7 +165,7 @@ class WhatIfController(QObject):
         w = self.window
         if w.interventions is not None:
             w.interventions = None
-            w._retrace(keep_step=False)
+            w.retrace(keep_step=False)
         self.original = w.trace
         self._beam_title = title
         self._beam_trace = trace
@@ -256,7 +256,7 @@ class WhatIfController(QObject):
                 from sandbox.trace import trace
 
                 cv = w.current_view()
-                key = (id(w.bundle), cv["source"], cv["target"], cv["mode"], getattr(w, "_trained_steps", None))
+                key = (id(w.bundle), cv["source"], cv["target"], cv["mode"], w.state.trained_steps)
                 if key != self._original_key or self._original_cache is None:
                     try:
                         self._original_cache = trace(w.bundle, cv["source"], cv["target"], mode=cv["mode"])

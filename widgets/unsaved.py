@@ -1,0 +1,56 @@
+"""Unsaved edits: the one Save / Discard / Cancel question and the one rule that follows it.
+
+Every editor that can be left with unsaved edits (the preset editor, the lecture editor)
+asks the same question with :func:`ask_unsaved` and acts on the answer with
+:func:`may_leave`:
+
+- nothing unsaved: leave without asking;
+- before asking, the edits are written to their draft (``before_asking``), so nothing is
+  lost while the question is open, whatever happens next;
+- Save: leave only if the save worked (a refused or failed save keeps the edits);
+- Discard: throw the edits away (and their draft), then leave;
+- Cancel, or the box closed: stay.
+
+Tests answer the question through the editors' ``dialogs`` objects; nothing here needs a
+running dialog except :func:`ask_unsaved` itself.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+__all__ = ["ANSWERS", "ask_unsaved", "may_leave"]
+
+ANSWERS = ("save", "discard", "cancel")
+
+
+def ask_unsaved(parent: QWidget | None, name: str) -> str:
+    """Ask "“name” has unsaved edits. Save them first?" with Save (the default), Discard
+    and Cancel; returns ``"save"``, ``"discard"`` or ``"cancel"`` (also for a closed box)."""
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, "Unsaved edits", f"“{name}” has unsaved edits. Save them first?",
+                                  buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+    return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
+
+
+def may_leave(*, dirty: bool, name: str, ask: Callable[[QWidget | None, str], str], parent: QWidget | None,
+              save: Callable[[], bool], discard: Callable[[], None],
+              before_asking: Callable[[], None] | None = None) -> bool:
+    """True when the edits may be left behind: nothing unsaved (``dirty`` false), or the
+    answer to ``ask(parent, name)`` was Save and ``save()`` returned True, or Discard (then
+    ``discard()`` ran). False on Cancel, on any other answer, and on a failed save.
+
+    ``before_asking`` runs just before the question (the editors write their draft there)."""
+    if not dirty:
+        return True
+    if before_asking is not None:
+        before_asking()
+    answer = ask(parent, name)
+    if answer == "save":
+        return bool(save())
+    if answer == "discard":
+        discard()
+        return True
+    return False

@@ -1,0 +1,245 @@
+"""The main window's training glue and training history.
+
+Train / Pause / Stop drive :class:`widgets.training.TrainingSession`; its snapshots become
+the trace on screen while the history slider is on "live"; its history points (weights
+kept every so often) let the user scrub back through training and watch the alignment
+form: each point is re-traced for the sentence and mode on screen. A mixin of
+:class:`widgets.mainwindow.MainWindow`.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QEvent
+
+from .numfmt import fmt, percent
+from .training import TraceRequest
+
+# Live training: the views follow the newest snapshot at most this often. Each snapshot is a
+# trace on the trainer's thread and a repaint here; 10 a second reads as live and leaves the
+# trainer most of the CPU (bench/bench_classroom.py measures window vs headless speed).
+LIVE_INTERVAL_S = 0.1
+
+
+class WindowTraining:
+    """Training and the history slider (a mixin of MainWindow)."""
+
+    # ================================================================== training
+    @property
+    def is_training(self) -> bool:
+        return self.training.is_active
+
+    def toggle_training(self) -> None:
+        """Ctrl+R: start; while running, pause / resume."""
+        if self.training.is_active:
+            self.training.toggle_pause()
+        else:
+            self.start_training()
+
+    def start_training(self, steps: int | None = None) -> bool:
+        if self.bundle is None or self.state.source is None:
+            return False
+        if self.training.is_active:
+            self.training.resume()
+            return True
+        device = self.device_combo.currentData() or "auto"
+        # Train always continues the model on screen: a trained model gets another run of
+        # steps, counted on from where it stopped (the loss curve and history go on too).
+        offset = self.state.trained_steps
+        if offset == 0:
+            self._clear_history()
+            if self.loss_plot is not None:
+                self.loss_plot.clear_data()
+        self.hide_banner()
+        self.training.start(self.bundle, self._request(), device=device, steps=steps, step_offset=offset,
+                            interval=LIVE_INTERVAL_S)
+        self._set_training_ui(True)
+        self._update_model_view()
+        more = f" (continuing from step {offset})" if offset else ""
+        self.status.showMessage(f"training on {device}…{more}")
+        return True
+
+    def pause_training(self) -> None:
+        self.training.toggle_pause()
+
+    def stop_training(self) -> None:
+        self.training.stop()
+
+    def _request(self) -> TraceRequest:
+        return TraceRequest(self.state.source or "", self.state.target, self.state.mode)
+
+    def _set_training_ui(self, active: bool) -> None:
+        for w in (self.preset_combo, self.pair_list, self.trace_button, self.source_edit, self.target_edit,
+                  self.device_combo):
+            w.setEnabled(not active)
+        self.act_open.setEnabled(not active)
+        self.act_pause.setEnabled(active)
+        self.act_stop.setEnabled(active)
+        self.act_train.setText("▶❚❚ Train" if active else "▶ Train")
+        if not active:
+            self.act_train.setEnabled(self.bundle is not None)
+        self.pair_list.setToolTip("stop training to switch sentences" if active else "")
+
+    def _paint_now(self) -> None:
+        """Paint what the snapshot changed now, while the worker is held: deliver the
+        scenes' queued item updates (MetaCall) and the resulting paints (UpdateRequest).
+        User input is not processed here."""
+        from PySide6.QtCore import QCoreApplication
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest)
+
+    def _on_training_state(self, state: str) -> None:
+        if state == "paused":
+            self.status.showMessage("training paused — Ctrl+R resumes, ■ stops")
+            self.act_pause.setText("▶ Resume")
+        elif state == "running":
+            self.act_pause.setText("❚❚ Pause")
+        self._update_model_view()
+
+    def _on_metrics(self, metrics: list) -> None:
+        if self.loss_plot is not None:
+            self.loss_plot.add(metrics)
+        m = metrics[-1]
+        self.progress.setRange(0, max(m.steps, 1))
+        self.progress.setValue(m.step)
+        self.progress.setFormat(f"step {m.step} / {m.steps}")
+        em = percent(m.exact_match)
+        self.status_right.setText(f"loss {fmt(m.loss, 'loss')} · token acc {percent(m.token_accuracy)} · exact {em} · "
+                                  f"{m.steps_per_sec:.0f} steps/s")
+
+    def _on_snapshot(self, snap) -> None:
+        self.state.set_trained(snap.step)
+        if snap.trace_error:
+            self.status.showMessage(f"cannot trace this sentence: {snap.trace_error}", 4000)
+            return
+        if snap.trace is None:
+            return
+        self.state.live_trace = snap.trace
+        if self._following_live():
+            # Maps now, anatomy and explanation on the next tick: two short GUI blocks
+            # instead of one long one (bench/bench_gui_lateness.py).
+            self._defer_details = self.views is not None
+            try:
+                self._set_trace(snap.trace, keep_step=True)
+            finally:
+                self._defer_details = False
+            if self.views is not None:
+                self.training.queue_job(self.views.draw_details)
+
+    def _on_history(self, entries: list) -> None:
+        from sandbox.history import WeightHistory, WeightSnapshot
+
+        follow = self._following_live()
+        if self._weights is None:
+            self._weights = WeightHistory()
+        for e in entries:
+            if e.weights is None and e.trace is None:
+                continue
+            self._history.append(e)
+            if e.weights is not None:
+                self._weights.add(WeightSnapshot(e.step, e.total, e.weights, e.metrics))
+                if e.trace is not None:
+                    self._weights.seed_trace(len(self._weights) - 1, e.request.source, e.request.target,
+                                             e.request.mode, e.trace)
+        self._update_history_slider(follow)
+
+    def _on_training_finished(self, status: str, message: str, bundle) -> None:
+        self._set_training_ui(False)
+        self.act_pause.setText("❚❚ Pause")
+        self.bundle = bundle
+        steps = self.training.last_step
+        self.state.set_trained(self.state.trained_steps if steps is None else steps)  # origin: none now
+        self._update_model_view()
+        self._update_history_label()
+        if not self._closing:
+            self._retrace(keep_step=True, keep_history=True)
+        if status == "nonfinite":
+            self.show_banner(f"training stopped: {html.escape(message)}", "error")
+            self.status.showMessage(message)
+        elif status == "error":
+            self.show_banner(f"training could not run: {html.escape(message)}", "error")
+            self.status.showMessage(message)
+        else:
+            self.status.showMessage(f"training {status}: {message}", 8000)
+
+    def _following_live(self) -> bool:
+        return not self._history or self.history_slider.value() >= self.history_slider.maximum()
+
+    def _update_history_slider(self, follow: bool = True) -> None:
+        n = len(self._history)
+        self.history_slider.blockSignals(True)
+        self.history_slider.setRange(0, max(n, 0))  # index n = live
+        if follow:
+            self.history_slider.setValue(n)
+        self.history_slider.blockSignals(False)
+        self.history_slider.setEnabled(n > 0)
+        self._update_history_label()
+
+    def _update_history_label(self) -> None:
+        n = len(self._history)
+        v = self.history_slider.value()
+        if n == 0:
+            self.history_label.setText("no training yet" if self.state.trained_steps == 0 else "—")
+            if self.loss_plot is not None:
+                self.loss_plot.set_marker(None)
+        elif v >= n:
+            self.history_label.setText(f"live (step {self.state.trained_steps})")
+            if self.loss_plot is not None:
+                self.loss_plot.set_marker(None)
+        else:
+            h = self._history[v]
+            self.history_label.setText(f"step {h.step} / {h.total}")
+            if self.loss_plot is not None:
+                self.loss_plot.set_marker(h.step)
+
+    def _on_history_slider(self, v: int) -> None:
+        n = len(self._history)
+        if n == 0:
+            return
+        if v >= n:
+            if self.state.live_trace is not None:
+                self._set_trace(self.state.live_trace, keep_step=True)
+        else:
+            self._show_history_point(v)
+        self._update_history_label()
+
+    def _history_trace(self, v: int):
+        """The current sentence and mode traced with the weights of history point ``v``
+        (the worker's own trace when it traced exactly this). Raises ValueError."""
+        h = self._history[v]
+        w = self._weights
+        if h.weights is None or w is None or len(w) != len(self._history):
+            if h.trace is None:
+                raise ValueError("this history point kept no weights")
+            return h.trace  # an entry without weights: only its own trace
+        return w.trace_at(v, self.bundle, self.state.source or "", self.state.target, self.state.mode)
+
+    def _show_history_point(self, v: int) -> bool:
+        try:
+            tr = self._history_trace(v)
+        except ValueError as e:
+            self.show_banner(f"cannot trace: {html.escape(str(e))}", "error")
+            return False
+        self._set_trace(tr, keep_step=True)
+        return True
+
+    def show_history(self, index: int) -> None:
+        """Show the trace kept at history entry ``index`` (len = live)."""
+        self.history_slider.setValue(index)
+
+    @property
+    def history(self) -> list:
+        return list(self._history)
+
+    def _clear_history(self) -> None:
+        """Forget the training history (another model is shown, or training starts afresh).
+        A new sentence or mode keeps it: every point is re-traced from its weights."""
+        if self.training.is_active:
+            return
+        if self._weights is not None:
+            self._weights.clear()
+        if self._history:
+            self._history.clear()
+            self._update_history_slider()
