@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -30,10 +29,9 @@ if not os.environ.get("DISPLAY"):
 WORDS = ("the cat sat on a mat and the dog ran to the park while birds sang in tall green trees "
          "near an old stone house by the river").split()
 
+import _common  # noqa: E402
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+pct = _common.pct
 
 
 def long_preset(folder: Path, n_tokens: int = 40) -> Path:
@@ -101,9 +99,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = _common.app()
     from widgets.mainwindow import MainWindow
 
     tmp = tempfile.TemporaryDirectory()

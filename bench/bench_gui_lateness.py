@@ -31,6 +31,7 @@ if not os.environ.get("DISPLAY"):
 PERIOD_MS = 5
 
 
+import _common  # noqa: E402
 from _common import pct  # noqa: E402 - the benches' one percentile
 
 
@@ -196,9 +197,8 @@ def main() -> None:
         sys.setswitchinterval(args.switch_interval)
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app = _common.app()
     if args.editor:
         editor_runs(app, args)
         return

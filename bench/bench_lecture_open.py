@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import _common  # noqa: E402
+
 
 def open_lecture(app, win, key: str, home: str) -> tuple[float, float]:
     """(seconds to the presenter's ``ready``: models in place and slide 1 applied; seconds
@@ -61,13 +63,12 @@ def main() -> None:
     args = ap.parse_args()
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
 
     from sandbox import lecture_cache
     from sandbox.lectures import COURSE_ORDER
     from widgets.mainwindow import MainWindow
 
-    app = QApplication.instance() or QApplication([])
+    app = _common.app()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ATTENTION_SANDBOX_HOME"] = str(Path(tmp) / "warm")
         win = MainWindow(settings=QSettings(str(Path(tmp) / "w.ini"), QSettings.Format.IniFormat), persist=False)

@@ -15,7 +15,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,10 +23,9 @@ sys.path.insert(0, str(ROOT))
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import _common  # noqa: E402
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+pct = _common.pct
 
 
 def main() -> None:
@@ -37,20 +35,10 @@ def main() -> None:
     ap.add_argument("--size", default="1480x940")
     args = ap.parse_args()
 
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication([sys.argv[0]])
     from sandbox.presets import list_presets
-    from widgets.mainwindow import MainWindow
 
-    tmp = tempfile.TemporaryDirectory()
-    win = MainWindow(settings=QSettings(str(Path(tmp.name) / "b.ini"), QSettings.Format.IniFormat),
-                     persist=False)
+    app, win, tmp = _common.window(args.size)
     w, h = (int(v) for v in args.size.split("x"))
-    win.resize(w, h)
-    win.show()
-    app.processEvents()
     print(f"step latency, window {w}×{h}, platform {app.platformName()}, {os.cpu_count()} CPUs, "
           f"{'full repaint' if args.full else 'set_step + processEvents'}")
     print(f"{'preset':<24} {'panel':<12} {'steps':>5} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
