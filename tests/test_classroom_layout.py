@@ -235,7 +235,9 @@ def test_long_sentence_labels_never_overprint(win, qapp):
     _settle(qapp)
     m = win.views.cross_map
     m.grab()  # paint: the axes decide what to draw when they paint
-    for side in ("top", "bottom"):
+    sides = [side for side in ("top", "bottom") if m.plot.getAxis(side).isVisible()]
+    assert "top" in sides
+    for side in sides:
         ax = m.plot.getAxis(side)
         drawn = ax.drawn
         assert drawn and drawn[-1][1] == "<eos>", drawn[-3:]
@@ -244,6 +246,27 @@ def test_long_sentence_labels_never_overprint(win, qapp):
         for (a, ta), (b, tb) in zip(drawn, drawn[1:]):
             gap = (b - a) * ppu
             assert gap >= (fm.horizontalAdvance(ta) + fm.horizontalAdvance(tb)) / 2, (ta, tb, gap)
+
+
+def test_a_short_map_labels_every_row_of_a_short_sentence(win, qapp):
+    """At a projector's 1280×720 (less a title bar and a taskbar: 1216×662) with the lecture
+    toolbar, the map sits above the step anatomy: a six-row map still labels all six rows
+    (the bottom copy of the source labels makes room), and its top labels stay."""
+    win.load_preset("ko_en_cat")
+    try:
+        win.set_mode("teacher_forcing")  # the gold target's six rows
+        win.set_pair(0)
+        win.set_font_scale(1.0)
+        win.resize(1216, 662)
+        win.focus_panel("map")
+        _settle(qapp)
+        m = win.views.cross_map
+        m.grab()
+        rows = m.plot.getAxis("left").drawn
+        assert [t for _, t in rows] == list(m.row_labels) and len(rows) >= 6, (rows, m.row_labels, m.height())
+        assert m.plot.getAxis("top").drawn
+    finally:
+        win.load_preset("en_ko_transformer")
 
 
 def test_first_map_cache_round_trips_and_paints(qapp, qtbot, tmp_path):

@@ -31,6 +31,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
     def __init__(self, kind: str, parent=None) -> None:
         super().__init__(parent)
         self.kind = kind
+        self._short = False  # too short for a title (see resizeEvent)
         self.setMinimumSize(200, 120)
         self.plot = style_plot(self.addPlot(row=0, col=0, axisItems=token_axes("left", "top", "bottom")))
         self.plot.showAxis("top")
@@ -71,6 +72,30 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.scene().sigMouseMoved.connect(self._on_move)
         self.scene().sigMouseClicked.connect(self._on_click)
 
+    # The source tokens label the top edge and, where there is room, the bottom edge too; a
+    # map shorter still also gives its title line (the tab names the map) back to the rows.
+    # On a 1280×720 projector with the step anatomy below, a six-row map otherwise labels
+    # two or three of its rows.
+    BOTH_AXES_MIN_H = 300  # px of widget height at which the bottom labels are shown
+    TITLE_MIN_H = 200  # px of widget height at which the title is shown
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(ev)
+        plot = getattr(self, "plot", None)  # pyqtgraph resizes once before __init__ has run
+        if plot is None:
+            return
+        want = self.height() >= self.BOTH_AXES_MIN_H
+        if plot.getAxis("bottom").isVisible() != want:
+            plot.showAxis("bottom", want)
+        short = self.height() < self.TITLE_MIN_H
+        if short != self._short:
+            self._short = short
+            if short:
+                plot.setTitle(None)
+                plot._sandbox_title = None  # plots.set_title draws it again when asked
+            elif self._title is not None:
+                set_title(plot, self._title, wrap=True)
+
     # -- drawing ------------------------------------------------------------------------
     def set_font(self, font: QFont) -> None:
         set_plot_font(self.plot, font)
@@ -82,7 +107,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
     def set_title(self, html: str) -> None:
         if html != self._title:
             self._title = html
-            set_title(self.plot, html, wrap=True)  # a long title wraps; it never widens the plot
+            if not self._short:  # a long title wraps; it never widens the plot
+                set_title(self.plot, html, wrap=True)
 
     def show_matrix(self, full: np.ndarray | None, upto: int | None, current: int | None,
                     row_labels: Sequence[str], col_labels: Sequence[str],
