@@ -156,6 +156,27 @@ def test_install_compare_adds_the_action_and_stops_training_on_close(qtbot):
     assert not dlg.view.is_training
 
 
+def test_the_compare_window_fits_the_screen_and_scrolls_its_columns(qtbot):
+    """A 1280×720 projector: the compare window opened at 1500×900 (its columns at least
+    1529 px wide) and ran off the screen. It fits the screen's available area; the columns
+    scroll inside it."""
+    from PySide6.QtWidgets import QMainWindow
+
+    from widgets.compare import install_compare
+
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    win.menuBar().addMenu("&View")
+    install_compare(win).trigger()
+    dlg = win.compare_dialog
+    qtbot.waitExposed(dlg)
+    avail = dlg.screen().availableGeometry()
+    frame = dlg.frameGeometry()
+    assert avail.contains(frame), (frame, avail)
+    assert dlg.scroll.widget() is dlg.view
+    win.close()
+
+
 def test_install_compare_on_the_real_window_opens_on_its_preset_and_pair(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 

@@ -28,9 +28,10 @@ from .keys import keeps_keys
 from .hooks import stop_on_close, window_menu
 from .jobs import JobResult, JobRunner
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QHBoxLayout, QLabel, QMainWindow,
-                               QPushButton, QRadioButton, QSizePolicy, QSlider, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QFrame, QHBoxLayout, QLabel, QMainWindow,
+                               QPushButton, QRadioButton, QScrollArea, QSizePolicy, QSlider, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from sandbox.compare import (MAX_COLUMNS, MIN_COLUMNS, ColumnSnapshot, PresetInfo, TraceRequest,
                              TrainAllJob, TrainAllOutcome, default_columns, families, merge_columns)
@@ -662,8 +663,24 @@ class CompareDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         self.view = CompareView(parent=self, **kwargs)
-        lay.addWidget(self.view)
-        self.resize(1500, 900)
+        # Three or four columns need more than a 1280×720 projector is wide: the columns
+        # scroll inside a window that fits the screen instead of running off its edge.
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self.view)
+        lay.addWidget(self.scroll)
+        w, h = 1500, 900
+        screen = (parent.screen() if parent is not None else None) or QGuiApplication.primaryScreen()
+        if screen is not None:
+            avail = screen.availableGeometry()
+            w, h = min(w, int(avail.width() * 0.95)), min(h, int(avail.height() * 0.92))
+            self.resize(w, h)
+            frame = self.frameGeometry()
+            frame.moveCenter(avail.center())
+            self.move(frame.topLeft())
+        else:
+            self.resize(w, h)
 
     def closeEvent(self, ev) -> None:
         self.view.stop()
