@@ -58,6 +58,30 @@ def test_training_delivers_snapshots_and_stops(win, qtbot):
     assert win.trace is not win.history[0].trace
 
 
+def test_a_what_if_edit_is_refused_while_a_history_point_is_shown(win, qtbot):
+    """At a past point of training the map shows that point, so an edit to the trained model
+    would be stored but invisible (it appeared only back at live): it is refused, with a
+    message, and works again at live."""
+    from widgets.whatif import install_whatif
+
+    ctl = install_whatif(win)
+    with qtbot.waitSignal(win.training.snapshot, timeout=20000):
+        assert win.start_training(steps=100000)
+    qtbot.waitUntil(lambda: len(win.history) >= 1, timeout=20000)
+    win.stop_training()
+    qtbot.waitUntil(lambda: not win.training.is_active, timeout=5000)
+    n = len(win.history)
+    win.show_history(0)
+    assert win.viewing_history
+    token = win.trace.steps[0].top_k[1][0]  # not the model's own choice
+    assert not ctl.force(0, token)
+    assert win.interventions is None and "history slider" in win.banner_text
+    win.show_history(n)
+    assert not win.viewing_history
+    assert ctl.force(0, token)
+    assert win.trace.steps[0].forced == token
+
+
 def test_pause_and_stop_take_effect_between_steps(win, qtbot):
     """Pause holds the worker between steps (no step is taken while paused), resume goes on,
     stop ends the run. How fast they act is measured by bench/bench_jobs.py, not here."""

@@ -138,6 +138,12 @@ class WhatIfController(QObject):
             w.show_banner("stop training to try a what-if: the edits apply to a model that is not changing",
                           "warning")
             return False
+        if getattr(w, "viewing_history", False):
+            # The edits apply to the trained model; the map shows an earlier point of its
+            # training, which would hide them until the slider went back to live.
+            w.show_banner("move the training-history slider to live to try a what-if: the edits apply to "
+                          "the trained model, not to an earlier point of its training", "warning")
+            return False
         return True
 
     def apply(self, iv: "Interventions | None") -> bool:

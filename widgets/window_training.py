@@ -167,6 +167,11 @@ class WindowTraining:
     def _following_live(self) -> bool:
         return not self._history or self.history_slider.value() >= self.history_slider.maximum()
 
+    @property
+    def viewing_history(self) -> bool:
+        """True while the training-history slider shows a past point rather than the live model."""
+        return not self._following_live()
+
     def _update_history_slider(self, follow: bool = True) -> None:
         n = len(self._history)
         self.history_slider.blockSignals(True)
