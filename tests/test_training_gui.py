@@ -240,3 +240,27 @@ def test_the_gui_thread_never_touches_the_model_while_it_trains(win, qtbot, monk
     win.stop_training()
     qtbot.waitUntil(lambda: not win.training.is_active, timeout=5000)
     assert touched == []
+
+
+
+def test_drawing_stays_within_its_share_of_the_run(win, qtbot):
+    """The GUI holds the worker while it draws; past DRAW_SHARE of the run's wall time it
+    draws nothing (the newest snapshot waits), so training in the window keeps most of its
+    headless speed. Here the budget is spent on purpose: no snapshot is drawn until it is
+    given back."""
+    from widgets.training import DRAW_SHARE
+
+    assert 0 < DRAW_SHARE < 0.5
+    drawn = []
+    win.training.snapshot.connect(lambda s: drawn.append(s))
+    with qtbot.waitSignal(win.training.snapshot, timeout=20000):
+        assert win.start_training(steps=100000)
+    win.training._held_s = 1e9  # as if the GUI had drawn for a very long time
+    qtbot.wait(300)  # a tick that was already under way may still draw
+    n = len(drawn)
+    qtbot.wait(700)
+    assert len(drawn) == n and win.training.is_active
+    win.training._held_s = 0.0
+    qtbot.waitUntil(lambda: len(drawn) > n, timeout=5000)
+    win.stop_training()
+    qtbot.waitUntil(lambda: not win.training.is_active, timeout=5000)
