@@ -204,6 +204,24 @@ def test_save_on_a_shipped_preset_never_writes_the_shipped_file(qtbot):
     assert user_files() == []
 
 
+def test_a_corpus_preset_says_where_its_read_only_pairs_are_edited(qtbot):
+    """Every shipped preset reads its pairs from a TSV ([data]): the table is read-only, and a
+    line over it names the file (a new user found the greyed-out buttons unexplained)."""
+    editor = make_editor(qtbot)
+    state = editor.preset()
+    assert state.data is not None
+    assert not editor.add_button.isEnabled()
+    assert not editor.corpus_note.isHidden()
+    text = editor.corpus_note.text()
+    assert Path(state.data.file).name in text and f"{len(state.pairs):,}" in text
+
+
+@pytest.mark.usefixtures("inline_shipped")
+def test_an_inline_preset_shows_no_corpus_line(qtbot):
+    editor = make_editor(qtbot, "en_ko_transformer")
+    assert editor.preset().data is None and editor.corpus_note.isHidden()
+
+
 # --------------------------------------------------------------------------- undo / redo
 
 

@@ -479,6 +479,13 @@ class PresetEditor(EditorLayout, EditorSaving, QWidget):
                 self.pairs_model.set_pairs(state.pairs[:MAX_PAIRS] if corpus else state.pairs, self._problems)
                 self.settings.show_preset(state)
             self.pairs_model.set_editable(not self._training and not corpus)
+            if corpus:
+                shown = "" if len(state.pairs) <= MAX_PAIRS else f" (the first {MAX_PAIRS} shown)"
+                self.corpus_note.setText(
+                    f"These {len(state.pairs):,} training pairs{shown} come from the corpus file "
+                    f"<i>{html.escape(str(state.data.file))}</i> (<code>[data]</code>): edit them there, "
+                    "or import your own with File ▸ Import pairs…")
+            self.corpus_note.setVisible(corpus)
         if state is not self._shown:
             self._shown = state
             self.settings.show_problem(self._settings_problem)

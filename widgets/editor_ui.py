@@ -86,6 +86,14 @@ class EditorLayout:
         self.down_button = self._button("Down", "Move the selected pair down", lambda: self.move_pair(delta=1), buttons)
         buttons.addStretch(1)
         pl.addLayout(buttons)
+        # A [data] corpus preset's pairs live in its TSV file: the table shows them read-only
+        # and this line says where to edit them (every shipped preset is one).
+        self.corpus_note = QLabel(pairs_page)
+        self.corpus_note.setObjectName("corpus_note")
+        self.corpus_note.setWordWrap(True)
+        self.corpus_note.setTextFormat(Qt.TextFormat.RichText)
+        self.corpus_note.setVisible(False)
+        pl.addWidget(self.corpus_note)
 
         splitter = QSplitter(Qt.Orientation.Vertical, pairs_page)
         self.pairs_model = PairsTableModel(self)
