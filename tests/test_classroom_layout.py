@@ -117,8 +117,8 @@ def anatomy_problems(an) -> list[str]:
     return bad
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_window_holds_at_projector_sizes_and_font_scales(win, qapp, size):
+def problems_at_every_scale(win, qapp, size) -> list[str]:
+    """layout_problems of the window at ``size`` for every font scale in SCALES."""
     problems = []
     for scale in SCALES:
         win.set_font_scale(scale)
@@ -126,6 +126,12 @@ def test_window_holds_at_projector_sizes_and_font_scales(win, qapp, size):
         win._requested = size
         _settle(qapp)
         problems += [f"{size[0]}×{size[1]} at {scale:.0%}: {p}" for p in layout_problems(win)]
+    return problems
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_window_holds_at_projector_sizes_and_font_scales(win, qapp, size):
+    problems = problems_at_every_scale(win, qapp, size)
     assert not problems, "\n".join(problems)
 
 
@@ -134,13 +140,7 @@ def test_seq2seq_anatomy_fits_at_projector_sizes_and_font_scales(win, qapp, size
     """A seq2seq model's formula line wraps onto two lines: the anatomy still holds."""
     win.load_preset("ko_en_cat")
     try:
-        problems = []
-        for scale in SCALES:
-            win.set_font_scale(scale)
-            win.resize(*size)
-            win._requested = size
-            _settle(qapp)
-            problems += [f"{size[0]}×{size[1]} at {scale:.0%}: {p}" for p in layout_problems(win)]
+        problems = problems_at_every_scale(win, qapp, size)
         assert not problems, "\n".join(problems)
     finally:
         win.set_font_scale(1.0)
