@@ -17,7 +17,7 @@ from PySide6.QtGui import QFont
 
 from .numfmt import fmt
 from .plots import (token_axes, WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
-                    set_title, style_plot)
+                    hide_title, set_title, style_plot)
 
 
 class AttentionMap(pg.GraphicsLayoutWidget):
@@ -91,8 +91,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         if short != self._short:
             self._short = short
             if short:
-                plot.setTitle(None)
-                plot._sandbox_title = None  # plots.set_title draws it again when asked
+                hide_title(plot)
             elif self._title is not None:
                 set_title(plot, self._title, wrap=True)
 

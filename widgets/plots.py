@@ -195,6 +195,13 @@ def set_title(plot: pg.PlotItem, html: str, *, wrap: bool = False) -> None:
     plot.setTitle(html)  # LabelItem.setText calls resizeEvent: the new text is fitted
 
 
+def hide_title(plot: pg.PlotItem) -> None:
+    """Remove a plot's title line (its row gives its height back); the next
+    :func:`set_title` draws a title again, even the same one."""
+    plot.setTitle(None)
+    plot._sandbox_title = None
+
+
 TITLE_MIN_SCALE = 0.7  # a narrow plot's title shrinks to 70 % of the font at most, then clips
 TITLE_GAP = 6  # pixels kept free between neighbouring plots' titles
 
