@@ -31,6 +31,19 @@ SCORE_FORMULAS = {
     "bahdanau": "e<sub>j</sub> = vᵀ tanh(W<sub>1</sub>h<sub>j</sub> + W<sub>2</sub>s<sub>t−1</sub>)",
     "transformer": "e<sub>j</sub> = q · k<sub>j</sub> / √d<sub>k</sub>",
 }
+# Plot titles and their shorter forms (longest first): a narrow column (a docked editor, the
+# presenter's narration beside the views) shows the longest form that fits, never a clipped one.
+TITLES = {
+    "keys_values": ("keys = values h<sub>j</sub>", "K = V: h<sub>j</sub>", "h<sub>j</sub>"),
+    "keys_head": ("keys k<sub>j</sub> (head)", "keys k<sub>j</sub>", "k<sub>j</sub>"),
+    "states_unused": ("states h<sub>j</sub> (unused)", "h<sub>j</sub> (unused)", "h<sub>j</sub>"),
+    "energies": ("energies e<sub>j</sub>", "e<sub>j</sub>"),
+    "weights": ("weights α<sub>j</sub>", "α<sub>j</sub>"),
+    "values": ("values v<sub>j</sub>", "v<sub>j</sub>"),
+    "top_k": ("top-k p(y<sub>t</sub>)", "p(y<sub>t</sub>)"),
+    "no_energies": ("no energies", "no e<sub>j</sub>"),
+    "no_weights": ("no weights", "no α<sub>j</sub>"),
+}
 STRIP_H = 34
 MIDDLE_MIN_H = 130
 
@@ -42,6 +55,11 @@ def concat_label(names) -> str:
     """The readout input as the step records it: ("context", "state") -> "[c; s]",
     ("state",) -> "[s]" (no attention reads only the state)."""
     return "[" + "; ".join(CONCAT_SYMBOLS.get(n, n) for n in names) + "]"
+
+
+def _title(plot: pg.PlotItem, name: str) -> None:
+    full, *short = TITLES[name]
+    set_title(plot, full, short=short)
 
 
 def _strip(plot: pg.PlotItem, label: str) -> None:
@@ -107,11 +125,13 @@ class StepAnatomy(QWidget):
         gl.setContentsMargins(2, 2, 2, 2)  # pyqtgraph's default 9 px a side is room the strips need
         mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, axisItems=token_axes("left"), **kw))  # noqa: E731
         self.q_plot = mk(0, 0)
-        self.k_plot = mk(1, 0)
+        # K and V number their columns (vector components 1..d) on a token axis: its labels
+        # thin out, counted back from d, instead of printing over each other ("1020").
+        self.k_plot = style_plot(gl.addPlot(row=1, col=0, axisItems=token_axes("left", "bottom")))
         self.c_plot = mk(2, 0)
         self.e_plot = mk(1, 1)
         self.w_plot = mk(1, 2)
-        self.v_plot = mk(1, 3)
+        self.v_plot = style_plot(gl.addPlot(row=1, col=3, axisItems=token_axes("left", "bottom")))
         self.o_plot = mk(2, 3)
         self.cat_plot = mk(0, 4)
         self.topk_plot = mk(1, 4)
@@ -140,11 +160,11 @@ class StepAnatomy(QWidget):
             p.getAxis("bottom").setHeight(4)
         # Strips and matrices line up by equal left-axis widths and equal x ranges (set per
         # shape); no setXLink, which would shift a strip whose axes differ in width.
-        set_title(self.e_plot, "energies e<sub>j</sub>")
-        set_title(self.w_plot, "weights α<sub>j</sub>")
-        set_title(self.k_plot, "keys = values h<sub>j</sub>")
-        set_title(self.v_plot, "values v<sub>j</sub>")
-        set_title(self.topk_plot, "top-k p(y<sub>t</sub>)")
+        _title(self.e_plot, "energies")
+        _title(self.w_plot, "weights")
+        _title(self.k_plot, "keys_values")
+        _title(self.v_plot, "values")
+        _title(self.topk_plot, "top_k")
         self.head_lines: list[pg.InfiniteLine] = []
         lay = gl.layout
         for r in (0, 2):
@@ -197,12 +217,12 @@ class StepAnatomy(QWidget):
         self.c_plot.setVisible(not transformer)
         gl.layout.setColumnStretchFactor(3, 3 if transformer else 0)
         if transformer:
-            set_title(self.k_plot, "keys k<sub>j</sub> (head)")
+            _title(self.k_plot, "keys_head")
             _strip(self.cat_plot, "heads")
             self.cat_label = "heads"
             _strip(self.out_plot, "y")
         else:
-            set_title(self.k_plot, "keys = values h<sub>j</sub>")
+            _title(self.k_plot, "keys_values")
             _strip(self.out_plot, "õ")  # the [..] strip is labelled per step from Step.concat
         self._fit_min_height()
 
@@ -293,10 +313,11 @@ class StepAnatomy(QWidget):
                 m.set(np.zeros((0, 0), np.float32))
             states = idx.trace.encoder_states
             self.k_img.set(states, levels=_sym(states))  # what attention would have looked at
+            _dims(self.k_plot, states.shape[1] if states.ndim == 2 else 0)
             set_ticks(self.k_plot.getAxis("left"), list(idx.trace.source_tokens))
-            set_title(self.k_plot, "states h<sub>j</sub> (unused)")
-            set_title(self.e_plot, "no energies")
-            set_title(self.w_plot, "no weights")
+            _title(self.k_plot, "states_unused")
+            _title(self.e_plot, "no_energies")
+            _title(self.w_plot, "no_weights")
             n = states.shape[0]
             self.energy_bars.set(np.zeros(0), xrange=(0.0, 1.0), nrows=n)
             self.weight_bars.set(np.zeros(0), xrange=(0.0, 1.35), nrows=n)
@@ -386,11 +407,12 @@ class StepAnatomy(QWidget):
             self.formula.setText(f"score <b>{rec.score}</b>: {formula} · weights α = softmax(e) · query = {q} · "
                                  f"c<sub>t</sub> = Σ<sub>j</sub> α<sub>j</sub> h<sub>j</sub> · "
                                  f"õ<sub>t</sub> = tanh(W<sub>c</sub>[{concat}]) → softmax(W<sub>o</sub>õ<sub>t</sub>)")
-        set_title(self.e_plot, "energies e<sub>j</sub>")
-        set_title(self.w_plot, "weights α<sub>j</sub>")
-        set_title(self.k_plot, "keys k<sub>j</sub> (head)" if idx.is_transformer else "keys = values h<sub>j</sub>")
+        _title(self.e_plot, "energies")
+        _title(self.w_plot, "weights")
+        _title(self.k_plot, "keys_head" if idx.is_transformer else "keys_values")
         self.q_img.set(rec.query[None, :], levels=lv)
         self.k_img.set(K, levels=lv)
+        _dims(self.k_plot, K.shape[1])
         set_ticks(self.k_plot.getAxis("left"), keys)
         _strip(self.q_plot, "q" if idx.is_transformer else ("sₜ₋₁" if rec.score == "bahdanau" else "sₜ"))
         n = len(keys)
@@ -402,6 +424,7 @@ class StepAnatomy(QWidget):
                              masked_label="0 (masked)", absent=absent)
         if idx.is_transformer:
             self.v_img.set(V, levels=lv)
+            _dims(self.v_plot, V.shape[1])
             self.o_img.set(rec.output[None, :], levels=lv)
         else:
             self.c_img.set(rec.output[None, :], levels=lv)
@@ -455,6 +478,14 @@ class StepAnatomy(QWidget):
                 line.setVisible(True)
             else:
                 line.setVisible(False)
+
+
+def _dims(plot: pg.PlotItem, d: int) -> None:
+    """Number a vector matrix's columns 1..d on its bottom axis (unchanged: free)."""
+    ax = plot.getAxis("bottom")
+    if getattr(ax, "_sandbox_dims", None) != d:
+        ax._sandbox_dims = d
+        set_ticks(ax, [str(i + 1) for i in range(d)])
 
 
 def _sym(*arrays: np.ndarray) -> tuple[float, float]:

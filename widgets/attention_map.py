@@ -68,7 +68,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.col_labels: tuple[str, ...] = ()
         self.current_row: int | None = None
         self._labels_key = None
-        self._title = None
+        self._title = None  # the whole title (html); _title_short: its shorter forms
+        self._title_short: tuple[str, ...] = ()
         self.scene().sigMouseMoved.connect(self._on_move)
         self.scene().sigMouseClicked.connect(self._on_click)
 
@@ -93,7 +94,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
             if short:
                 hide_title(plot)
             elif self._title is not None:
-                set_title(plot, self._title, wrap=True)
+                set_title(plot, self._title, short=self._title_short)
 
     # -- drawing ------------------------------------------------------------------------
     def set_font(self, font: QFont) -> None:
@@ -103,11 +104,15 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.overlay.set_font(font)
         self.note.setFont(font)
 
-    def set_title(self, html: str) -> None:
-        if html != self._title:
-            self._title = html
-            if not self._short:  # a long title wraps; it never widens the plot
-                set_title(self.plot, html, wrap=True)
+    def set_title(self, html: str, short: Sequence[str] = ()) -> None:
+        """The map's title on one line: ``html``, or where the map is too narrow for it, the
+        first of the ``short`` forms (longest first) that fits (the whole title is the
+        tooltip). A title on two lines ran into the column labels below it."""
+        short = tuple(short)
+        if (html, short) != (self._title, self._title_short):
+            self._title, self._title_short = html, short
+            if not self._short:
+                set_title(self.plot, html, short=short)
 
     def show_matrix(self, full: np.ndarray | None, upto: int | None, current: int | None,
                     row_labels: Sequence[str], col_labels: Sequence[str],

@@ -234,10 +234,11 @@ class CompareColumn(QWidget):
             full, note = None, "no attention:\nthe decoder sees only\nthe encoder's final state"
         self.map.show_matrix(full, s, s, rows, cols, flag_rows=idx.offgold_rows, note=note)
         what = "cross-attention" + (f" · layer {layer}, head {head}" if idx.is_transformer else "")
-        title = f"<b>{html.escape(self.key)}</b> · {what}"
+        name = f"<b>{html.escape(self.key)}</b>"
+        off = ""
         if idx.first_offgold is not None:
-            title += f" · <span style='color:{BAD.name()}'>off gold from t = {idx.first_offgold}</span>"
-        self.map.set_title(title)
+            off = f" · <span style='color:{BAD.name()}'>off gold from t = {idx.first_offgold}</span>"
+        self.map.set_title(f"{name} · {what}{off}", short=(f"{name}{off}", name))
         self.step_view.show_step(idx, s, layer, head, beyond=t > s)
 
 

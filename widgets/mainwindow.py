@@ -45,14 +45,14 @@ from .window_presets import WindowPresets, preset_entries
 from .window_settings import WindowSettings
 from .window_steps import WindowSteps
 from .window_training import LIVE_INTERVAL_S, WindowTraining
-from .window_ui import CHROME_MAX_SCALE, FONT_SCALES, VIEWS_NEED_H, WindowUi
+from .window_ui import CHROME_MAX_SCALE, FONT_SCALES, VIEWS_FIXED_H, VIEWS_PER_SCALE_H, WindowUi
 
 if TYPE_CHECKING:
     from sandbox.model import Bundle
     from sandbox.trace import Trace
 
 __all__ = ["MainWindow", "unknown_words_text", "DEFAULT_PRESET", "APP_NAME", "FONT_SCALES",
-           "CHROME_MAX_SCALE", "VIEWS_NEED_H", "LIVE_INTERVAL_S", "NAV_KEYS"]
+           "CHROME_MAX_SCALE", "VIEWS_FIXED_H", "VIEWS_PER_SCALE_H", "LIVE_INTERVAL_S", "NAV_KEYS"]
 
 DEFAULT_PRESET = "ko_en_cat"
 APP_NAME = "Attention Sandbox"

@@ -8,6 +8,7 @@ top, token tick labels, and explicit levels so every ``setImage`` is cheap.
 
 from __future__ import annotations
 
+from html import escape as html_escape
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -57,7 +58,15 @@ def set_plot_font(plot: pg.PlotItem, font: QFont) -> None:
         ax.label.setFont(font)
         ax.picture = None
         ax.update()
-    plot.titleLabel.item.setFont(font)
+    # pyqtgraph draws every title at a fixed 11 pt (over 9 pt text); here a title is that
+    # much larger than the plot's text at every text scale (set_title drops the fixed size).
+    title_font = QFont(font)
+    if font.pointSizeF() > 0:
+        title_font.setPointSizeF(font.pointSizeF() * TITLE_FONT_SCALE)
+    elif font.pixelSize() > 0:
+        title_font.setPixelSize(round(font.pixelSize() * TITLE_FONT_SCALE))
+    plot.titleLabel.item.setFont(title_font)
+    refit_title(plot)
 
 
 def set_ticks(axis: pg.AxisItem, labels: Sequence[str] | None, offset: int = 0) -> None:
@@ -166,14 +175,21 @@ def hide_axis(plot: pg.PlotItem, name: str) -> None:
     set_ticks(ax, [])
 
 
-def set_title(plot: pg.PlotItem, html: str, *, wrap: bool = False) -> None:
+def set_title(plot: pg.PlotItem, html: str, *, wrap: bool = False, short: Sequence[str] = ()) -> None:
     """Set a plot title only when it changes (a new title re-lays out the plot).
 
     The title never dictates the plot's minimum width (pyqtgraph makes a title label as
     wide as its text, which pushes the plot — colour bar, last columns — out of a narrow
-    window), so a row of plots can share a narrow window. ``wrap``: a title wider than its
-    plot breaks onto more lines instead of running past the edges (a plot that fills its
-    widget; not for a row of plots whose views must stay level).
+    window), so a row of plots can share a narrow window; and its row is as high as its
+    text (pyqtgraph fixes it at 30 px, which a second line or a large font overran into
+    the axis below).
+
+    A title stays on one line: when ``html`` does not fit the plot's width (at
+    ``TITLE_SOFT_SCALE`` of the font at least) the first of the ``short`` forms (longest
+    first) that fits is drawn instead, with the whole title as the tooltip; the last form is
+    shrunk to ``TITLE_MIN_SCALE`` and then elided with "…", never clipped mid-letter.
+    ``wrap``: the title breaks onto more lines instead (a plot that fills its widget; not
+    for a row of plots whose views must stay level).
     """
     label = plot.titleLabel
     if not getattr(label, "_sandbox_shrinks", False):
@@ -189,10 +205,16 @@ def set_title(plot: pg.PlotItem, html: str, *, wrap: bool = False) -> None:
 
         label.resizeEvent = resize_event
     label._sandbox_wrap = wrap
-    if getattr(plot, "_sandbox_title", None) == html:
+    label._sandbox_plot = plot
+    variants = (html, *short)
+    if getattr(plot, "_sandbox_title", None) == variants:
         return
-    plot._sandbox_title = html
-    plot.setTitle(html)  # LabelItem.setText calls resizeEvent: the new text is fitted
+    plot._sandbox_title = variants
+    label._sandbox_variants = variants
+    label._sandbox_shown = None
+    label._sandbox_row_h = None  # setTitle sets pyqtgraph's 30 px row: size it again
+    plot.setTitle(html)  # LabelItem.setText calls resizeEvent: the title is fitted
+    _fit_title(label)  # the label's width may not change: fit (and size the row) anyway
 
 
 def hide_title(plot: pg.PlotItem) -> None:
@@ -200,27 +222,128 @@ def hide_title(plot: pg.PlotItem) -> None:
     :func:`set_title` draws a title again, even the same one."""
     plot.setTitle(None)
     plot._sandbox_title = None
+    plot.titleLabel._sandbox_row_h = None
 
 
-TITLE_MIN_SCALE = 0.7  # a narrow plot's title shrinks to 70 % of the font at most, then clips
+TITLE_FONT_SCALE = 1.2  # a plot title's font over the plot's text (pyqtgraph: 11 pt over 9 pt)
+TITLE_SOFT_SCALE = 0.85  # a title shrinks this far before a shorter form is tried
+TITLE_MIN_SCALE = 0.7  # the shortest form shrinks to 70 % of the font at most, then is elided
 TITLE_GAP = 6  # pixels kept free between neighbouring plots' titles
+
+
+def _title_span(label: pg.LabelItem, html: str) -> str:
+    """``html`` wrapped as LabelItem.setText wraps it (the label's colour)."""
+    color = label.opts.get("color") or pg.getConfigOption("foreground")
+    return f"<span style='color: {pg.mkColor(color).name(QColor.NameFormat.HexArgb)}'>{html}</span>"
+
+
+def _natural_width(label: pg.LabelItem, html: str) -> float:
+    """The width of ``html`` on one line in the title's font (cached per font)."""
+    from PySide6.QtGui import QTextDocument
+
+    key = (label.item.font().key(), html)
+    cache = label.__dict__.setdefault("_sandbox_widths", {})
+    if key not in cache:
+        doc = QTextDocument()
+        doc.setDefaultFont(label.item.font())
+        doc.setHtml(_title_span(label, html))
+        cache[key] = doc.size().width()  # as QGraphicsTextItem measures it (margins included)
+        if len(cache) > 64:
+            cache.pop(next(iter(cache)))
+    return cache[key]
 
 
 def _fit_title(label: pg.LabelItem) -> None:
     """Fit a title to its label's width: a wrapping title breaks onto more lines; any
-    other title (a row of plots whose views must stay level) is scaled down, to
-    ``TITLE_MIN_SCALE`` at most; past that it is clipped at the label's edge. Either way
-    it never runs into the next plot's title."""
+    other title (a row of plots whose views must stay level) stays on one line as the
+    longest of its forms that fits, shrunk to ``TITLE_SOFT_SCALE`` at most, else its
+    shortest form shrunk to ``TITLE_MIN_SCALE`` and elided. It never runs into the next
+    plot's title, and the title row is as high as the text."""
     item = label.item
     if getattr(label, "_sandbox_wrap", False):
         _wrap_title(label)
+        _size_title_row(label)
         return
-    item.setTextWidth(-1)
+    variants = getattr(label, "_sandbox_variants", None)
+    if not variants or not label.text:
+        return
     width = label.rect().width() - TITLE_GAP
-    natural = item.boundingRect().width()
-    scale = 1.0 if natural <= 0 or width <= 0 or natural <= width else max(width / natural, TITLE_MIN_SCALE)
+    shown, scale = variants[-1], 1.0
+    for v in variants:
+        natural = _natural_width(label, v)
+        if width <= 0 or natural * TITLE_SOFT_SCALE <= width:
+            shown, scale = v, (1.0 if width <= 0 or natural <= width else width / natural)
+            break
+    else:
+        natural = _natural_width(label, shown)
+        scale = max(width / natural, TITLE_MIN_SCALE) if natural > width else 1.0
+        if natural * TITLE_MIN_SCALE > width:  # even the shortest form is too wide: elide it
+            from PySide6.QtGui import QFontMetricsF, QTextDocument
+
+            doc = QTextDocument()
+            doc.setHtml(shown)
+            fm = QFontMetricsF(item.font())
+            margin = natural - fm.horizontalAdvance(doc.toPlainText())
+            text = fm.elidedText(doc.toPlainText(), Qt.TextElideMode.ElideRight,
+                                 max(width / TITLE_MIN_SCALE - margin, 0.0))
+            shown = html_escape(text) if text else ""
+    if shown != getattr(label, "_sandbox_shown", None):
+        label._sandbox_shown = shown
+        item.setTextWidth(-1)
+        item.setHtml(_title_span(label, shown))
+        full = variants[0]
+        if shown != full:
+            from PySide6.QtGui import QTextDocument
+
+            doc = QTextDocument()
+            doc.setHtml(full)
+            label.setToolTip(doc.toPlainText())
+        else:
+            label.setToolTip("")
     if abs(item.scale() - scale) > 1e-3:
         item.setScale(scale)
+    _size_title_row(label)
+
+
+def _size_title_row(label: pg.LabelItem) -> None:
+    """The title row of the label's plot as high as its text: one line in the title's font
+    (every one-line title of that font, so a row of plots stays level), or the wrapped
+    lines of a wrapping title."""
+    plot = getattr(label, "_sandbox_plot", None)
+    if plot is None or not label.isVisible():
+        return
+    if getattr(label, "_sandbox_wrap", False):
+        h = label.item.boundingRect().height() * label.item.scale()
+    else:
+        h = _natural_height(label)
+    h = float(np.ceil(h))
+    if getattr(label, "_sandbox_row_h", None) != h:
+        label._sandbox_row_h = h
+        label.setMaximumHeight(h)
+        plot.layout.setRowFixedHeight(0, h)
+
+
+def _natural_height(label: pg.LabelItem) -> float:
+    """The height of one line of title (with a subscript) in the title's font."""
+    from PySide6.QtGui import QTextDocument
+
+    key = label.item.font().key()
+    if getattr(label, "_sandbox_line_key", None) != key:
+        doc = QTextDocument()
+        doc.setDefaultFont(label.item.font())
+        doc.setHtml("Ag<sub>j</sub><sup>2</sup>")
+        label._sandbox_line_key, label._sandbox_line_h = key, doc.size().height()
+    return label._sandbox_line_h
+
+
+def refit_title(plot: pg.PlotItem) -> None:
+    """Fit a plot's title again after a font change (its width may not have changed)."""
+    label = plot.titleLabel
+    if getattr(label, "_sandbox_shrinks", False) and label.isVisible():
+        label._sandbox_shown = None
+        label._sandbox_row_h = None
+        _fit_title(label)
+        label.resizeEvent(None)
 
 
 def _wrap_title(label: pg.LabelItem) -> None:
@@ -485,23 +608,72 @@ class RowHighlight(QGraphicsRectItem):
         self.setVisible(True)
 
 
+def contrast_ratio(a: QColor, b: QColor) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 (same) to 21 (black on white)."""
+    def lum(c: QColor) -> float:
+        ch = [(v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4) for v in (c.redF(), c.greenF(), c.blueF())]
+        return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+INK = QColor("#222222")  # a value label outside its bar
+PAPER = QColor("#ffffff")
+
+
+def text_on(bar: QColor) -> QColor:
+    """The label colour for text drawn inside a bar: dark or white, whichever contrasts more."""
+    return INK if contrast_ratio(INK, bar) >= contrast_ratio(PAPER, bar) else PAPER
+
+
+def _fewer_decimals(text: str) -> list[str]:
+    """``text`` (a number as :func:`fmt` writes it) rounded to fewer decimals, longest
+    first ("−2.092" -> ["−2.09", "−2.1"]); [] for anything else."""
+    if "." not in text:
+        return []
+    try:
+        x = float(text.replace("\u2212", "-"))
+    except ValueError:
+        return []
+    nd = len(text) - text.index(".") - 1
+    out = []
+    for d in range(nd - 1, 0, -1):
+        t = f"{x:.{d}f}"
+        out.append("\u2212" + t[1:] if t.startswith("-") and t.strip("-0.") else t.lstrip("-"))
+    return out
+
+
 class LabelsItem(pg.GraphicsObject):
-    """Short text labels at data points, drawn in screen pixels (value labels on bars)."""
+    """Short text labels at data points, drawn in screen pixels (value labels on bars).
+
+    A bar's label goes where it is readable and never over the bar's own end: outside the
+    bar beyond its end (right of a positive bar; right of 0 or left of the end for a
+    negative one); where the plot has no room there, inside the bar, ``INSET`` px short of
+    its end, in whichever of dark or white contrasts more with the bar; where the bar is
+    too short for that too, with fewer decimals, and last elided. A label without a bar
+    (masked, NaN) goes right of its point, shifted left to stay in the plot."""
+
+    INSET = 4  # px between a label inside a bar and the bar's end
+    GAP = 3  # px between a label outside a bar and the bar
 
     def __init__(self) -> None:
         super().__init__()
-        self._labels: list[tuple[float, float, str, QColor, bool]] = []
+        self._labels: list[tuple] = []
         self._rect = QRectF()
         self._font = QFont()
-        self.painted: list[tuple[QRectF, str]] = []
+        self.painted: list[tuple[QRectF, str]] = []  # (device rect, text) of the last paint, for tests
+        self.placed: list[tuple[int, QColor, bool]] = []  # per painted label: (label index, colour, inside its bar)
         self.setZValue(6)
 
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)
         self.update()
 
-    def set_labels(self, labels: list[tuple[float, float, str, QColor, bool]], bounds: QRectF) -> None:
-        """labels: (x, y, text, colour, right_of_point)."""
+    def set_labels(self, labels: list[tuple], bounds: QRectF) -> None:
+        """labels: (x, y, text, colour, right_of_point[, bar]): ``bar`` = (x0, colour), the
+        bar drawn from x0 to x in row y, which the label must not cover the end of (x is
+        then the bar's end: the label's point is right of max(x0, x))."""
         if bounds != self._rect:
             self.prepareGeometryChange()
             self._rect = QRectF(bounds)
@@ -511,43 +683,84 @@ class LabelsItem(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:
         return self._rect
 
+    def _place_bar_label(self, fm, area: QRectF, tr, label) -> tuple[QRectF, str, QColor, bool, bool] | None:
+        """(rect, text, colour, inside, right-aligned) for a bar's label, or None."""
+        x, y, text, color, _right, bar = label[:6]
+        h = fm.height()
+        yc = tr.map(QPointF(x, y)).y()
+        start, end = tr.map(QPointF(bar[0], y)).x(), tr.map(QPointF(x, y)).x()
+        hi, lo = max(start, end), min(start, end)
+        room_right = area.right() - (hi + self.GAP)
+        room_left = (lo - self.GAP) - area.left() if end < start else 0.0  # beyond a negative bar's end
+        room_in = (hi - lo) - 2 * self.INSET
+        for t in [text] + _fewer_decimals(text):
+            w = fm.horizontalAdvance(t) + 4
+            if w <= room_right:
+                return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False
+            if w <= room_left:
+                return QRectF(lo - self.GAP - w, yc - h / 2, w, h), t, color, False, True
+            if w <= room_in:
+                ink = text_on(QColor(bar[1]))
+                if end >= start:  # a positive bar: right-aligned, short of its right end
+                    return QRectF(end - self.INSET - w, yc - h / 2, w, h), t, ink, True, True
+                return QRectF(end + self.INSET, yc - h / 2, w, h), t, ink, True, False
+        room = max(room_right, room_left)
+        t = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(int(room) - 4, 0))
+        if not t:
+            return None
+        w = fm.horizontalAdvance(t) + 4
+        if room_right >= room_left:
+            return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False
+        return QRectF(lo - self.GAP - w, yc - h / 2, w, h), t, color, False, True
+
     def paint(self, p: QPainter, *args) -> None:
         if not self._labels:
+            self.painted, self.placed = [], []
             return
         tr = p.transform()
-        # Labels stay inside this plot's data area (shifted in, elided if still too long):
-        # a label running past the edge would write over the next plot's labels.
+        # Labels stay inside this plot's data area: a label running past the edge would
+        # write over the next plot's labels.
         area = tr.mapRect(self._rect).normalized()
         p.save()
         p.resetTransform()
         p.setFont(self._font)
         fm = p.fontMetrics()
         h = fm.height()
-        painted = []
+        painted, placed = [], []
         # Rows lower than the text: label every k-th row (counted back from the last) so
         # no two labels overprint; the bars themselves are all drawn.
         row_px = abs(tr.m22()) or 1.0
         keep = set(thin_indices(len(self._labels), int(np.ceil(h * 0.95 / row_px))))
-        for k, (x, y, text, color, right) in enumerate(self._labels):
+        for k, label in enumerate(self._labels):
             if k not in keep:
                 continue
-            pt = tr.map(QPointF(x, y))
-            w = fm.horizontalAdvance(text) + 4
-            if area.width() > 0 and w > area.width():
-                text = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(int(area.width()) - 4, 0))
+            if len(label) > 5 and label[5] is not None and area.width() > 0:
+                spot = self._place_bar_label(fm, area, tr, label)
+                if spot is None:
+                    continue
+                r, text, color, inside, align_right = spot
+            else:
+                x, y, text, color, right = label[:5]
+                pt = tr.map(QPointF(x, y))
                 w = fm.horizontalAdvance(text) + 4
-            r = QRectF(pt.x() + 3, pt.y() - h / 2, w, h) if right else QRectF(pt.x() - 3 - w, pt.y() - h / 2, w, h)
-            if area.width() > 0:
-                if r.right() > area.right():
-                    r.moveRight(area.right())
-                if r.left() < area.left():
-                    r.moveLeft(area.left())
+                if area.width() > 0 and w > area.width():
+                    text = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(int(area.width()) - 4, 0))
+                    w = fm.horizontalAdvance(text) + 4
+                r = (QRectF(pt.x() + self.GAP, pt.y() - h / 2, w, h) if right
+                     else QRectF(pt.x() - self.GAP - w, pt.y() - h / 2, w, h))
+                if area.width() > 0:  # no bar in this row to cover: shift into the plot
+                    if r.right() > area.right():
+                        r.moveRight(area.right())
+                    if r.left() < area.left():
+                        r.moveLeft(area.left())
+                inside, align_right = False, not right
             p.setPen(color)
-            p.drawText(r, (Qt.AlignmentFlag.AlignLeft if right else Qt.AlignmentFlag.AlignRight)
+            p.drawText(r, (Qt.AlignmentFlag.AlignRight if align_right else Qt.AlignmentFlag.AlignLeft)
                        | Qt.AlignmentFlag.AlignVCenter, text)
             painted.append((QRectF(r), text))
+            placed.append((k, QColor(color), inside))
         p.restore()
-        self.painted = painted  # (device rect, text) of the last paint, for tests
+        self.painted, self.placed = painted, placed
 
 
 class HBars:
@@ -588,6 +801,7 @@ class HBars:
             finite = finite & ~absent
         widths = np.where(finite, values, 0.0).astype(np.float64)
         self.values = values
+        self.colours = list(brushes) if brushes is not None else [self.color] * n  # per bar, for tests
         kw = {}
         if brushes is not None:
             kw["brushes"] = [QBrush(c) for c in brushes]
@@ -614,8 +828,9 @@ class HBars:
                 labels.append((0.0, j, masked_label, QColor("#666666"), True))
             elif not finite[j]:  # NaN or +inf: an overflow, never called masked
                 labels.append((0.0, j, "NaN" if v != v else "+∞", BAD, True))
-            else:  # right of the bar's end, or right of 0 for a negative bar (never clipped)
-                labels.append((max(v, 0.0), j, fmt(v, self.quantity), QColor("#222222"), True))
+            else:  # beyond the bar's end, or inside it (LabelsItem): never over the end
+                colour = brushes[j] if brushes is not None else self.color
+                labels.append((v, j, fmt(v, self.quantity), INK, True, (0.0, colour)))
         self.labels.set_labels(labels, QRectF(xrange[0], -0.5, xrange[1] - xrange[0], max(rows, 1)))
 
 

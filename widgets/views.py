@@ -289,8 +289,9 @@ class Views(QWidget):
             full = idx.matrix(kind, self.layer, self.head)
             m.show_matrix(full, None, self.anatomy.query_row, rows, cols,
                           masked=idx.mask(kind, self.layer, self.head))
-            m.set_title(f"<b>{KIND_TITLES[kind]}</b>{where} · rows: query token, columns: key token "
-                        "· click a row to take it apart")
+            name = f"<b>{KIND_TITLES[kind]}</b>{where}"
+            m.set_title(f"{name} · rows: query token, columns: key token · click a row to take it apart",
+                        short=(f"{name} · click a row to take it apart", name, where[3:] or name))
             return
         note = None
         if kind == "cross" and not idx.has_attention:
@@ -301,19 +302,29 @@ class Views(QWidget):
         masked = idx.mask(kind, self.layer, self.head) if full is not None else None
         flags = idx.offgold_rows
         m.show_matrix(full, self.step, self.step, rows, cols, masked=masked, flag_rows=flags, note=note)
+        hatched = ""
         if kind == "cross":
             what = "rows: decoder step (output token), columns: source token"
             if masked is not None and masked.any():
-                what += " · hatched = masked (−∞ in the record)"
+                hatched = " · hatched = masked (−∞ in the record)"
         elif masked is not None and masked.any():
-            what = "rows: decoder step, columns: decoder inputs · hatched = masked future (−∞ in the record)"
+            what = "rows: decoder step, columns: decoder inputs"
+            hatched = " · hatched = masked future (−∞ in the record)"
         else:
             what = "rows: decoder step, columns: decoder inputs so far (free running: no future to mask)"
-        title = f"<b>{KIND_TITLES[kind] if idx.is_transformer else 'attention'}</b>{where} · {what}"
+        name = f"<b>{KIND_TITLES[kind] if idx.is_transformer else 'attention'}</b>"
+        off = ""
         if idx.first_offgold is not None:
-            title += (f" · <span style='color:#cf222e'><b>off the gold path from step "
-                      f"{idx.first_offgold}</b></span>")
-        m.set_title(title)
+            off = (f" · <span style='color:#cf222e'><b>off the gold path from step "
+                   f"{idx.first_offgold}</b></span>")
+        # One line at any width: the row/column legend goes first, then the kind's name; the
+        # layer/head and a warning (off the gold path) stay as long as anything is shown.
+        short = (f"{name}{where}{off}{' · hatched = masked' if hatched else ''}", f"{name}{where}{off}")
+        if where:
+            short += (f"{where[3:]}{off}",)
+        if off:
+            short += (off[3:],)
+        m.set_title(f"{name}{where} · {what}{hatched}{off}", short=short)
 
     def _draw_explain(self) -> None:
         if self._explain_cell is None or self.index is None:

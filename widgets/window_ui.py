@@ -22,7 +22,13 @@ from .settings import read_float
 
 FONT_SCALES = (0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5)
 CHROME_MAX_SCALE = 1.3  # see WindowUi._apply_font
-VIEWS_NEED_H = 420  # px of view height per 100 % text scale (MainWindow.view_scale)
+LOSS_FOLD_H = 860  # px of window height below which the loss curve folds away
+LOSS_STRIP_H = 110  # px the stepping bar takes with the loss curve shown
+# The views' height at text scale s (MainWindow.view_scale): the step anatomy's minimum
+# (~214 px of plots + two text lines, ~68 px per 100 %) and a six-row attention map at 1.5
+# lines a row with its tab bar and labels (~60 px + 166 px per 100 %), measured offscreen.
+VIEWS_FIXED_H = 274
+VIEWS_PER_SCALE_H = 234
 
 
 class WindowUi:
@@ -308,6 +314,17 @@ class WindowUi:
         self.history_label = QLabel("no training yet")
         self.history_label.setMinimumWidth(150)
         hrow.addWidget(self.history_label)
+        # The loss curve folds away on a short window (a 1280×720 projector): the attention
+        # map gets its height. This button (and a taller window) brings it back.
+        self.loss_toggle = QToolButton()
+        self.loss_toggle.setCheckable(True)
+        self.loss_toggle.setChecked(True)
+        self.loss_toggle.setAutoRaise(True)
+        self.loss_toggle.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.loss_toggle.setToolTip("show or hide the loss and accuracy curve (folded away on a short window "
+                                    "so that the attention map keeps readable rows)")
+        self.loss_toggle.toggled.connect(self.set_loss_curve_shown)
+        hrow.addWidget(self.loss_toggle)
         cgl.addLayout(hrow)
         cgl.addStretch(1)
         bol.addWidget(controls, 3)
@@ -316,7 +333,9 @@ class WindowUi:
         lw = QWidget()
         lw.setLayout(self.loss_holder)
         bol.addWidget(lw, 2)
+        self.loss_box = lw
         self.bottom = bottom
+        self._loss_auto_folded: bool | None = None  # the fold the window's height last chose
 
         self.outer_split = QSplitter(Qt.Orientation.Vertical)
         self.outer_split.setChildrenCollapsible(False)
@@ -324,8 +343,9 @@ class WindowUi:
         self.outer_split.addWidget(bottom)
         self.outer_split.setStretchFactor(0, 1)
         self.outer_split.setStretchFactor(1, 0)
-        self.outer_split.setSizes([820, 110])
+        self.outer_split.setSizes([820, LOSS_STRIP_H])
         self.setCentralWidget(self.outer_split)
+        self._label_loss_toggle()
         self.status = self.statusBar()
         self.status_right = QLabel("")
         self.status.addPermanentWidget(self.status_right)
@@ -424,7 +444,42 @@ class WindowUi:
             self.fit_toolbars()
             self._fit_toolbars_later()
         if ev.oldSize().height() != ev.size().height():
+            self._fold_loss_for_height()
             QTimer.singleShot(0, self._refit_view_scale)
+
+    # ================================================================== loss curve fold
+    def _fold_loss_for_height(self) -> None:
+        """Fold the loss curve away when the window gets shorter than LOSS_FOLD_H, unfold it
+        when it gets taller; the user's toggle in between is kept until the next crossing."""
+        fold = self.height() < LOSS_FOLD_H
+        if fold != self._loss_auto_folded:
+            self._loss_auto_folded = fold
+            self.set_loss_curve_shown(not fold)
+
+    def set_loss_curve_shown(self, shown: bool) -> None:
+        """Show or fold away the loss and accuracy curve beside the stepping bar; folded, the
+        bar is as low as its controls and the views get the height."""
+        shown = bool(shown)
+        if self.loss_toggle.isChecked() != shown:
+            self.loss_toggle.blockSignals(True)
+            self.loss_toggle.setChecked(shown)
+            self.loss_toggle.blockSignals(False)
+        self._label_loss_toggle()
+        if self.loss_box.isVisibleTo(self.bottom) == shown:
+            return
+        self.loss_box.setVisible(shown)
+        sizes = self.outer_split.sizes()
+        if len(sizes) == 2 and sum(sizes) > 0:
+            self.bottom.layout().activate()
+            want = max(self.bottom.minimumSizeHint().height(), LOSS_STRIP_H if shown else 0)
+            self.outer_split.setSizes([sum(sizes) - want, want])
+
+    @property
+    def loss_curve_shown(self) -> bool:
+        return self.loss_toggle.isChecked()
+
+    def _label_loss_toggle(self) -> None:
+        self.loss_toggle.setText("loss curve ▾" if self.loss_toggle.isChecked() else "loss curve ▸")
 
     # ================================================================== font scale
     def zoom_in(self) -> None:
@@ -447,12 +502,12 @@ class WindowUi:
     @property
     def view_scale(self) -> float:
         """The text scale the views get: the chosen one, but no larger than the height for
-        the views allows (VIEWS_NEED_H pixels per 100 %), so that a map and the step
-        anatomy keep readable rows on a 1280×720 projector at 200 %."""
+        the views allows (VIEWS_FIXED_H + VIEWS_PER_SCALE_H per 100 %), so that a six-row
+        map keeps 1.5 lines a row above the step anatomy on a 1280×720 projector at 200 %."""
         h = self.main_split.height()
         if h < 100 or not self.isVisible():
             return self._font_scale
-        return min(self._font_scale, max(1.0, h / VIEWS_NEED_H))
+        return min(self._font_scale, max(1.0, (h - VIEWS_FIXED_H) / VIEWS_PER_SCALE_H))
 
     def _refit_view_scale(self) -> None:
         if abs(self.view_scale - getattr(self, "_applied_view_scale", self.view_scale)) > 0.04:
