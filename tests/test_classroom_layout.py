@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QRectF, QSettings  # noqa: E402
 from PySide6.QtWidgets import QToolBar, QToolButton  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +46,7 @@ def _settle(qapp, n: int = 6) -> None:
 
 def layout_problems(w) -> list[str]:
     """What is wrong with the window's layout right now (empty: it holds)."""
+    win = w
     bad = []
     if w.height() > w._requested[1] or w.width() > w._requested[0]:
         bad.append(f"window grew to {w.width()}×{w.height()} (minimum sizes exceed the screen)")
@@ -73,13 +74,27 @@ def layout_problems(w) -> list[str]:
                             ("anatomy keys/bars area", an.k_plot.getViewBox(), 45)):
         if vb.height() < min_h:
             bad.append(f"{name} is {vb.height():.0f} px high (< {min_h})")
+    paint(win)
     bad += anatomy_problems(an)
+    current = v.tabs.currentWidget()
+    if current in (v.cross_map, v.masked_map, v.self_map):
+        bad += map_problems(current)
     for name, widget in (("step slider", w.step_slider), ("Train", w.toolbar.widgetForAction(w.act_train)),
                          ("Present", w.lectures.toolbar.widgetForAction(w.lectures.present_action)),
                          ("A+", w.view_toolbar.widgetForAction(w.act_zoom_in))):
         if not widget.isVisible() or widget.width() < 20:
             bad.append(f"{name} not usable ({widget.width()} px wide, visible={widget.isVisible()})")
     return bad
+
+
+def paint(widget) -> None:
+    """Paint ``widget`` as the screen would (value labels and axes decide what to draw when
+    they paint), twice: a first paint can still move things (pending layouts)."""
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(2):
+        widget.grab()
+        QApplication.processEvents()
 
 
 def anatomy_problems(an) -> list[str]:
@@ -114,19 +129,147 @@ def anatomy_problems(an) -> list[str]:
         for q, b in titled[i + 1:]:
             if a.intersects(b):
                 bad.append(f"titles {p.titleLabel.text!r} and {q.titleLabel.text!r} overlap")
+            elif a.adjusted(-2, 0, 2, 0).intersects(b):
+                bad.append(f"titles {p.titleLabel.text!r} and {q.titleLabel.text!r} touch")
+    bad += text_problems(plots)
+    for name, bars in (("energies", an.energy_bars), ("weights", an.weight_bars), ("top-k", an.topk_bars)):
+        if bars.plot.isVisible():
+            bad += [f"{name}: {p}" for p in bar_label_problems(bars)]
     return bad
 
 
-def problems_at_every_scale(win, qapp, size) -> list[str]:
-    """layout_problems of the window at ``size`` for every font scale in SCALES."""
+def axis_texts(axis) -> list[tuple[QRectF, str]]:
+    """(scene rect, text) of each tick label the axis draws now (pyqtgraph's own draw specs)."""
+    from PySide6.QtGui import QImage, QPainter
+
+    if not axis.isVisible() or not axis.style.get("showValues", True):
+        return []
+    img = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(img)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    if not specs:
+        return []
+    return [(axis.mapRectToScene(rect), text) for rect, _flags, text in specs[2]]
+
+
+def text_problems(plots) -> list[str]:
+    """Text that cannot be read in a row of plots: tick labels of one axis printed over each
+    other ("10" and "20" as "1020"), a title on two lines, a title that runs out of its row
+    into the plot below or over tick labels."""
+    from PySide6.QtGui import QFontMetricsF
+
+    bad = []
+    for p in plots:
+        ticks = []
+        for side in ("left", "bottom", "top"):
+            texts = axis_texts(p.getAxis(side))
+            for i, (a, ta) in enumerate(texts):
+                for b, tb in texts[i + 1:]:
+                    if a.adjusted(-1, -1, 1, 1).intersects(b):
+                        bad.append(f"{side} tick labels {ta!r} and {tb!r} print over each other")
+            ticks += texts
+        label = p.titleLabel
+        if not label.isVisible() or not label.text:
+            continue
+        doc = label.item.document()
+        doc.setTextWidth(label.item.textWidth())
+        if doc.lineCount() > 1 or label.item.boundingRect().height() > 2 * QFontMetricsF(label.item.font()).lineSpacing():
+            bad.append(f"title {label.text!r} is on {doc.lineCount()} lines")
+        text = label.item.mapRectToScene(label.item.boundingRect())
+        room = label.sceneBoundingRect()
+        shown = label.item.toPlainText()
+        if text.bottom() > room.bottom() + 1 or text.top() < room.top() - 1:
+            bad.append(f"title {shown!r} ({text.height():.0f} px) runs out of its {room.height():.0f} px row")
+        ink = text.adjusted(0, 4 * label.item.scale(), 0, -4 * label.item.scale())  # less the document margin
+        for r, t in ticks:
+            if ink.intersects(r):
+                bad.append(f"title {shown!r} runs over the tick label {t!r}")
+    return bad
+
+
+def bar_label_problems(bars) -> list[str]:
+    """A bar's value label must be readable: inside the plot, whole, and never over its own
+    bar's end — outside the bar, or inside it short of the end in a colour that contrasts
+    with the bar (WCAG ratio ≥ 4.5). Read from the last paint of the labels."""
+    import numpy as np
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QFontMetricsF
+
+    from widgets.plots import contrast_ratio
+
+    bad = []
+    vb = bars.plot.getViewBox()
+    area = vb.sceneBoundingRect()
+    fm = QFontMetricsF(bars.labels._font)
+    for (rect, text), (k, colour, inside) in zip(bars.labels.painted, bars.labels.placed):
+        if not area.adjusted(-1, -1, 1, 1).contains(rect):
+            bad.append(f"label {text!r} at x {rect.left():.0f}–{rect.right():.0f}, y {rect.top():.0f}–"
+                       f"{rect.bottom():.0f} leaves the plot (x {area.left():.0f}–{area.right():.0f}, "
+                       f"y {area.top():.0f}–{area.bottom():.0f})")
+        if fm.horizontalAdvance(text) > rect.width() + 0.5:
+            bad.append(f"label {text!r} is wider than its {rect.width():.0f} px")
+        v = float(bars.values[k]) if k < len(bars.values) else float("nan")
+        if not np.isfinite(v) or v == 0:
+            continue
+        a, b = vb.mapViewToScene(QPointF(0.0, k - 0.35)), vb.mapViewToScene(QPointF(v, k + 0.35))
+        bar = QRectF(a, b).normalized()
+        end = b.x()
+        if inside:
+            if not bar.adjusted(-0.5, -fm.height(), 0.5, fm.height()).contains(rect):
+                bad.append(f"label {text!r} said inside is not inside its bar")
+            if (v > 0 and rect.right() > end - 2) or (v < 0 and rect.left() < end + 2):
+                bad.append(f"label {text!r} covers its bar's end")
+            ratio = contrast_ratio(colour, bars.colours[k])
+            if ratio < 4.5:
+                bad.append(f"label {text!r} inside its bar: contrast {ratio:.1f} < 4.5")
+        elif rect.adjusted(0.5, 0.5, -0.5, -0.5).intersects(bar):
+            bad.append(f"label {text!r} is printed over its own bar ({v:.3f})")
+    return bad
+
+
+def map_problems(m, min_rows_lines: float = 1.5) -> list[str]:
+    """An attention map's title and labels can be read, and a short sentence's rows are at
+    least ``min_rows_lines`` lines of its labels high (the row label, and the weight in the
+    cells at full size)."""
+    from PySide6.QtGui import QFontMetricsF
+
+    bad = [f"{m.kind} map: {p}" for p in text_problems([m.plot])]
+    rows = len(m.row_labels)
+    if 0 < rows <= 8:
+        line = QFontMetricsF(m.plot.getAxis("left").style["tickFont"]).height()
+        per = m.plot.getViewBox().height() / rows
+        if per < min_rows_lines * line:
+            bad.append(f"{m.kind} map: {per:.1f} px a row for {rows} rows (< {min_rows_lines} × {line:.0f} px lines)")
+    return bad
+
+
+def problems_at_every_scale(win, qapp, size, panels=("map",)) -> list[str]:
+    """layout_problems of the window at ``size`` for every font scale in SCALES, with each
+    of ``panels`` (map tabs) in front."""
     problems = []
     for scale in SCALES:
         win.set_font_scale(scale)
         win.resize(*size)
         win._requested = size
-        _settle(qapp)
-        problems += [f"{size[0]}×{size[1]} at {scale:.0%}: {p}" for p in layout_problems(win)]
+        for panel in panels:
+            win.focus_panel(panel)
+            _settle(qapp)
+            problems += [f"{size[0]}×{size[1]} at {scale:.0%}, {panel}: {p}" for p in layout_problems(win)]
+    if panels != ("map",):
+        win.focus_panel("map")
     return problems
+
+
+def _shipped(lecture: str, preset: str | None = None):
+    """A lecture's model as shipped (presets/lectures/models): trained weights, no training."""
+    from sandbox.lecture_cache import ensure_trained_from
+    from sandbox.lectures import find_lecture, load_lecture
+
+    bundle, origin = ensure_trained_from(load_lecture(find_lecture(lecture)), preset=preset)
+    return bundle
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -145,6 +288,153 @@ def test_seq2seq_anatomy_fits_at_projector_sizes_and_font_scales(win, qapp, size
     finally:
         win.set_font_scale(1.0)
         win.load_preset("en_ko_transformer")
+
+
+@pytest.mark.parametrize("size", SIZES[:2], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_transformer_tabs_hold_at_projector_sizes_and_font_scales(win, qapp, size):
+    """The masked-self and encoder-self tabs too: their titles (the longest) stay on one line."""
+    win.set_mode("teacher_forcing")
+    problems = problems_at_every_scale(win, qapp, size, panels=("masked_self", "encoder_self"))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lecture,preset,mode", [("bahdanau", None, "teacher_forcing"),
+                                                  ("why_attention", "ko_en_cat_none", "free_running"),
+                                                  ("transformer", None, "teacher_forcing")],
+                         ids=["bahdanau", "no_attention", "transformer"])
+def test_trained_models_hold_at_1280x720_and_every_font_scale(win, qapp, lecture, preset, mode):
+    """Trained weights put near-full-width bars (0.99) in the weights and top-k columns;
+    the model without attention shows "states h_j (unused)"; free running goes off the
+    gold path (a red title part). Every label stays readable at 1280×720 and 1920×1080."""
+    bundle = _shipped(lecture, preset)
+    try:
+        win.set_bundle(bundle, 400, "shipped")
+        win.set_mode(mode)
+        win.set_pair(0)
+        problems = []
+        for t in range(min(3, len(win.trace.steps))):
+            win.set_step(t)
+            problems += problems_at_every_scale(win, qapp, (1280, 720))
+        win.set_step(1)
+        problems += problems_at_every_scale(win, qapp, (1920, 1080))
+        assert not problems, "\n".join(problems)
+    finally:
+        win.set_font_scale(1.0)
+        win.load_preset("en_ko_transformer")
+
+
+def test_views_hold_beside_the_docked_preset_editor(win, qapp):
+    """A 1480-wide window with the preset editor docked: the step anatomy's titles are
+    shown whole (a shorter form) or elided, never clipped ("eys = value"), never touching."""
+    bundle = _shipped("dot_product")
+    dock = win.preset_editor_dock
+    try:
+        win.set_bundle(bundle, 400, "shipped")
+        win.set_mode("teacher_forcing")
+        win.set_step(3)
+        dock.setVisible(True)
+        problems = []
+        for height in (940, 720):
+            for scale in SCALES:
+                win.set_font_scale(scale)
+                win.resize(1480, height)
+                _settle(qapp)
+                paint(win)
+                problems += [f"1480×{height} at {scale:.0%}: {p}" for p in anatomy_problems(win.views.anatomy)]
+                problems += [f"1480×{height} at {scale:.0%}: {p}" for p in map_problems(win.views.cross_map, 0)]
+        assert not problems, "\n".join(problems)
+    finally:
+        dock.setVisible(False)
+        win.set_font_scale(1.0)
+        win.load_preset("en_ko_transformer")
+
+
+def test_presenter_slides_hold_at_1280x720(win, qapp, qtbot):
+    """The presenter at a 1280×720 projector: its narration takes a quarter of the width and
+    its text scale is larger. Slide 1 (no attention: "states h_j (unused)", a numbered K
+    matrix) and slide 4 (free running off the gold path: the map's red title) read cleanly."""
+    import dataclasses
+
+    from sandbox.lectures import TrainSpec, find_lecture, load_lecture
+    from widgets.presenter import Presenter
+
+    lec = load_lecture(find_lecture("why_attention"))
+    lec = dataclasses.replace(lec, train=TrainSpec(steps=2, seed=0, required=True))
+    win.resize(1280, 720)
+    win._requested = (1280, 720)
+    p = Presenter(win, lec, fullscreen=False)
+    with qtbot.waitSignal(p.ready, timeout=60_000):
+        p.start()
+    try:
+        problems = []
+        for index in (0, 3):
+            p.go(index)
+            _settle(qapp)
+            paint(win)
+            problems += [f"slide {index + 1}: {x}" for x in anatomy_problems(win.views.anatomy)]
+            problems += [f"slide {index + 1}: {x}" for x in map_problems(win.views.cross_map)]
+        assert any("off the gold path" in (win.views.cross_map._title or "") for _ in [0])
+        assert not problems, "\n".join(problems)
+    finally:
+        p.shutdown()
+        win.set_font_scale(1.0)
+        win.load_preset("en_ko_transformer")
+
+
+@pytest.mark.parametrize("width", [60, 90, 140, 260, 500])
+def test_bar_labels_never_sit_over_their_bar_at_any_width(qtbot, width):
+    """A near-full-width bar (0.992 of a 0–1.35 range; top-k 0.978 of 0–1.5), negative
+    energies, and a small bar, in plots from 60 to 500 px wide and at two text sizes."""
+    import numpy as np
+    import pyqtgraph as pg
+    from PySide6.QtGui import QFont
+
+    from widgets.plots import BAR_BLUE, BAR_ORANGE, GOOD, HBars, style_plot
+
+    gw = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(gw)
+    plots = [style_plot(gw.ci.addPlot(row=0, col=c)) for c in range(3)]
+    bars = [HBars(plots[0], BAR_BLUE, "weight"), HBars(plots[1], GOOD, "probability"),
+            HBars(plots[2], BAR_ORANGE, "energy")]
+    gw.resize(3 * width + 40, 220)
+    gw.show()
+    qtbot.waitExposed(gw)
+    problems = []
+    for pt in (9, 16):
+        font = QFont()
+        font.setPointSize(pt)
+        for b in bars:
+            b.labels.set_font(font)
+        bars[0].set(np.array([0.992, 0.004, 0.004], np.float32), xrange=(0.0, 1.35))
+        bars[1].set(np.array([0.978, 0.014, 0.002, 0.001], np.float32), xrange=(0.0, 1.5),
+                    brushes=[GOOD] + [pg.mkColor("#9aa0a6")] * 3)
+        bars[2].set(np.array([2.092, -1.624, -1.191, -0.053], np.float32), xrange=(-2.0, 3.1))
+        gw.grab()
+        for name, b in zip(("weights", "top-k", "energies"), bars):
+            assert b.labels.painted, name
+            problems += [f"{width} px, {pt} pt, {name}: {p}" for p in bar_label_problems(b)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_loss_curve_folds_away_on_a_short_window_and_comes_back(win, qapp):
+    """At 1280×720 the loss curve folds away (the map gets the height); the button brings
+    it back, and a tall window shows it again."""
+    win.resize(1280, 720)
+    _settle(qapp)
+    assert not win.loss_curve_shown and not win.loss_plot.isVisible()
+    assert win.loss_toggle.isVisible() and win.bottom.height() < 90
+    win.loss_toggle.click()
+    _settle(qapp)
+    assert win.loss_curve_shown and win.loss_plot.isVisible() and win.loss_plot.height() >= 60
+    win.resize(1920, 1080)
+    _settle(qapp)
+    assert win.loss_plot.isVisible()
+    win.resize(1280, 720)
+    _settle(qapp)
+    assert not win.loss_plot.isVisible()
+    win.resize(1920, 1080)
+    _settle(qapp)
+    assert win.loss_plot.isVisible()
 
 
 def test_lecture_menu_sits_before_help_and_keys_list_every_shortcut(win):

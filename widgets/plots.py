@@ -754,6 +754,11 @@ class LabelsItem(pg.GraphicsObject):
                     if r.left() < area.left():
                         r.moveLeft(area.left())
                 inside, align_right = False, not right
+            if area.height() > h and not inside:  # a row lower than the text: labels stay in the plot
+                if r.top() < area.top():
+                    r.moveTop(area.top())
+                elif r.bottom() > area.bottom():
+                    r.moveBottom(area.bottom())
             p.setPen(color)
             p.drawText(r, (Qt.AlignmentFlag.AlignRight if align_right else Qt.AlignmentFlag.AlignLeft)
                        | Qt.AlignmentFlag.AlignVCenter, text)
