@@ -410,8 +410,11 @@ def test_bar_labels_never_sit_over_their_bar_at_any_width(qtbot, width):
                     brushes=[GOOD] + [pg.mkColor("#9aa0a6")] * 3)
         bars[2].set(np.array([2.092, -1.624, -1.191, -0.053], np.float32), xrange=(-2.0, 3.1))
         gw.grab()
+        # painted (a label with no room at all in a 60 px plot is left out, never clipped)
+        assert bars[0].labels.painted or width < 90
         for name, b in zip(("weights", "top-k", "energies"), bars):
-            assert b.labels.painted, name
+            if width >= 260:
+                assert len(b.labels.painted) == len(b.values), (name, b.labels.painted)
             problems += [f"{width} px, {pt} pt, {name}: {p}" for p in bar_label_problems(b)]
     assert not problems, "\n".join(problems)
 

@@ -111,6 +111,7 @@ class StepAnatomy(QWidget):
         self.gw = pg.GraphicsLayoutWidget()
         lay.addWidget(self.gw, 1)
         self._build_plots()
+        self._level_bottoms()
         self._fit_min_height()
         self.gw.scene().sigMouseClicked.connect(self._on_scene_click)
         self.kind_combo.currentIndexChanged.connect(self._on_kind)
@@ -183,12 +184,22 @@ class StepAnatomy(QWidget):
             set_plot_font(p, font)
         for b in (self.energy_bars, self.weight_bars, self.topk_bars):
             b.labels.set_font(font)
+        self._level_bottoms()
         self.header.setFont(font)
         self.formula.setFont(font)
         self._left_width = 0
         if self._args is not None:
             self.show_step(*self._args)
         self._fit_min_height()
+
+    def _level_bottoms(self) -> None:
+        """One bottom-axis height for the middle row: K and V number their columns there and
+        the bar plots leave the same room blank, so every view of the row is equally high and
+        the linked rows line up (with a lower axis under the bars the linked energies and
+        weights showed fewer rows than K, and the last token's bars fell off the plot)."""
+        h = QFontMetrics(self._font).height() + 8
+        for p in (self.k_plot, self.v_plot, self.e_plot, self.w_plot, self.topk_plot):
+            p.getAxis("bottom").setHeight(h)
 
     def _fit_min_height(self) -> None:
         """The plots' widget is never lower than the plots' own layout needs (strips, titles

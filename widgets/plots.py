@@ -754,7 +754,7 @@ class LabelsItem(pg.GraphicsObject):
                     if r.left() < area.left():
                         r.moveLeft(area.left())
                 inside, align_right = False, not right
-            if area.height() > h and not inside:  # a row lower than the text: labels stay in the plot
+            if area.height() > h:  # a row lower than the text: the first and last labels stay in the plot
                 if r.top() < area.top():
                     r.moveTop(area.top())
                 elif r.bottom() > area.bottom():
