@@ -14,6 +14,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QRectF, QSettings  # noqa: E402
+from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtWidgets import QToolBar, QToolButton  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,8 +177,10 @@ def text_problems(plots) -> list[str]:
             continue
         doc = label.item.document()
         doc.setTextWidth(label.item.textWidth())
-        if doc.lineCount() > 1 or label.item.boundingRect().height() > 2 * QFontMetricsF(label.item.font()).lineSpacing():
-            bad.append(f"title {label.text!r} is on {doc.lineCount()} lines")
+        line = QFontMetricsF(label.item.font()).lineSpacing()
+        lines = max(doc.lineCount(), round((label.item.boundingRect().height() - 8) / line))
+        if lines > 1:
+            bad.append(f"title {label.text!r} is on {lines} lines")
         text = label.item.mapRectToScene(label.item.boundingRect())
         room = label.sceneBoundingRect()
         shown = label.item.toPlainText()
@@ -198,13 +201,16 @@ def bar_label_problems(bars) -> list[str]:
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QFontMetricsF
 
-    from widgets.plots import contrast_ratio
-
     bad = []
     vb = bars.plot.getViewBox()
     area = vb.sceneBoundingRect()
     fm = QFontMetricsF(bars.labels._font)
-    for (rect, text), (k, colour, inside) in zip(bars.labels.painted, bars.labels.placed):
+    # (row, colour, inside the bar) per painted label; a LabelsItem that does not say drew
+    # every label of a row of bars in order, in dark ink, outside (as it did before issue 14)
+    placed = getattr(bars.labels, "placed", None) or [(k, QColor("#222222"), False)
+                                                      for k in range(len(bars.labels.painted))]
+    colours = getattr(bars, "colours", None) or [bars.color] * len(bars.values)
+    for (rect, text), (k, colour, inside) in zip(bars.labels.painted, placed):
         if not area.adjusted(-1, -1, 1, 1).contains(rect):
             bad.append(f"label {text!r} at x {rect.left():.0f}–{rect.right():.0f}, y {rect.top():.0f}–"
                        f"{rect.bottom():.0f} leaves the plot (x {area.left():.0f}–{area.right():.0f}, "
@@ -222,12 +228,22 @@ def bar_label_problems(bars) -> list[str]:
                 bad.append(f"label {text!r} said inside is not inside its bar")
             if (v > 0 and rect.right() > end - 2) or (v < 0 and rect.left() < end + 2):
                 bad.append(f"label {text!r} covers its bar's end")
-            ratio = contrast_ratio(colour, bars.colours[k])
+            ratio = contrast_ratio(colour, colours[k])
             if ratio < 4.5:
                 bad.append(f"label {text!r} inside its bar: contrast {ratio:.1f} < 4.5")
         elif rect.adjusted(0.5, 0.5, -0.5, -0.5).intersects(bar):
             bad.append(f"label {text!r} is printed over its own bar ({v:.3f})")
     return bad
+
+
+def contrast_ratio(a, b) -> float:
+    """WCAG 2.x contrast ratio of two QColors (1 to 21), from its relative-luminance formula."""
+    def lum(c):
+        ch = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in (c.redF(), c.greenF(), c.blueF())]
+        return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
+
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
 
 
 def map_problems(m, min_rows_lines: float = 1.5) -> list[str]:
@@ -379,6 +395,35 @@ def test_presenter_slides_hold_at_1280x720(win, qapp, qtbot):
         p.shutdown()
         win.set_font_scale(1.0)
         win.load_preset("en_ko_transformer")
+
+
+def test_anatomy_text_never_overprints_in_a_narrow_panel(qtbot):
+    """The step anatomy alone, 300–600 px wide (the presenter's, beside a docked editor) at
+    9–18 pt: the K matrix's column numbers ("10", "20" printed as "1020"), the plot titles
+    and the bar labels stay readable."""
+    from PySide6.QtGui import QFont
+
+    from sandbox.model import Bundle
+    from sandbox.presets import find_preset, load_preset
+    from sandbox.trace import trace
+    from widgets.anatomy import StepAnatomy
+    from widgets.traceindex import TraceIndex
+
+    an = StepAnatomy()
+    qtbot.addWidget(an)
+    idx = TraceIndex(trace(Bundle.from_preset(load_preset(find_preset("ko_en_cat"))), "나는 고양이로소이다", "I am a cat"))
+    an.show()
+    problems = []
+    for pt in (9, 12, 14, 18):
+        for width in (300, 420, 600):
+            font = QFont()
+            font.setPointSize(pt)
+            an.set_font(font)
+            an.resize(width, 420)
+            an.show_step(idx, 1, 0, 0)
+            paint(an)
+            problems += [f"{width} px at {pt} pt: {p}" for p in anatomy_problems(an)]
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("width", [60, 90, 140, 260, 500])
