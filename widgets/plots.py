@@ -683,8 +683,10 @@ class LabelsItem(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:
         return self._rect
 
-    def _place_bar_label(self, fm, area: QRectF, tr, label) -> tuple[QRectF, str, QColor, bool, bool] | None:
-        """(rect, text, colour, inside, right-aligned) for a bar's label, or None."""
+    def _place_bar_label(self, fm, area: QRectF, tr, label, fewer: int = 0
+                         ) -> tuple[QRectF, str, QColor, bool, bool, int] | None:
+        """(rect, text, colour, inside, right-aligned, decimals dropped) for a bar's label,
+        dropping at least ``fewer`` decimals; None when it has no room at all."""
         x, y, text, color, _right, bar = label[:6]
         h = fm.height()
         yc = tr.map(QPointF(x, y)).y()
@@ -693,25 +695,26 @@ class LabelsItem(pg.GraphicsObject):
         room_right = area.right() - (hi + self.GAP)
         room_left = (lo - self.GAP) - area.left() if end < start else 0.0  # beyond a negative bar's end
         room_in = (hi - lo) - 2 * self.INSET
-        for t in [text] + _fewer_decimals(text):
+        texts = [text] + _fewer_decimals(text)
+        for n, t in enumerate(texts[min(fewer, len(texts) - 1):], start=min(fewer, len(texts) - 1)):
             w = fm.horizontalAdvance(t) + 4
             if w <= room_right:
-                return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False
+                return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False, n
             if w <= room_left:
-                return QRectF(lo - self.GAP - w, yc - h / 2, w, h), t, color, False, True
+                return QRectF(lo - self.GAP - w, yc - h / 2, w, h), t, color, False, True, n
             if w <= room_in:
                 ink = text_on(QColor(bar[1]))
                 if end >= start:  # a positive bar: right-aligned, short of its right end
-                    return QRectF(end - self.INSET - w, yc - h / 2, w, h), t, ink, True, True
-                return QRectF(end + self.INSET, yc - h / 2, w, h), t, ink, True, False
+                    return QRectF(end - self.INSET - w, yc - h / 2, w, h), t, ink, True, True, n
+                return QRectF(end + self.INSET, yc - h / 2, w, h), t, ink, True, False, n
         room = max(room_right, room_left)
         t = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(int(room) - 4, 0))
         if not t:
             return None
         w = fm.horizontalAdvance(t) + 4
         if room_right >= room_left:
-            return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False
-        return QRectF(lo - self.GAP - w, yc - h / 2, w, h), t, color, False, True
+            return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False, len(texts)
+        return QRectF(lo - self.GAP - w, yc - h / 2, w, h), t, color, False, True, len(texts)
 
     def paint(self, p: QPainter, *args) -> None:
         if not self._labels:
@@ -731,14 +734,23 @@ class LabelsItem(pg.GraphicsObject):
         # no two labels overprint; the bars themselves are all drawn.
         row_px = abs(tr.m22()) or 1.0
         keep = set(thin_indices(len(self._labels), int(np.ceil(h * 0.95 / row_px))))
+        has_bar = [len(lb) > 5 and lb[5] is not None and area.width() > 0 for lb in self._labels]
+        # One number of decimals down the column: as many as every bar's label has room for
+        # (a label with no room even at one decimal is elided and does not count).
+        fewer = 0
+        for k, label in enumerate(self._labels):
+            if k in keep and has_bar[k]:
+                spot = self._place_bar_label(fm, area, tr, label)
+                if spot is not None and spot[5] < len(_fewer_decimals(label[2])) + 1:
+                    fewer = max(fewer, spot[5])
         for k, label in enumerate(self._labels):
             if k not in keep:
                 continue
-            if len(label) > 5 and label[5] is not None and area.width() > 0:
-                spot = self._place_bar_label(fm, area, tr, label)
+            if has_bar[k]:
+                spot = self._place_bar_label(fm, area, tr, label, fewer)
                 if spot is None:
                     continue
-                r, text, color, inside, align_right = spot
+                r, text, color, inside, align_right, _n = spot
             else:
                 x, y, text, color, right = label[:5]
                 pt = tr.map(QPointF(x, y))
