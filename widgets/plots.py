@@ -709,7 +709,7 @@ class LabelsItem(pg.GraphicsObject):
                 return QRectF(end + self.INSET, yc - h / 2, w, h), t, ink, True, False, n
         room = max(room_right, room_left)
         t = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(int(room) - 4, 0))
-        if not t:
+        if not any(c.isdigit() for c in t):  # "−…" says nothing: the bar (and the map cell) stand alone
             return None
         w = fm.horizontalAdvance(t) + 4
         if room_right >= room_left:
