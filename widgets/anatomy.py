@@ -173,7 +173,7 @@ class StepAnatomy(QWidget):
         # The middle row (K, energies, weights, V, top-k) holds the numbers: never squeezed
         # below a title, an axis and a few readable rows, whatever the window's height.
         lay.setRowMinimumHeight(1, MIDDLE_MIN_H)
-        for c, s in ((0, 3), (1, 2), (2, 2), (3, 3), (4, 2)):
+        for c, s in ((0, 3), (1, 3), (2, 3), (3, 2), (4, 2)):
             lay.setColumnStretchFactor(c, s)
         self._left_width = 0
 
@@ -226,7 +226,7 @@ class StepAnatomy(QWidget):
             gl.removeItem(self.v_plot)
             gl.removeItem(self.o_plot)
         self.c_plot.setVisible(not transformer)
-        gl.layout.setColumnStretchFactor(3, 3 if transformer else 0)
+        gl.layout.setColumnStretchFactor(3, 2 if transformer else 0)
         if transformer:
             _title(self.k_plot, "keys_head")
             _strip(self.cat_plot, "heads")

@@ -730,11 +730,16 @@ class LabelsItem(pg.GraphicsObject):
         fm = p.fontMetrics()
         h = fm.height()
         painted, placed = [], []
-        # Rows lower than the text: label every k-th row (counted back from the last) so
-        # no two labels overprint; the bars themselves are all drawn.
+        # Rows lower than the text: label every k-th row (counted from the longest bar, else
+        # back from the last) so no two labels overprint; the bars themselves are all drawn.
         row_px = abs(tr.m22()) or 1.0
-        keep = set(thin_indices(len(self._labels), int(np.ceil(h * 0.95 / row_px))))
+        step = max(1, int(np.ceil(h * 0.95 / row_px)))
         has_bar = [len(lb) > 5 and lb[5] is not None and area.width() > 0 for lb in self._labels]
+        keep = set(thin_indices(len(self._labels), step))
+        if step > 1 and any(has_bar):  # keep the longest bar's label (the largest weight, the top choice)
+            lengths = [abs(lb[0] - lb[5][0]) if b else -1.0 for lb, b in zip(self._labels, has_bar)]
+            anchor = int(np.argmax(lengths))
+            keep = {i for i in range(len(self._labels)) if (i - anchor) % step == 0}
         # One number of decimals down the column: as many as every bar's label has room for
         # (a label with no room even at one decimal is elided and does not count).
         fewer = 0
