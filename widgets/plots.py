@@ -695,8 +695,10 @@ class LabelsItem(pg.GraphicsObject):
         room_right = area.right() - (hi + self.GAP)
         room_left = (lo - self.GAP) - area.left() if end < start else 0.0  # beyond a negative bar's end
         room_in = (hi - lo) - 2 * self.INSET
-        texts = [text] + _fewer_decimals(text)
-        for n, t in enumerate(texts[min(fewer, len(texts) - 1):], start=min(fewer, len(texts) - 1)):
+        texts = [text] if fewer == 0 else [text] + _fewer_decimals(text)
+        n = min(fewer, len(texts) - 1)
+        while n < len(texts):
+            t = texts[n]
             w = fm.horizontalAdvance(t) + 4
             if w <= room_right:
                 return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False, n
@@ -707,6 +709,9 @@ class LabelsItem(pg.GraphicsObject):
                 if end >= start:  # a positive bar: right-aligned, short of its right end
                     return QRectF(end - self.INSET - w, yc - h / 2, w, h), t, ink, True, True, n
                 return QRectF(end + self.INSET, yc - h / 2, w, h), t, ink, True, False, n
+            if n == 0 and len(texts) == 1:  # the whole label has no room: try fewer decimals
+                texts += _fewer_decimals(text)
+            n += 1
         room = max(room_right, room_left)
         t = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(int(room) - 4, 0))
         if not any(c.isdigit() for c in t):  # "−…" says nothing: the bar (and the map cell) stand alone
@@ -742,17 +747,19 @@ class LabelsItem(pg.GraphicsObject):
             keep = {i for i in range(len(self._labels)) if (i - anchor) % step == 0}
         # One number of decimals down the column: as many as every bar's label has room for
         # (a label with no room even at one decimal is elided and does not count).
-        fewer = 0
+        fewer, spots = 0, {}
         for k, label in enumerate(self._labels):
             if k in keep and has_bar[k]:
-                spot = self._place_bar_label(fm, area, tr, label)
-                if spot is not None and spot[5] < len(_fewer_decimals(label[2])) + 1:
+                spots[k] = spot = self._place_bar_label(fm, area, tr, label)
+                if spot is not None and spot[5] <= len(_fewer_decimals(label[2])):  # not elided
                     fewer = max(fewer, spot[5])
         for k, label in enumerate(self._labels):
             if k not in keep:
                 continue
             if has_bar[k]:
-                spot = self._place_bar_label(fm, area, tr, label, fewer)
+                spot = spots[k]
+                if fewer and spot is not None and spot[5] < fewer:
+                    spot = self._place_bar_label(fm, area, tr, label, fewer)
                 if spot is None:
                     continue
                 r, text, color, inside, align_right, _n = spot
