@@ -141,6 +141,9 @@ class LectureController(QObject):
         if self.window.views is None:
             self._message("the window is still loading; try again in a moment", "warning")
             return None
+        confirm = getattr(self.window, "confirm_stop_training", None)
+        if confirm is not None and not confirm("Presenting a lecture"):
+            return None  # Cancel: the window's training goes on
         kw.setdefault("lang", self.lang)
         self.presenter = Presenter(self.window, lecture, start=start, **kw)
         self.presenter.finished.connect(self._on_presenter_finished)

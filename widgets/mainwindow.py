@@ -123,6 +123,10 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._checked_on: str | None = None  # the device a lecture's claims were checked on
         self._history: list = []  # training.Snapshot per history point (with its weights)
         self._weights = None  # sandbox.history.WeightHistory of the same points (made on first use)
+        self._metrics_log: list = []  # every training step's Metrics of the model shown (the loss curve)
+        from .model_shelf import ModelShelf
+
+        self._shelf = ModelShelf()  # models trained here, kept per preset file for the session
         self._leave_guards: list[tuple[Callable[[], bool], str]] = []  # asked before another preset replaces this one
         self._close_guards: list[Callable[[], bool]] = []  # asked before the window closes
         self._shutdown_hooks: list[Callable[[], None]] = []  # run when the window shuts down
@@ -236,15 +240,19 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         refused = self._refused_leave()
         if refused is not None:
             raise ValueError(f"kept the current preset: {refused} has unsaved edits (save or discard them first)")
-        bundle = Bundle.from_preset(preset)
         if self.training.is_active:
-            self.training.shutdown()
+            self.training.shutdown()  # its model is the one shown now, and goes on the shelf below
+        if str(path) != self.state.preset_path:
+            self._shelve_current()  # a model trained here comes back when this preset is picked again
+        kept = self._unshelve(str(path), preset)
+        bundle = kept[1] if kept is not None else Bundle.from_preset(preset)
         self.state.set_preset(preset.key, str(path))
         self._install_bundle(bundle)
         self.settings.setValue("last_preset", preset.key if self._is_listed(str(path)) else str(path))
         self._clear_history()
-        if self.loss_plot is not None:
-            self.loss_plot.clear_data()
+        self._clear_curve()
+        if kept is not None:
+            self._put_back(*kept)
         self.set_pair(0)
         self.presetLoaded.emit(preset.key)
 
@@ -285,16 +293,17 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         None: the training state shown is kept if ``bundle`` is the model already shown,
         else the model is described as untrained."""
         if self.training.is_active:
-            self.training.shutdown()
+            self.training.shutdown()  # its model is the one shown now, and goes on the shelf below
         same_model = bundle is self.bundle
         same_preset = self.bundle is not None and self.bundle.preset == bundle.preset
         if trained_steps is None:
             trained_steps, origin = ((self.state.trained_steps, self.state.trained_origin) if same_model
                                      else (0, None))
         if not same_model:
+            if self.bundle is not None and bundle.model is not self.bundle.model:
+                self._shelve_current()  # e.g. a lecture's model replaces one trained here
             self._clear_history()  # the history, like the curve, belongs to the model shown
-            if self.loss_plot is not None:
-                self.loss_plot.clear_data()  # the curve belongs to the model that was shown
+            self._clear_curve()  # the curve belongs to the model that was shown
         self._install_bundle(bundle, keep_pairs=same_preset)
         self._set_trained(int(trained_steps), origin)
         if same_preset and self.state.source is not None:

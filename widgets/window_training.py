@@ -49,8 +49,7 @@ class WindowTraining:
         offset = self.state.trained_steps
         if offset == 0:
             self._clear_history()
-            if self.loss_plot is not None:
-                self.loss_plot.clear_data()
+            self._clear_curve()
         self.hide_banner()
         self.training.start(self.bundle, self._request(), device=device, steps=steps, step_offset=offset,
                             interval=LIVE_INTERVAL_S)
@@ -99,6 +98,7 @@ class WindowTraining:
         self._update_model_view()
 
     def _on_metrics(self, metrics: list) -> None:
+        self._metrics_log.extend(metrics)
         if self.loss_plot is not None:
             self.loss_plot.add(metrics)
         m = metrics[-1]
@@ -248,3 +248,85 @@ class WindowTraining:
         if self._history:
             self._history.clear()
             self._update_history_slider()
+
+    def _clear_curve(self) -> None:
+        """Forget the loss curve (another model is shown, or training starts afresh)."""
+        self._metrics_log = []
+        if self.loss_plot is not None:
+            self.loss_plot.clear_data()
+
+    # ================================================================== kept models
+    def _shelve_current(self) -> None:
+        """Keep the model on screen for this session when it was trained here (not a
+        lecture's cached model, not seeded weights), under its preset file: picking that
+        preset again shows it as it was (widgets.model_shelf). The window lets go of the
+        history and curve it handed over."""
+        from .model_shelf import ShelvedModel
+
+        st = self.state
+        if self.bundle is None or not st.trained_steps or st.trained_origin is not None or not st.preset_path:
+            return
+        item = ShelvedModel(self.bundle, st.trained_steps, self._history, self._weights, self._metrics_log)
+        self._history, self._weights, self._metrics_log = [], None, []
+        self._update_history_slider()
+        self._shelf.put(st.preset_path, item)
+        self.status.showMessage(
+            f"kept your model of “{self.bundle.preset.name}” (trained {st.trained_steps} steps): pick it again "
+            f"to go on with it — {len(self._shelf)} model(s) kept, {self._shelf.nbytes / 1e6:.1f} MB", 10000)
+
+    def _unshelve(self, path: str, preset):
+        """The model kept for ``path`` as a Bundle of ``preset`` (the file as it is now), with
+        its shelf entry: ``(entry, bundle)``; None when nothing is kept or the file changed
+        what the model depends on (sandbox.model.rebind)."""
+        from sandbox.model import rebind
+
+        item = self._shelf.take(path)
+        if item is None:
+            return None
+        bundle = rebind(item.bundle, preset)
+        return None if bundle is None else (item, bundle)
+
+    def _put_back(self, item, bundle) -> None:
+        """Show a kept model's training state: steps, history (when the vocabularies are
+        unchanged, so its weights still fit) and loss curve."""
+        same_vocab = bundle.src_vocab == item.bundle.src_vocab and bundle.tgt_vocab == item.bundle.tgt_vocab
+        if same_vocab:
+            self._history, self._weights = item.history, item.weights
+        self._set_trained(item.trained_steps)
+        self._update_history_slider()
+        self._metrics_log = list(item.metrics)
+        if self.loss_plot is not None and self._metrics_log:
+            self.loss_plot.add(self._metrics_log)
+        self.status.showMessage(f"your model of “{bundle.preset.name}” is back: trained {item.trained_steps} steps",
+                                8000)
+
+    def has_kept_model(self, path: str | None = None) -> bool:
+        """True when a model trained here is kept for the preset file ``path`` (default:
+        the preset shown) and is not the model on screen."""
+        return (path or self.state.preset_path or "") in self._shelf
+
+    def ask_stop_training(self, what: str) -> bool:
+        """Ask whether to stop the running training for ``what`` (e.g. "Presenting a
+        lecture"); True for "Stop training". Tests replace this method."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
+                          f"{what} replaces the model on screen, so training has to stop.\n\n"
+                          f"The model trained so far (step {self.state.trained_steps}) is kept: pick its "
+                          "preset again to go on with it.", parent=self)
+        stop = box.addButton("Stop training", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(stop)
+        box.exec()
+        return box.clickedButton() is stop
+
+    def confirm_stop_training(self, what: str) -> bool:
+        """Before ``what`` replaces the model on screen: True when no training runs, or the
+        user chose to stop it (it is stopped and joined, its model kept for the session);
+        False on Cancel (training goes on)."""
+        if not self.training.is_active:
+            return True
+        if not self.ask_stop_training(what):
+            return False
+        self.training.shutdown()
+        return True

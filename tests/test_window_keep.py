@@ -1,0 +1,147 @@
+"""Nothing is lost, nothing stale (issue 14, the new-user walk): a trained model survives a
+preset switch and a lecture; a dock with unsaved edits asks before it closes; what the
+window shows belongs to the preset, sentence and training point on screen."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+pytest.importorskip("pytestqt")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from sandbox.presets import find_preset  # noqa: E402
+
+from helpers import main_window  # noqa: E402
+
+TIMEOUT = 60_000
+
+
+@pytest.fixture
+def win(qapp, tmp_path):
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="reverse") as w:
+        yield w
+
+
+def _train_a_little(qtbot, win, steps: int = 30) -> None:
+    """Train ``steps`` steps to the end (a few history points, a curve)."""
+    with qtbot.waitSignal(win.training.finished, timeout=TIMEOUT):
+        assert win.start_training(steps=steps)
+    assert len(win.history) >= 2 and len(win.loss_plot.steps) >= 3
+
+
+def _weights(win) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in win.bundle.model.state_dict().items()}
+
+
+# ---------------------------------------------------------------- 1. a trained model is kept
+
+
+def test_a_trained_model_comes_back_when_its_preset_is_picked_again(qtbot, win):
+    from sandbox.trace import trace
+
+    _train_a_little(qtbot, win)
+    steps = win.state.trained_steps
+    assert steps > 0
+    weights = _weights(win)
+    history = [h.step for h in win.history]
+    curve = list(win.loss_plot.steps)
+
+    win.load_preset("ko_en_cat")
+    assert win.state.trained_steps == 0 and win.progress.format() == "untrained"
+
+    win.load_preset("reverse")
+    assert win.state.trained_steps == steps
+    assert f"trained {steps} steps" in win.model_view.toPlainText()
+    assert win.progress.format() == f"trained {steps} steps"
+    now = win.bundle.model.state_dict()
+    assert set(now) == set(weights)
+    for k, v in weights.items():
+        assert torch.equal(now[k], v), k
+    assert [h.step for h in win.history] == history
+    assert list(win.loss_plot.steps) == curve
+    # the map shows the kept model: recompute the trace with the recorded weights
+    tr = trace(win.bundle, win.state.source, win.state.target, mode=win.state.mode)
+    np.testing.assert_array_equal(win.trace.steps[0].attention[0].weights, tr.steps[0].attention[0].weights)
+    # and training goes on from there
+    with qtbot.waitSignal(win.training.finished, timeout=TIMEOUT):
+        assert win.start_training(steps=3)
+    assert win.state.trained_steps == steps + 3
+
+
+def test_an_untrained_or_changed_model_is_not_brought_back(qtbot, win, tmp_path):
+    """Seeded weights are never 'kept'; a kept model whose preset file changed what the
+    model depends on (here its hidden size) is dropped, not shown."""
+    src = find_preset("reverse").read_text(encoding="utf-8")
+    path = tmp_path / "rev.toml"
+    path.write_text(src.replace("corpora/reverse.tsv", str(find_preset("reverse").parent / "corpora/reverse.tsv")),
+                    encoding="utf-8")
+    win.load_preset(str(path))
+    assert not win.has_kept_model(str(find_preset("reverse")))  # "reverse" was never trained
+    _train_a_little(qtbot, win)
+    win.load_preset("reverse")
+    assert win.has_kept_model(str(path))
+    text = path.read_text(encoding="utf-8")
+    assert "hidden = 32" in text
+    path.write_text(text.replace("hidden = 32", "hidden = 24"), encoding="utf-8")
+    win.load_preset(str(path))
+    assert win.state.trained_steps == 0
+    assert not win.has_kept_model(str(path))
+
+
+def test_the_shelf_keeps_the_last_presets_and_counts_their_bytes():
+    from sandbox.model import Bundle
+    from sandbox.presets import load_preset
+    from widgets.model_shelf import ModelShelf, ShelvedModel
+
+    bundle = Bundle.from_preset(load_preset(find_preset("reverse")))
+    shelf = ModelShelf(size=3)
+    for i in range(5):
+        shelf.put(f"p{i}", ShelvedModel(bundle, 10 + i))
+    assert shelf.keys() == ["p2", "p3", "p4"]
+    shelf.put("p2", ShelvedModel(bundle, 99))  # used again: now the newest
+    assert shelf.put("p5", ShelvedModel(bundle, 1)) == ["p3"]
+    assert shelf.take("p2").trained_steps == 99 and shelf.take("p2") is None
+    per_model = sum(t.numel() * t.element_size() for t in bundle.model.state_dict().values())
+    assert shelf.nbytes == len(shelf) * per_model
+
+
+def test_presenting_during_training_asks_and_cancel_keeps_training(qtbot, win, monkeypatch):
+    """F5 while training: Cancel keeps the run going; Stop stops it, the lecture shows, and
+    after Esc the trained model comes back when its preset is picked again."""
+    from sandbox.lectures import TrainSpec, find_lecture, load_lecture
+    from widgets.editor import EditorDialogs
+    from widgets.lecture_menu import install_lectures
+
+    monkeypatch.setattr(EditorDialogs, "ask_unsaved", lambda self, parent, name: "discard")
+    ctl = install_lectures(win)
+    lec = dataclasses.replace(load_lecture(find_lecture("dot_product")), train=TrainSpec(steps=2, seed=0))
+    asked: list[str] = []
+    answer = [False]
+
+    def ask(what: str) -> bool:
+        asked.append(what)
+        return answer[0]
+
+    monkeypatch.setattr(win, "ask_stop_training", ask)
+    with qtbot.waitSignal(win.training.snapshot, timeout=TIMEOUT):
+        assert win.start_training(steps=100000)
+    assert ctl.present(lec) is None
+    assert asked and win.training.is_active  # Cancel: still training, no lecture
+    assert ctl.presenter is None or not ctl.presenter.active
+
+    answer[0] = True
+    p = ctl.present(lec)
+    assert p is not None
+    qtbot.waitUntil(lambda: p.trained, timeout=TIMEOUT)
+    assert not win.training.is_active
+    steps = win._shelf.peek(str(find_preset("reverse"))).trained_steps
+    assert steps > 0
+    p.leave()
+    win.load_preset("reverse")
+    assert win.state.trained_steps == steps
