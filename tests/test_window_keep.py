@@ -145,3 +145,59 @@ def test_presenting_during_training_asks_and_cancel_keeps_training(qtbot, win, m
     p.leave()
     win.load_preset("reverse")
     assert win.state.trained_steps == steps
+
+
+# ---------------------------------------------------------------- 2. a dock's ✕ asks
+
+
+def _click_close(dock) -> None:
+    """Press the dock title bar's ✕ (the button Qt puts there), as a user does."""
+    from PySide6.QtWidgets import QAbstractButton
+
+    button = dock.findChild(QAbstractButton, "qt_dockwidget_closebutton")
+    assert button is not None and button.isVisible()
+    button.click()
+
+
+@pytest.mark.parametrize("which", ["preset", "lecture"])
+def test_closing_an_editor_dock_with_unsaved_edits_asks(qtbot, win, monkeypatch, which):
+    from sandbox.lectures import find_lecture, load_lecture
+    from widgets.editor import EditorDialogs
+    from widgets.editor_install import install_editor
+    from widgets.lecture_menu import install_lectures
+
+    answers: list[str] = []
+    asked: list[str] = []
+
+    def ask(self, parent, name):
+        asked.append(name)
+        return answers.pop(0)
+
+    monkeypatch.setattr(EditorDialogs, "ask_unsaved", ask)
+    if which == "preset":
+        editor = install_editor(win)
+        dock = win.preset_editor_dock
+        dock.show()
+        assert editor.set_setting("training.lr", 0.002)
+        dirty = lambda: editor.is_dirty  # noqa: E731
+    else:
+        ctl = install_lectures(win)
+        editor = ctl.edit(load_lecture(find_lecture("dot_product")))
+        dock = ctl.editor_dock
+        qtbot.keyClicks(editor.title_edit, " (edited)")
+        dirty = lambda: editor.dirty  # noqa: E731
+    qtbot.waitUntil(dock.isVisible)
+    assert dirty()
+
+    answers.append("cancel")
+    _click_close(dock)
+    assert asked and dock.isVisible() and dirty()  # Cancel: open, edits kept
+
+    answers.append("discard")
+    _click_close(dock)
+    assert len(asked) == 2 and not dock.isVisible() and not dirty()
+
+    dock.show()  # nothing unsaved now: ✕ closes without asking
+    qtbot.waitUntil(dock.isVisible)
+    _click_close(dock)
+    assert len(asked) == 2 and not dock.isVisible()

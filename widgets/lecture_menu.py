@@ -22,6 +22,7 @@ from .hooks import window_menu
 from .lecture_editor import LectureEditor
 from .presenter_mode import LANG_NAMES, Presenter
 from .slide_apply import _view_with_edits
+from .unsaved import ask_before_closing
 
 if TYPE_CHECKING:
     from .mainwindow import MainWindow
@@ -167,6 +168,7 @@ class LectureController(QObject):
             self.editor_dock = QDockWidget("Lecture editor", self.window)
             self.editor_dock.setObjectName("lecture_editor_dock")
             self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.editor_dock)
+            ask_before_closing(self.editor_dock, self._editor_may_close)  # ✕: Save / Discard / Cancel
         old = self.editor
         self.editor = LectureEditor(self.window, lecture)
         self.editor.presentRequested.connect(lambda i: self.present(self.editor.lecture, i))
@@ -178,6 +180,15 @@ class LectureController(QObject):
         self.editor_dock.show()
         self.editor.offer_draft()
         return self.editor
+
+    def _editor_may_close(self) -> bool:
+        editor = self.editor
+        if editor is None or not shiboken6.isValid(editor):
+            return True
+        if not editor.maybe_discard(self.window):
+            return False
+        editor.flush_draft()
+        return True
 
     def new_from_view(self) -> LectureEditor | None:
         view = self.window.current_view()
