@@ -62,10 +62,33 @@ class LectureController(QObject):
             add(tb)
         else:
             window.addToolBar(tb)
+        self._restore_settings()
         self.refresh()
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
+
+    # Settings keys (the window's settings object; written by the window's save_settings).
+    LECTURE_KEY, LANG_KEY = "lecture/current", "lecture/lang"
+
+    def _restore_settings(self) -> None:
+        """The lecture chosen and the narration language of the last session; a lecture that
+        is gone or a language not offered is ignored."""
+        s = getattr(self.window, "settings", None)
+        if s is None:
+            return
+        lang = s.value(self.LANG_KEY, self.lang)
+        if isinstance(lang, str) and lang in LANGS:
+            self.lang = lang
+        current = s.value(self.LECTURE_KEY, "")
+        self._wanted_lecture = current if isinstance(current, str) and current else None
+
+    def save_settings(self, s) -> None:
+        """Write the lecture chosen and the narration language into ``s`` (QSettings)."""
+        current = self.combo.currentData()
+        if current:
+            s.setValue(self.LECTURE_KEY, str(current))
+        s.setValue(self.LANG_KEY, self.lang)
 
     def refresh(self) -> None:
         """Re-read the lecture folders into the menu and the combo."""
@@ -77,6 +100,8 @@ class LectureController(QObject):
                 title = f"{key} (broken)"
             entries.append((key, path, is_user, title))
         current = self.combo.currentData()
+        if current is None:  # the first fill: the last session's lecture, if it is still there
+            current = getattr(self, "_wanted_lecture", None)
         self.combo.blockSignals(True)
         self.combo.clear()
         for key, path, is_user, title in entries:

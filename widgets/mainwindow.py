@@ -58,9 +58,34 @@ DEFAULT_PRESET = "ko_en_cat"
 APP_NAME = "Attention Sandbox"
 
 
-def _startup_task(preset_ref: str, wanted_mode: str):
+def first_sentence(preset, saved: dict | None = None) -> tuple[str, str | None, int]:
+    """The sentence a preset opens on: ``(source, target, pair index or -1)``.
+
+    ``saved`` (the last session's view of this preset: ``source``, ``target``, ``own``) wins
+    while it still exists: a pair still among the preset's pairs (training or held out), or
+    the user's own sentence. Otherwise the preset's own example (the pair its name states,
+    :func:`sandbox.example.find_example`), else its first pair. A removed pair is ignored."""
+    from sandbox.example import find_example
+
+    if saved and saved.get("source"):
+        src, tgt = saved["source"], saved.get("target") or None
+        for i, p in enumerate(preset.pairs):
+            if (p.source, p.target) == (src, tgt):
+                return src, tgt, i
+        if saved.get("own") or any((p.source, p.target) == (src, tgt) for p in preset.heldout_pairs):
+            return src, tgt, -1
+    ex = find_example(preset)
+    if ex is not None:
+        return ex.pair.source, ex.pair.target, -1 if ex.heldout else ex.index
+    p = preset.pairs[0]
+    return p.source, p.target, 0
+
+
+def _startup_task(preset_ref: str, wanted_mode: str, saved: dict | None = None):
     """The start-up job (runs on the job runner's thread): import torch, load the preset
-    (the default one if it is broken), trace its first pair. ``(progress, should_stop) -> dict``."""
+    (the default one if it is broken), trace its first sentence (:func:`first_sentence`;
+    ``saved`` is the last session's view, used when it is of this preset file).
+    ``(progress, should_stop) -> dict``."""
 
     def task(progress, should_stop) -> dict:
         import torch  # noqa: F401 - the slow import, off the GUI thread
@@ -81,11 +106,18 @@ def _startup_task(preset_ref: str, wanted_mode: str):
             preset = load_preset(find_preset(DEFAULT_PRESET))
         warning = "; ".join(warnings) or None
         bundle = Bundle.from_preset(preset)
-        pair = preset.pairs[0]
         mode = wanted_mode if wanted_mode in MODES else "teacher_forcing"
-        tr = trace(bundle, pair.source, pair.target, mode=mode)
-        return {"presets": presets, "bundle": bundle, "trace": tr, "mode": mode,
-                "devices": available_devices(), "warning": warning}
+        mine = saved if saved and saved.get("preset_path") == str(preset.path) else None
+        source, target, index = first_sentence(preset, mine)
+        try:
+            tr = trace(bundle, source, target, mode=mode if target is not None else "free_running")
+        except ValueError:  # a saved sentence this model cannot trace any more: the example
+            mine = None
+            source, target, index = first_sentence(preset)
+            tr = trace(bundle, source, target, mode=mode)
+        return {"presets": presets, "bundle": bundle, "trace": tr, "mode": tr.mode,
+                "devices": available_devices(), "warning": warning, "source": source, "target": target,
+                "pair_index": index, "restored": mine}
 
     return task
 
@@ -178,7 +210,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._load_started = True
         preset = read_str(self.settings, "last_preset", DEFAULT_PRESET) or DEFAULT_PRESET
         mode = read_str(self.settings, "mode", "teacher_forcing")
-        self._loader.start(_startup_task(preset, mode))
+        self._loader.start(_startup_task(preset, mode, self._saved_view()))
         QTimer.singleShot(0, self._build_views)
 
     def _join_loader(self) -> None:
@@ -202,9 +234,11 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._set_loading(False)
         self.state.set_mode(result["mode"])
         self._install_bundle(bundle)
-        pair = bundle.preset.pairs[0]
-        self.state.set_sentence(pair.source, pair.target, 0)  # the pair list and radios follow
+        # the pair list and radios follow
+        self.state.set_sentence(result.get("source"), result.get("target"), result.get("pair_index", -1))
         self._set_trace(tr, keep_step=False, live=True)
+        if result.get("restored"):
+            self._restore_view(result["restored"])  # step, layer, head, own sentence (clamped)
         self._swap_in_views()
         warning = result.get("warning")
         problem = settings_problem(self.settings) if self.persist else None
@@ -253,7 +287,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._clear_curve()
         if kept is not None:
             self._put_back(*kept)
-        self.set_pair(0)
+        self.show_example()
         self.presetLoaded.emit(preset.key)
 
     def reload_saved_preset(self, key_or_path: str | os.PathLike) -> bool:
@@ -303,8 +337,9 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
             if self.bundle is not None and bundle.model is not self.bundle.model:
                 self._shelve_current()  # e.g. a lecture's model replaces one trained here
             self._clear_history()  # the history, like the curve, belongs to the model shown
-            self._clear_curve()  # the curve belongs to the model that was shown
         self._install_bundle(bundle, keep_pairs=same_preset)
+        if not same_model:
+            self._clear_curve()  # the curve belongs to the model that was shown
         self._set_trained(int(trained_steps), origin)
         if same_preset and self.state.source is not None:
             self._retrace(keep_step=True)
@@ -321,6 +356,17 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self.state.set_sentence(pairs[index].source, pairs[index].target, index)  # panels follow
         self.interventions = None
         self._retrace(keep_step=False)
+
+    def show_example(self) -> None:
+        """Show the preset's own example (the pair its name states; a held-out one is traced
+        like your own sentence), else its first pair."""
+        if self.bundle is None or not self.bundle.preset.pairs:
+            return
+        source, target, index = first_sentence(self.bundle.preset)
+        if index >= 0:
+            self.set_pair(index)
+        else:
+            self.set_sentence(source, target)
 
     def set_sentence(self, source: str, target: str | None = None) -> bool:
         """Trace your own sentence; no target means free running. False (and a banner) if
@@ -504,6 +550,15 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         if not keep_pairs:
             self.pair_list.set_pairs(p.pairs, p.heldout_pairs)
             self._select_preset_in_combo()
+            # "Your own sentence" was typed for the old model's vocabulary: start empty,
+            # with this preset's example as the hint
+            from sandbox.example import example_pair
+
+            ex = example_pair(p)
+            self.source_edit.clear()
+            self.target_edit.clear()
+            if ex is not None:
+                self.source_edit.setPlaceholderText(f"source, e.g. {ex.source}")
         self.state.set_limits(*self._layers_heads())  # clamps layer and head
         self._sync_layer_head()  # the spin boxes' ranges, even when layer and head stay
         self._show_layer_head(p.model.kind == "transformer")

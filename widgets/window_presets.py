@@ -96,6 +96,10 @@ class WindowPresets:
         else:
             state = "<span style='color:#8250df'>untrained (seeded weights)</span>"
         rows.append(state)
+        if self._history and self.viewing_history:
+            h = self._history[self.history_slider.value()]
+            rows.append(f"<span style='color:#9a6700'>the views show step {h.step} of training (history "
+                        f"slider; at the right end, “live”, they show step {self.state.trained_steps})</span>")
         kept = self._shelf.peek(self.state.preset_path or "")
         if kept is not None:
             rows.append(f"<span style='color:#9a6700'>your own model of this preset (trained {kept.trained_steps} "

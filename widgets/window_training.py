@@ -91,8 +91,11 @@ class WindowTraining:
 
     def _on_training_state(self, state: str) -> None:
         if state == "paused":
-            self.status.showMessage("training paused — Ctrl+R resumes, ■ stops")
+            self.status.showMessage(f"training paused at step {self.training.steps_done} — Ctrl+R resumes, ■ stops")
             self.act_pause.setText("▶ Resume")
+            # The views show the last snapshot, traced a few steps back: trace the step the
+            # run paused at, so the map, Model box, progress and loss curve name one step.
+            self.training.set_request(self._request())
         elif state == "running":
             self.act_pause.setText("❚❚ Pause")
         self._update_model_view()
@@ -111,6 +114,10 @@ class WindowTraining:
 
     def _on_snapshot(self, snap) -> None:
         self.state.set_trained(snap.step)
+        if self.training.is_paused:  # the step paused at, traced (see _on_training_state)
+            self._update_model_view()
+            self._update_history_label()
+            self.status.showMessage(f"training paused at step {snap.step} — Ctrl+R resumes, ■ stops")
         if snap.trace_error:
             self.status.showMessage(f"cannot trace this sentence: {snap.trace_error}", 4000)
             return
@@ -209,6 +216,7 @@ class WindowTraining:
         else:
             self._show_history_point(v)
         self._update_history_label()
+        self._update_model_view()  # it names the point of training the views show
 
     def _history_trace(self, v: int):
         """The current sentence and mode traced with the weights of history point ``v``
@@ -254,6 +262,9 @@ class WindowTraining:
         self._metrics_log = []
         if self.loss_plot is not None:
             self.loss_plot.clear_data()
+            # the x axis of the model shown (its planned steps), not the last run's
+            planned = self.bundle.preset.training.steps if self.bundle is not None else 1
+            self.loss_plot.getPlotItem().setXRange(0, max(planned, 1), padding=0.02)
 
     # ================================================================== kept models
     def _shelve_current(self) -> None:
