@@ -201,3 +201,120 @@ def test_closing_an_editor_dock_with_unsaved_edits_asks(qtbot, win, monkeypatch,
     qtbot.waitUntil(dock.isVisible)
     _click_close(dock)
     assert len(asked) == 2 and not dock.isVisible()
+
+
+# ---------------------------------------------------------------- 3. nothing stale
+
+
+def test_the_own_sentence_box_starts_empty_after_a_preset_switch(qtbot, win):
+    win.source_edit.setText("h f 2 d")
+    win.target_edit.setText("d 2 f h")
+    win.load_preset("ko_en_cat")
+    assert win.source_edit.text() == "" and win.target_edit.text() == ""
+    assert "나는 고양이로소이다" in win.source_edit.placeholderText()  # this preset's example as the hint
+
+
+def test_the_explanation_is_not_shown_under_another_map(qtbot, win):
+    win.load_preset("en_ko_transformer")
+    views = win.views
+    win.focus_panel("cross")
+    views.explain_cell("cross", 0, 0)
+    cross_text = views.explain.toPlainText()
+    assert views.explain.explanation is not None and "cross attention" in cross_text
+    win.focus_panel("masked_self")
+    assert views.explain.explanation is None and views.explain.toPlainText() != cross_text
+    assert "masked decoder self-attention" in views.explain.toPlainText()
+    win.focus_panel("cross")  # back on its own map: explained again
+    assert views.explain.explanation is not None and views.explain.toPlainText() == cross_text
+
+
+def test_the_loss_plot_shows_the_new_presets_steps_after_a_switch(qtbot, win):
+    from sandbox.presets import load_preset
+
+    _train_a_little(qtbot, win)
+    trained_x = win.loss_plot.getPlotItem().viewRange()[0]
+    assert trained_x[1] < 100  # the 30-step run's axis
+    win.load_preset("ko_en_cat")
+    planned = load_preset(find_preset("ko_en_cat")).training.steps
+    lo, hi = win.loss_plot.getPlotItem().viewRange()[0]
+    assert win.loss_plot.steps == [] and lo <= 0 < planned <= hi < planned * 1.1
+
+
+def test_the_model_box_names_the_history_point_shown(qtbot, win):
+    _train_a_little(qtbot, win)
+    h = win.history[1]
+    total = win.state.trained_steps
+    assert h.step != total
+    win.show_history(1)
+    text = win.model_view.toPlainText()
+    assert f"the views show step {h.step} of training" in text
+    win.show_history(len(win.history))  # live again
+    assert "the views show step" not in win.model_view.toPlainText()
+    assert f"trained {total} steps" in win.model_view.toPlainText()
+
+
+def test_while_paused_every_counter_names_the_same_step(qtbot, win, monkeypatch):
+    """Snapshots are traced now and then (here: only at history points), so the step the
+    views and the Model box show lags the loss curve; pausing traces the step paused at."""
+    import re
+
+    import widgets.window_training as wt
+
+    monkeypatch.setattr(wt, "LIVE_INTERVAL_S", 1000.0)
+    assert win.start_training(steps=100000)
+    qtbot.waitUntil(lambda: len(win.loss_plot.steps) >= 20, timeout=TIMEOUT)
+    win.pause_training()
+    qtbot.waitUntil(lambda: win.training.is_paused, timeout=TIMEOUT)
+
+    def numbers():
+        box = re.search(r"paused at step (\d+)", win.model_view.toPlainText())
+        status = re.search(r"paused at step (\d+)", win.status.currentMessage())
+        return (int(box.group(1)) if box else None, int(status.group(1)) if status else None,
+                win.progress.value(), win.loss_plot.steps[-1], win.state.trained_steps)
+
+    try:
+        qtbot.waitUntil(lambda: len(set(numbers())) == 1, timeout=10_000)
+        assert numbers()[0] >= 20
+        assert win.trace is win.state.live_trace  # the views show the step paused at
+    finally:
+        win.training.shutdown()
+
+
+def test_the_train_button_says_what_it_does(qtbot, win):
+    assert win.act_train.text() == "▶ Train"
+    with qtbot.waitSignal(win.training.snapshot, timeout=TIMEOUT):
+        assert win.start_training(steps=100000)
+    try:
+        assert "Pause" in win.act_train.text() and "Train" not in win.act_train.text()
+        win.pause_training()
+        qtbot.waitUntil(lambda: win.training.is_paused, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: "Resume" in win.act_train.text(), timeout=TIMEOUT)
+    finally:
+        win.training.shutdown()
+    assert win.act_train.text() == "▶ Train"
+
+
+def test_after_the_layer_head_spin_boxes_the_arrow_keys_step_again(qtbot, win):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionSpinBox
+
+    win.load_preset("en_ko_transformer")
+    win.activateWindow()
+    win.set_step(0)
+    spin = win.head_spin
+    assert spin.isVisible() and spin.maximum() >= 1
+    opt = QStyleOptionSpinBox()
+    spin.initStyleOption(opt)
+    up = spin.style().subControlRect(QStyle.ComplexControl.CC_SpinBox, opt, QStyle.SubControl.SC_SpinBoxUp, spin)
+    qtbot.mouseClick(spin, Qt.MouseButton.LeftButton, pos=up.center() if up.isValid() else QPoint(spin.width() - 4, 4))
+    assert win.state.head == 1  # the click worked
+    target = QApplication.focusWidget() or win
+    qtbot.keyClick(target, Qt.Key.Key_Right)
+    assert win.state.step == 1 and spin.value() == 1  # the key stepped; it did not go into the box
+    # typed into with Tab focus, Enter hands the keys back
+    spin.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(spin, Qt.Key.Key_Up)
+    assert win.state.head == min(2, spin.maximum())
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    qtbot.keyClick(QApplication.focusWidget() or win, Qt.Key.Key_Right)
+    assert win.state.step == 2

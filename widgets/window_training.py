@@ -75,10 +75,15 @@ class WindowTraining:
         self.act_open.setEnabled(not active)
         self.act_pause.setEnabled(active)
         self.act_stop.setEnabled(active)
-        self.act_train.setText("▶❚❚ Train" if active else "▶ Train")
+        self._label_train_button("running" if active else "idle")
         if not active:
             self.act_train.setEnabled(self.bundle is not None)
         self.pair_list.setToolTip("stop training to switch sentences" if active else "")
+
+    def _label_train_button(self, state: str) -> None:
+        """The Train button says what a press does now: Train, Pause or Resume."""
+        text = {"running": "❚❚ Pause", "paused": "▶ Resume"}.get(state, "▶ Train")
+        self.act_train.setText(text)
 
     def _paint_now(self) -> None:
         """Paint what the snapshot changed now, while the worker is held: deliver the
@@ -90,6 +95,7 @@ class WindowTraining:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest)
 
     def _on_training_state(self, state: str) -> None:
+        self._label_train_button(state)
         if state == "paused":
             self.status.showMessage(f"training paused at step {self.training.steps_done} — Ctrl+R resumes, ■ stops")
             self.act_pause.setText("▶ Resume")
