@@ -34,10 +34,13 @@ class Example:
 
 def stated_example(name: str) -> tuple[str, str | None] | None:
     """(source, target) as the name states them ("A → B (note)"), NFC-normalised; the target
-    is None when the name states only a source ("A → "); None when the name has no arrow."""
+    is None when the name states only a source ("A → "); None when the name has no arrow
+    outside parentheses."""
     if ARROW not in name:
         return None
     left, right = name.split(ARROW, 1)
+    if left.count("(") != left.count(")"):
+        return None  # the arrow sits inside a note: "Reverse a sequence (a b c → c b a)"
     source, target = normalize(left), normalize(_NOTE.sub("", right))
     return (source, target or None) if source else None
 

@@ -318,3 +318,109 @@ def test_after_the_layer_head_spin_boxes_the_arrow_keys_step_again(qtbot, win):
     qtbot.keyClick(spin, Qt.Key.Key_Return)
     qtbot.keyClick(QApplication.focusWidget() or win, Qt.Key.Key_Right)
     assert win.state.step == 2
+
+
+# ---------------------------------------------------------------- 4, 5. first view, relaunch
+
+
+def _launch(qtbot, ini):
+    """The window as ``python main.py`` starts it (deferred: torch and the preset load behind it)."""
+    from PySide6.QtCore import QSettings
+
+    from widgets.mainwindow import MainWindow
+
+    w = MainWindow(deferred=True, settings=QSettings(str(ini), QSettings.Format.IniFormat))
+    w.show()
+    with qtbot.waitSignal(w.ready, timeout=TIMEOUT):
+        w.start_loading()
+    return w
+
+
+def _close(qapp, w) -> None:
+    ctl = getattr(w, "lectures", None)
+    w.close()  # saves the settings
+    if ctl is not None:
+        ctl.shutdown()
+    w.deleteLater()
+    qapp.processEvents()
+
+
+def test_the_first_launch_opens_on_the_presets_own_example(qtbot, qapp, tmp_path):
+    w = _launch(qtbot, tmp_path / "w.ini")
+    try:
+        assert w.state.preset_key == "ko_en_cat"
+        assert (w.state.source, w.state.target) == ("나는 고양이로소이다", "I am a cat")
+        assert list(w.trace.source_tokens[:2]) == ["나는", "고양이로소이다"]
+        assert w.pair_list.currentRow() == w.pair_list.row_of("나는 고양이로소이다", "I am a cat") >= 0
+    finally:
+        _close(qapp, w)
+
+
+def test_a_relaunch_restores_sentence_step_lecture_and_language(qtbot, qapp, tmp_path):
+    from widgets.lecture_menu import install_lectures
+
+    ini = tmp_path / "w.ini"
+    w = _launch(qtbot, ini)
+    try:
+        ctl = install_lectures(w)
+        w.set_pair(5)
+        pair = w.bundle.preset.pairs[5]
+        w.set_mode("free_running")
+        w.set_step(2)
+        ctl.combo.setCurrentIndex(ctl.combo.count() - 1)
+        lecture = ctl.combo.currentData()
+        ctl._set_lang("ko")
+    finally:
+        _close(qapp, w)
+    w = _launch(qtbot, ini)
+    try:
+        assert (w.state.source, w.state.target, w.state.pair_index) == (pair.source, pair.target, 5)
+        assert w.state.mode == "free_running" and w.state.step == min(2, w.state.last_step)
+        ctl = install_lectures(w)
+        assert ctl.combo.currentData() == lecture and ctl.lang == "ko"
+        # your own sentence comes back too, in its boxes
+        w.set_sentence("나는 큰 고양이로소이다")
+        w.set_step(1)
+    finally:
+        _close(qapp, w)
+    w = _launch(qtbot, ini)
+    try:
+        assert w.state.source == "나는 큰 고양이로소이다" and w.state.target is None and w.state.step == 1
+        assert w.source_edit.text() == "나는 큰 고양이로소이다"
+    finally:
+        _close(qapp, w)
+
+
+def test_a_stale_remembered_view_is_clamped_or_ignored_quietly(qtbot, qapp, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from sandbox.presets import load_preset
+
+    ini = tmp_path / "w.ini"
+    path = str(find_preset("ko_en_cat"))
+    pair = load_preset(path).pairs[3]
+    s = QSettings(str(ini), QSettings.Format.IniFormat)
+    for key, value in (("last_preset", "ko_en_cat"), ("view/preset_path", path), ("view/source", pair.source),
+                       ("view/target", pair.target), ("view/step", 99), ("view/layer", "x"),
+                       ("lecture/current", "/no/such/lecture.toml"), ("lecture/lang", "xx")):
+        s.setValue(key, value)
+    s.sync()
+    w = _launch(qtbot, ini)
+    try:
+        assert w.state.source == pair.source and w.state.step == w.state.last_step  # 99 clamped
+        assert w.banner_text == ""
+    finally:
+        _close(qapp, w)
+    s = QSettings(str(ini), QSettings.Format.IniFormat)
+    s.setValue("view/source", "a pair removed from the corpus")
+    s.setValue("view/own", "false")
+    s.sync()
+    w = _launch(qtbot, ini)
+    try:
+        assert w.state.source == "나는 고양이로소이다" and w.banner_text == ""  # the example instead
+        from widgets.lecture_menu import install_lectures
+
+        ctl = install_lectures(w)
+        assert ctl.lang == "en" and ctl.combo.currentIndex() == 0  # the unknown ones ignored
+    finally:
+        _close(qapp, w)
