@@ -559,6 +559,8 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
             self.target_edit.clear()
             if ex is not None:
                 self.source_edit.setPlaceholderText(f"source, e.g. {ex.source}")
+            if self.loss_plot is not None and not self._metrics_log:  # an empty curve: this preset's axis
+                self.loss_plot.getPlotItem().setXRange(0, max(p.training.steps, 1), padding=0.02)
         self.state.set_limits(*self._layers_heads())  # clamps layer and head
         self._sync_layer_head()  # the spin boxes' ranges, even when layer and head stay
         self._show_layer_head(p.model.kind == "transformer")

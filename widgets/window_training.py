@@ -104,6 +104,8 @@ class WindowTraining:
             self.training.set_request(self._request())
         elif state == "running":
             self.act_pause.setText("❚❚ Pause")
+            if "paused" in self.status.currentMessage():  # resumed: the pause message is stale
+                self.status.showMessage("training resumed — Ctrl+R pauses, ■ stops", 5000)
         self._update_model_view()
 
     def _on_metrics(self, metrics: list) -> None:
@@ -329,8 +331,8 @@ class WindowTraining:
 
         box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
                           f"{what} replaces the model on screen, so training has to stop.\n\n"
-                          f"The model trained so far (step {self.state.trained_steps}) is kept: pick its "
-                          "preset again to go on with it.", parent=self)
+                          "The model trained so far is kept for this session: pick its preset again "
+                          "to go on with it.", parent=self)
         stop = box.addButton("Stop training", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(stop)
