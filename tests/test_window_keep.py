@@ -94,6 +94,24 @@ def test_an_untrained_or_changed_model_is_not_brought_back(qtbot, win, tmp_path)
     assert not win.has_kept_model(str(path))
 
 
+def test_a_lectures_model_of_the_same_preset_leaves_yours_one_pick_away(qtbot, win):
+    """A lecture shows its own (cached) model of the preset you trained: yours is kept, the
+    Model box says so, and picking the preset in the box (the one already shown) brings it back."""
+    from sandbox.model import Bundle
+
+    _train_a_little(qtbot, win)
+    steps = win.state.trained_steps
+    path = str(find_preset("reverse"))
+    win.set_bundle(Bundle.from_preset(win.bundle.preset), trained_steps=500, origin="lecture cache")
+    assert win.state.trained_steps == 500 and win.has_kept_model(path)
+    assert f"your own model of this preset (trained {steps} steps) is kept" in win.model_view.toPlainText()
+    i = win.preset_combo.findData(path)
+    assert i >= 0 and win.preset_combo.currentIndex() == i
+    win._on_preset_chosen(i)  # what the box's "activated" calls
+    assert win.state.trained_steps == steps and win.state.trained_origin is None
+    assert not win.has_kept_model(path) and "is kept" not in win.model_view.toPlainText()
+
+
 def test_the_shelf_keeps_the_last_presets_and_counts_their_bytes():
     from sandbox.model import Bundle
     from sandbox.presets import load_preset
