@@ -14,7 +14,8 @@ Which file holds what:
 - ``window_ui.py`` building the widgets, toolbars, text scale; ``window_steps.py`` stepping,
   play and keys; ``window_training.py`` training and the history slider;
   ``window_presets.py`` preset / device boxes and the Model box; ``window_io.py`` banner,
-  help and exports; ``window_settings.py`` what is remembered between sessions.
+  help and exports; ``window_settings.py`` what is remembered between sessions;
+  ``model_shelf.py`` models trained here, kept per preset for the session.
 
 Public hooks (used by the lecture presenter, the compare view, the editor, what-if):
 ``load_preset``, ``reload_saved_preset``, ``set_pair``, ``set_sentence``, ``set_mode``,
@@ -261,11 +262,13 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
 
     # ================================================================== public hooks
     def load_preset(self, key_or_path: str | os.PathLike) -> None:
-        """Open a preset (shipped/user key or .toml path) with a fresh, seeded model.
+        """Open a preset (shipped/user key or .toml path) on its own example sentence.
 
-        Raises PresetError for a bad preset (the window keeps its current preset).
-        Training, if running, is stopped first.
-        """
+        The model is the one trained for this preset file earlier in the session, when one
+        is kept and still fits the file (widgets.model_shelf), else a fresh, seeded one; a
+        model trained here for the preset shown before is kept in turn. Raises PresetError
+        for a bad preset (the window keeps its current preset). Training, if running, is
+        stopped first (its model is kept)."""
         from sandbox.model import Bundle
         from sandbox.presets import find_preset, load_preset
 
