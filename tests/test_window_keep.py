@@ -112,23 +112,6 @@ def test_a_lectures_model_of_the_same_preset_leaves_yours_one_pick_away(qtbot, w
     assert not win.has_kept_model(path) and "is kept" not in win.model_view.toPlainText()
 
 
-def test_the_shelf_keeps_the_last_presets_and_counts_their_bytes():
-    from sandbox.model import Bundle
-    from sandbox.presets import load_preset
-    from widgets.model_shelf import ModelShelf, ShelvedModel
-
-    bundle = Bundle.from_preset(load_preset(find_preset("reverse")))
-    shelf = ModelShelf(size=3)
-    for i in range(5):
-        shelf.put(f"p{i}", ShelvedModel(bundle, 10 + i))
-    assert shelf.keys() == ["p2", "p3", "p4"]
-    shelf.put("p2", ShelvedModel(bundle, 99))  # used again: now the newest
-    assert shelf.put("p5", ShelvedModel(bundle, 1)) == ["p3"]
-    assert shelf.take("p2").trained_steps == 99 and shelf.take("p2") is None
-    per_model = sum(t.numel() * t.element_size() for t in bundle.model.state_dict().values())
-    assert shelf.nbytes == len(shelf) * per_model
-
-
 def test_presenting_during_training_asks_and_cancel_keeps_training(qtbot, win, monkeypatch):
     """F5 while training: Cancel keeps the run going; Stop stops it, the lecture shows, and
     after Esc the trained model comes back when its preset is picked again."""

@@ -15,7 +15,7 @@ Which file holds what:
   play and keys; ``window_training.py`` training and the history slider;
   ``window_presets.py`` preset / device boxes and the Model box; ``window_io.py`` banner,
   help and exports; ``window_settings.py`` what is remembered between sessions;
-  ``model_shelf.py`` models trained here, kept per preset for the session.
+  ``sandbox/model_shelf.py`` keeps models trained here, per preset, for the session.
 
 Public hooks (used by the lecture presenter, the compare view, the editor, what-if):
 ``load_preset``, ``reload_saved_preset``, ``set_pair``, ``set_sentence``, ``set_mode``,
@@ -157,7 +157,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._history: list = []  # training.Snapshot per history point (with its weights)
         self._weights = None  # sandbox.history.WeightHistory of the same points (made on first use)
         self._metrics_log: list = []  # every training step's Metrics of the model shown (the loss curve)
-        from .model_shelf import ModelShelf
+        from sandbox.model_shelf import ModelShelf
 
         self._shelf = ModelShelf()  # models trained here, kept per preset file for the session
         self._leave_guards: list[tuple[Callable[[], bool], str]] = []  # asked before another preset replaces this one
@@ -265,7 +265,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         """Open a preset (shipped/user key or .toml path) on its own example sentence.
 
         The model is the one trained for this preset file earlier in the session, when one
-        is kept and still fits the file (widgets.model_shelf), else a fresh, seeded one; a
+        is kept and still fits the file (sandbox.model_shelf), else a fresh, seeded one; a
         model trained here for the preset shown before is kept in turn. Raises PresetError
         for a bad preset (the window keeps its current preset). Training, if running, is
         stopped first (its model is kept)."""

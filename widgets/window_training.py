@@ -278,9 +278,9 @@ class WindowTraining:
     def _shelve_current(self) -> None:
         """Keep the model on screen for this session when it was trained here (not a
         lecture's cached model, not seeded weights), under its preset file: picking that
-        preset again shows it as it was (widgets.model_shelf). The window lets go of the
+        preset again shows it as it was (sandbox.model_shelf). The window lets go of the
         history and curve it handed over."""
-        from .model_shelf import ShelvedModel
+        from sandbox.model_shelf import ShelvedModel
 
         st = self.state
         if self.bundle is None or not st.trained_steps or st.trained_origin is not None or not st.preset_path:
