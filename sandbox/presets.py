@@ -61,7 +61,8 @@ from .preset_schema import (  # noqa: F401 - re-exported: importable from sandbo
 )
 from .preset_toml import _dumps_fresh, _dumps_in_place
 from .tomlfile import USER_HOME_ENV  # noqa: F401 - still importable from here
-from .tomlfile import atomic_write, find_file, parse_toml, read_file, refuse_shipped, toml_files, user_data_dir  # noqa: F401
+from .tomlfile import (atomic_write, dumps_keeping_comments, find_file, parse_toml, read_text,  # noqa: F401
+                       refuse_shipped, toml_files, user_data_dir)
 from .validation import MISSING as _MISSING
 from .validation import Checker
 from .validation import choices as _choices
@@ -408,15 +409,7 @@ def loads_preset(text: str, path: str | os.PathLike[str] | None = None, *, read_
 
 def load_preset(path: str | os.PathLike[str]) -> Preset:
     """Read and validate a preset file. Every failure, I/O included, is a PresetError."""
-    label, data = read_file(path, PresetError, MAX_FILE_BYTES)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise PresetError(
-            label, None, f"not valid UTF-8 (byte 0x{data[e.start]:02x} at line {line}, column {col}); save the file as UTF-8"
-        ) from None
+    _label, text = read_text(path, PresetError, MAX_FILE_BYTES)
     return loads_preset(text, path)
 
 
@@ -449,14 +442,7 @@ def dumps_preset(preset: Preset) -> str:
     value spellings survive; pairs are matched so a kept pair keeps its table and comments).
     If that cannot reproduce the preset exactly, a fresh document is written instead."""
     norm = _normalize(preset, getattr(preset, "path", None))
-    if isinstance(preset.source_text, str):
-        try:
-            text = _dumps_in_place(norm, preset.source_text)
-            if loads_preset(text, norm.path) == norm:
-                return text
-        except Exception:  # any tomlkit surprise: fall back to a fresh document
-            pass
-    return _dumps_fresh(norm)
+    return dumps_keeping_comments(norm, preset.source_text, _dumps_in_place, loads_preset, _dumps_fresh)
 
 
 # --------------------------------------------------------------------------- saving
