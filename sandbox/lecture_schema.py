@@ -263,11 +263,9 @@ def _title_ko(c: _Checker, table: Mapping[str, Any], prefix: str) -> str | None:
 
 
 def _check_train(c: _Checker, data: Mapping[str, Any]) -> TrainSpec:
-    raw = data.get("train", _MISSING)
-    if raw is _MISSING:
+    tr = c.optional_table(data, "train", _TRAIN_KEYS)
+    if tr is None:
         return TrainSpec()
-    tr = c.table(raw, "train")
-    c.no_unknown(tr, "train", _TRAIN_KEYS)
     steps = tr.get("steps")
     if steps is not None:
         steps = c.int_in(steps, "train.steps", 1, MAX_TRAIN_STEPS)

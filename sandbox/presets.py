@@ -168,11 +168,9 @@ def _check_model(c: _Checker, data: Mapping[str, Any]) -> ModelConfig:
 
 
 def _check_tokenizer(c: _Checker, data: Mapping[str, Any]) -> TokenizerConfig:
-    raw = data.get("tokenizer", _MISSING)
-    if raw is _MISSING:
+    tok = c.optional_table(data, "tokenizer", _TOKENIZER_KEYS)
+    if tok is None:
         return TokenizerConfig()
-    tok = c.table(raw, "tokenizer")
-    c.no_unknown(tok, "tokenizer", _TOKENIZER_KEYS)
     default = TokenizerConfig()
     source = c.choice(tok.get("source", default.source), "tokenizer.source", TOKENIZERS)
     target = c.choice(tok.get("target", default.target), "tokenizer.target", TOKENIZERS)
@@ -181,11 +179,9 @@ def _check_tokenizer(c: _Checker, data: Mapping[str, Any]) -> TokenizerConfig:
 
 
 def _check_data(c: _Checker, data: Mapping[str, Any]) -> DataConfig | None:
-    raw = data.get("data", _MISSING)
-    if raw is _MISSING:
+    d = c.optional_table(data, "data", _DATA_KEYS)
+    if d is None:
         return None
-    d = c.table(raw, "data")
-    c.no_unknown(d, "data", _DATA_KEYS)
     file = c.text(c.get(d, "data", "file", "must name the corpus file (relative to the preset)"), "data.file", 4096)
     default = DataConfig(file=file)
     ints = {k: (c.integer(d, "data", k) if k in d else getattr(default, k))
