@@ -161,13 +161,30 @@ def test_seq2seq_query_keys_and_values_are_the_documented_states(cell, attention
             assert s.cell_input == (("embedding", "context") if attention == "bahdanau" else ("embedding",))
 
 
+def length_spread(pairs, n: int = 24) -> list:
+    """``n`` pairs spread evenly over ``pairs`` sorted by (source, target) length: the shortest
+    and the longest pair included, so a padded batch of them pads both sides. (The corpus
+    preset has thousands of pairs; running each alone thirty times adds minutes and no case.)"""
+    ranked = sorted(pairs, key=lambda p: (len(p.source.split()), len(p.target.split())))
+    picks = {round(i * (len(ranked) - 1) / (n - 1)) for i in range(n)}
+    return [ranked[i] for i in sorted(picks)]
+
+
+def test_length_spread_keeps_the_shortest_and_longest_pairs():
+    pairs = load_preset(find_preset("ko_en_cat")).pairs
+    spread = length_spread(pairs)
+    lengths = [len(p.source.split()) for p in pairs]
+    assert len(spread) == 24
+    assert {len(p.source.split()) for p in spread} >= {min(lengths), max(lengths)}
+
+
 @pytest.mark.parametrize("cell,attention,encoder", SEQ2SEQ)
 def test_seq2seq_padded_batch_equals_each_sentence_alone(cell, attention, encoder):
     """Packing, the padding mask and the final (h, c) state: a padded training batch gives
     each pair the logits it gets on its own, fed gold or its own predictions."""
     bundle = seq2seq_bundle(cell, attention, encoder)
     model = bundle.model.eval()
-    d = encode_pairs(bundle)
+    d = encode_pairs(bundle, pairs=length_spread(bundle.preset.pairs))
     assert len(set(d.src_lens_cpu)) > 1 and len(set(d.tgt_lens_cpu)) > 1  # real padding
     with torch.no_grad():
         for feed in ("gold", "prediction"):

@@ -148,7 +148,11 @@ def window(qapp, qtbot, tmp_path):
 
 def test_the_panels_follow_the_state_and_write_it_once(window):
     st = window.state
-    assert st.trace is window.trace and st.preset_key == "ko_en_cat" and st.pair_index == 0
+    # the preset opens on its own example, the pair its name states (issue 14: not corpus pair 0)
+    assert st.trace is window.trace and st.preset_key == "ko_en_cat"
+    assert (st.source, st.target) == ("나는 고양이로소이다", "I am a cat")
+    p = window.bundle.preset.pairs[st.pair_index]
+    assert (p.source, p.target) == (st.source, st.target)
     steps = []
     window.stepChanged.connect(steps.append)
     window.step_slider.setValue(2)  # as a drag does

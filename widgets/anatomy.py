@@ -105,7 +105,7 @@ class StepAnatomy(QWidget):
         gl = self.gw.ci
         gl.setSpacing(2)
         gl.setContentsMargins(2, 2, 2, 2)  # pyqtgraph's default 9 px a side is room the strips need
-        mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, axisItems=token_axes("left"), **kw))  # noqa: E731
+        mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, axisItems=token_axes("left"), enableMenu=False, **kw))  # noqa: E731
         self.q_plot = mk(0, 0)
         self.k_plot = mk(1, 0)
         self.c_plot = mk(2, 0)
