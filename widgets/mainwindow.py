@@ -470,7 +470,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         if self.training.is_active:
             self.training.set_request(self._request())
             if not self._following_live():
-                return self._show_history_point(self.history_slider.value())
+                return self._show_history_point(self.state.history_index)
             return True
         from sandbox.trace import trace
 
@@ -490,7 +490,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
             self.hide_banner()  # the last problem is fixed: this sentence traced
         self._update_history_slider(follow=False)
         if not self._following_live():  # the user looks at a point of training: show that point
-            return self._show_history_point(self.history_slider.value())
+            return self._show_history_point(self.state.history_index)
         self._set_trace(tr, keep_step=keep_step)
         return True
 
@@ -600,6 +600,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         st.stepChanged.connect(self._sync_step_slider)
         st.traceChanged.connect(self._sync_step_slider)
         st.layerHeadChanged.connect(self._sync_layer_head)
+        st.historyChanged.connect(self._sync_history_slider)
         st.modeChanged.connect(self._sync_mode_radios)
         st.sentenceChanged.connect(self._sync_pair_list)
         st.sentenceChanged.connect(self._sync_mode_radios)  # teacher forcing needs a target

@@ -97,7 +97,7 @@ class WindowPresets:
             state = "<span style='color:#8250df'>untrained (seeded weights)</span>"
         rows.append(state)
         if self._history and self.viewing_history:
-            h = self._history[self.history_slider.value()]
+            h = self._history[self.state.history_index]
             rows.append(f"<span style='color:#9a6700'>the views show step {h.step} of training (history "
                         f"slider; at the right end, “live”, they show step {self.state.trained_steps})</span>")
         kept = self._shelf.peek(self.state.preset_path or "")

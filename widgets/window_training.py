@@ -180,7 +180,7 @@ class WindowTraining:
             self.status.showMessage(f"training {status}: {message}", 8000)
 
     def _following_live(self) -> bool:
-        return not self._history or self.history_slider.value() >= self.history_slider.maximum()
+        return self.state.following_live
 
     @property
     def viewing_history(self) -> bool:
@@ -188,18 +188,19 @@ class WindowTraining:
         return not self._following_live()
 
     def _update_history_slider(self, follow: bool = True) -> None:
-        n = len(self._history)
-        self.history_slider.blockSignals(True)
-        self.history_slider.setRange(0, max(n, 0))  # index n = live
-        if follow:
-            self.history_slider.setValue(n)
-        self.history_slider.blockSignals(False)
-        self.history_slider.setEnabled(n > 0)
+        """The state learns how many history points there are (``follow``: show live)."""
+        self.state.set_history_points(len(self._history), follow)
         self._update_history_label()
+
+    def _sync_history_slider(self, index: int, points: int) -> None:
+        """The slider shows the state's history point; its echo of that value is a no-op
+        (:meth:`_on_history_slider` compares with the state first)."""
+        self._set_range_value(self.history_slider, points, index)  # index == points: live
+        self.history_slider.setEnabled(points > 0)
 
     def _update_history_label(self) -> None:
         n = len(self._history)
-        v = self.history_slider.value()
+        v = self.state.history_index
         if n == 0:
             self.history_label.setText("no training yet" if self.state.trained_steps == 0 else "—")
             if self.loss_plot is not None:
@@ -215,14 +216,18 @@ class WindowTraining:
                 self.loss_plot.set_marker(h.step)
 
     def _on_history_slider(self, v: int) -> None:
-        n = len(self._history)
-        if n == 0:
+        if v != self.state.history_index:  # not the state's own value coming back
+            self.show_history(v)
+
+    def show_history(self, index: int) -> None:
+        """Show the trace kept at history entry ``index`` (clamped; len = live)."""
+        if not self.state.set_history_index(index):
             return
-        if v >= n:
+        if self.state.following_live:
             if self.state.live_trace is not None:
                 self._set_trace(self.state.live_trace, keep_step=True)
         else:
-            self._show_history_point(v)
+            self._show_history_point(self.state.history_index)
         self._update_history_label()
         self._update_model_view()  # it names the point of training the views show
 
@@ -245,10 +250,6 @@ class WindowTraining:
             return False
         self._set_trace(tr, keep_step=True)
         return True
-
-    def show_history(self, index: int) -> None:
-        """Show the trace kept at history entry ``index`` (len = live)."""
-        self.history_slider.setValue(index)
 
     @property
     def history(self) -> list:
