@@ -16,20 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-if not os.environ.get("DISPLAY"):
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import _common
 
 WORDS = ("the cat sat on a mat and the dog ran to the park while birds sang in tall green trees "
          "near an old stone house by the river").split()
-
-import _common  # noqa: E402
 
 pct = _common.pct
 
@@ -98,23 +92,13 @@ def main() -> None:
     ap.add_argument("--skip-train", action="store_true", help="only the step figures")
     args = ap.parse_args()
 
-    from PySide6.QtCore import QSettings
+    home = tempfile.TemporaryDirectory()  # user folders: nothing read from or left in the real ones
+    os.environ.setdefault("ATTENTION_SANDBOX_HOME", home.name)
+    app, win, _tmp = _common.window("1280x720")
 
-    app = _common.app()
-    from widgets.mainwindow import MainWindow
-
-    tmp = tempfile.TemporaryDirectory()
-    os.environ.setdefault("ATTENTION_SANDBOX_HOME", tmp.name)
-    win = MainWindow(settings=QSettings(str(Path(tmp.name) / "b.ini"), QSettings.Format.IniFormat),
-                     persist=False)
-    win.resize(1280, 720)
-    win.show()
-    app.processEvents()
-
-    print(f"step repaint at 1280×720 ({os.cpu_count()} CPUs, QT_QPA_PLATFORM="
-          f"{os.environ.get('QT_QPA_PLATFORM') or 'xcb'}), ms:")
+    print(f"step repaint at 1280×720 ({_common.platform_line(app)}), ms:")
     cases = [("anchor: ko_en_cat", args.preset, None)]
-    long = long_preset(Path(tmp.name))
+    long = long_preset(Path(home.name))
     cases.append(("40 tokens, 4 layers × 8 heads", str(long), "cross"))
     cases.append(("40 tokens, 4 layers × 8 heads, masked self tab", str(long), "masked_self"))
     for label, preset, panel in ([] if args.skip_steps else cases):

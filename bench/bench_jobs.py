@@ -12,17 +12,10 @@ compare view's and the bottleneck experiment's stop → thread joined.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-if not os.environ.get("DISPLAY"):
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+import _common
 
 
 def ms(xs: list[float]) -> str:
@@ -39,17 +32,21 @@ def wait_until(app, cond, timeout: float = 60.0) -> float:
     return time.perf_counter() - t0
 
 
+def timed(app, action, done=lambda: True) -> float:
+    """Seconds from calling ``action()`` until ``done()`` holds (events processed meanwhile)."""
+    t0 = time.perf_counter()
+    action()
+    wait_until(app, done)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="reverse")
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
 
-    from PySide6.QtCore import QSettings
-
-    from widgets.qtcompat import headless_app
-
-    app = headless_app()
+    app = _common.app()
     from sandbox.model import Bundle
     from sandbox.presets import find_preset, load_preset
     from sandbox.train import Trainer
@@ -57,42 +54,26 @@ def main() -> None:
     tr = Trainer(Bundle.from_preset(load_preset(find_preset(args.preset))), steps=10**6, device="cpu")
     for _ in range(5):
         tr.step()
-    steps = []
-    for _ in range(50):
-        t0 = time.perf_counter()
-        tr.step()
-        steps.append(time.perf_counter() - t0)
-    print(f"jobs bench, preset {args.preset}, platform {app.platformName()}, {os.cpu_count()} CPUs")
+    steps = [timed(app, tr.step) for _ in range(50)]
+    print(f"jobs bench, preset {args.preset}, {_common.platform_line(app)}")
     print(f"{'anchor: one Trainer.step() headless':<40} {ms(steps)}")
 
-    from widgets.mainwindow import MainWindow
-
-    tmp = tempfile.TemporaryDirectory()
     pause, stop, close = [], [], []
-    for i in range(args.repeats):
-        win = MainWindow(settings=QSettings(str(Path(tmp.name) / f"{i}.ini"), QSettings.Format.IniFormat),
-                         persist=False)
-        win.show()
+    for _ in range(args.repeats):
+        _app, win, tmp = _common.window()
         win.load_preset(args.preset)
         win.start_training(steps=10**7)
         wait_until(app, lambda: win.training.latest_metrics is not None)
-        t0 = time.perf_counter()
-        win.pause_training()
-        wait_until(app, lambda: win.training.is_paused)
-        pause.append(time.perf_counter() - t0)
+        pause.append(timed(app, win.pause_training, lambda: win.training.is_paused))
         win.pause_training()  # resume
         wait_until(app, lambda: not win.training.is_paused)
-        t0 = time.perf_counter()
-        win.stop_training()
-        wait_until(app, lambda: not win.training.is_active)
-        stop.append(time.perf_counter() - t0)
+        stop.append(timed(app, win.stop_training, lambda: not win.training.is_active))
         win.start_training(steps=10**7)
         wait_until(app, lambda: win.training.latest_metrics is not None and win.training.is_active)
-        t0 = time.perf_counter()
-        win.close()
-        close.append(time.perf_counter() - t0)
+        close.append(timed(app, win.close))
         win.deleteLater()
         app.processEvents()
+        tmp.cleanup()
     print(f"{'window: pause → worker paused':<40} {ms(pause)}")
     print(f"{'window: stop → run joined':<40} {ms(stop)}")
     print(f"{'window: close mid-training':<40} {ms(close)}")
@@ -105,9 +86,7 @@ def main() -> None:
         v.show()
         v.train_all(steps=10**6)
         wait_until(app, lambda: v.columns[0].trained_steps > 0)
-        t0 = time.perf_counter()
-        v.stop()
-        cstop.append(time.perf_counter() - t0)
+        cstop.append(timed(app, v.stop))
         v.close()
         v.deleteLater()
         app.processEvents()
@@ -120,13 +99,10 @@ def main() -> None:
         b = BottleneckView(load_cache=False)
         b.start(quick=False)
         wait_until(app, lambda: b.progress.value() > 0)
-        t0 = time.perf_counter()
-        b.stop()
-        bstop.append(time.perf_counter() - t0)
+        bstop.append(timed(app, b.stop))
         b.deleteLater()
         app.processEvents()
     print(f"{'bottleneck: stop → thread joined':<40} {ms(bstop)}")
-    tmp.cleanup()
 
 
 if __name__ == "__main__":

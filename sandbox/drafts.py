@@ -30,14 +30,14 @@ import tomlkit
 
 from . import presets as _p
 from .corpus import DataConfig, format_alignment, parse_alignment
-from .fileio import atomic_write_bytes
+from .fileio import atomic_write_bytes, same_file
 from .presets import ModelConfig, Pair, Preset, TokenizerConfig, TrainingConfig, data_file, dumps_preset, loads_preset
 from .userdirs import drafts_dir
 
 __all__ = ["DRAFT_FORMAT", "LECTURE_DRAFT_FORMAT", "MAX_DRAFT_BYTES", "MAX_DRAFT_SENTENCE_CHARS", "Draft",
            "DraftError", "drafts_dir", "draft_path", "find_draft", "dumps_draft", "write_draft", "read_draft",
            "delete_draft", "set_aside", "LectureDraft", "lecture_draft_path", "write_lecture_draft",
-           "read_lecture_draft", "find_lecture_draft", "delete_lecture_draft"]
+           "read_lecture_draft", "find_lecture_draft", "delete_lecture_draft", "PendingDraft", "pending_draft"]
 
 DRAFT_FORMAT = "attention-sandbox/draft@1"
 LECTURE_DRAFT_FORMAT = "attention-sandbox/lecture-draft@1"
@@ -347,3 +347,43 @@ def read_lecture_draft(path: str | os.PathLike[str]) -> LectureDraft:
     except LectureError as e:
         raise DraftError(f"{path}: {e}") from None
     return LectureDraft(file=path, origin=origin_path, lecture=lecture, mtime_ns=mtime)
+
+
+# --------------------------------------------------------------------------- offering back
+
+
+@dataclass(frozen=True)
+class PendingDraft:
+    """What an editor that opens a file should do about a draft left for it:
+    ``draft`` to offer back (None: nothing to offer), ``problem`` to tell the user ("" when
+    all is well: a broken draft was set aside, see :func:`set_aside`)."""
+
+    draft: Draft | LectureDraft | None = None
+    problem: str = ""
+
+
+def pending_draft(key: str, opened: Any, *, lecture: bool = False) -> PendingDraft:
+    """The draft an earlier session left for ``key`` that is worth offering back to an
+    editor that has just opened ``opened`` (a Preset, or a Lecture with ``lecture``; its
+    ``path`` is the file, None for one never saved).
+
+    Nothing is offered for a draft older than the file (stale), one that edits another file
+    with the same key, or one equal to ``opened`` (that one is deleted). A draft that does
+    not read back (:class:`DraftError`) is set aside as ``*.bad``, never restored half-way,
+    and ``problem`` says so. The editor asks the user; on "no" it deletes the draft."""
+    find, read = (find_lecture_draft, read_lecture_draft) if lecture else (find_draft, read_draft)
+    origin = getattr(opened, "path", None)
+    path = find(key, newer_than=origin)
+    if path is None:
+        return PendingDraft()
+    try:
+        draft = read(path)
+    except DraftError as e:
+        kept = set_aside(path)
+        return PendingDraft(problem=f"ignored the draft of unsaved edits: {e}" + (f"; kept as {kept}" if kept else ""))
+    if not same_file(draft.origin, origin):
+        return PendingDraft()  # a draft of another file with the same key
+    if (draft.lecture if lecture else draft.preset) == opened:
+        (delete_lecture_draft if lecture else delete_draft)(key)
+        return PendingDraft()
+    return PendingDraft(draft=draft)

@@ -37,10 +37,10 @@ import torch
 from .attention import tapping
 from .corpus import Pair, format_alignment
 from .model import Bundle
-from .trace import default_max_len
+from .trace import MAX_STEPS, default_max_len
 from .vocab import EOS_ID, PAD_ID, SOS_ID, UNK_ID, detokenize, encode_sentence
 
-__all__ = ["EVAL_FORMAT", "PAIRS_FORMAT", "evaluate", "pairs_json", "joined_text"]
+__all__ = ["EVAL_FORMAT", "PAIRS_FORMAT", "evaluate", "pairs_json", "joined_text", "teacher_forced_match"]
 
 EVAL_FORMAT = "attention-sandbox/eval@1"
 PAIRS_FORMAT = "attention-sandbox/pairs@1"
@@ -50,6 +50,38 @@ BATCH = 256
 def joined_text(tokens: Sequence[str], kind: str) -> str:
     """Tokens as text, joined the tokenizer's way (spaces between words, none between characters)."""
     return detokenize(list(tokens), kind if kind in ("char", "subword") else "word")
+
+
+def teacher_forced_match(logits: torch.Tensor, tgt_out: torch.Tensor, *, unknown_is_miss: bool = True,
+                         max_len: int | None = MAX_STEPS) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which target tokens, and which whole targets, one teacher-forced pass gets right.
+
+    ``logits``: (B, T, V), the model's outputs with the gold prefix fed at every step;
+    ``tgt_out``: (B, T) the gold ids, ``<eos>`` included, padded with ``<pad>``.
+    Returns ``(hits, exact)``:
+
+    - ``hits`` (B, T) bool: the position holds a target token (not padding) and the argmax
+      is that token; with ``unknown_is_miss`` a gold ``<unk>`` is never a hit (the target as
+      written holds a word the model cannot say, so no output reproduces it);
+    - ``exact`` (B,) bool: every target position is a hit, and, with ``max_len``, the target
+      (``<eos>`` included) is at most ``max_len`` tokens long, so a free-running decode
+      stopped after ``max_len`` steps (:data:`sandbox.trace.MAX_STEPS`) can reach its end.
+
+    ``exact`` is the free-running greedy decode's exact match without decoding: greedy
+    decoding reproduces a target if and only if the teacher-forced argmax is the gold token
+    at every position, ``<eos>`` included (while the first t outputs match, the decoder's
+    inputs are the gold prefix, so its output at t is the teacher-forced argmax at t;
+    induction on t). One forward pass instead of one per output position (a Transformer
+    re-reads its whole prefix at every greedy step). ``tests/test_exact_match.py`` checks it
+    against ``model.greedy``. Both options default to the rules of :func:`evaluate`."""
+    mask = tgt_out != PAD_ID
+    hits = (logits.argmax(-1) == tgt_out) & mask
+    if unknown_is_miss:
+        hits &= tgt_out != UNK_ID
+    exact = (hits | ~mask).all(dim=1)
+    if max_len is not None:
+        exact &= mask.sum(dim=1) <= max_len
+    return hits, exact
 
 
 def _pad(rows: list[list[int]]) -> torch.Tensor:
@@ -101,10 +133,8 @@ def evaluate(bundle: Bundle, pairs: Sequence[Pair], *, batch_size: int = BATCH,
 
     ``decode=False``: no free-running decode, for callers that need only ``exact_match``,
     ``token_accuracy`` and ``alignment`` (the window's Model box): ``exact_match`` then comes
-    from the teacher-forced pass (greedy decoding reproduces a target if and only if the
-    teacher-forced argmax is the gold token at every position, ``<eos>`` included: while
-    the first t outputs match, the decoder's inputs are the gold prefix; induction on t),
-    ``chrf`` and ``bleu`` are None and ``sentences`` is empty.
+    from the teacher-forced pass (:func:`teacher_forced_match`, which says why that is the
+    same number), ``chrf`` and ``bleu`` are None and ``sentences`` is empty.
 
     Raises ValueError when ``pairs`` is empty."""
     if not pairs:
@@ -136,20 +166,17 @@ def evaluate(bundle: Bundle, pairs: Sequence[Pair], *, batch_size: int = BATCH,
             tgt_in = tgt_in.masked_fill(tgt_in == EOS_ID, PAD_ID)
             with tapping() as taps:
                 logits = model(src, lens, tgt_in, feed="gold")
-            mask = tgt_out != PAD_ID
-            ok = (logits.argmax(-1) == tgt_out) & mask & (tgt_out != UNK_ID)
+            ok, tf_exact = teacher_forced_match(logits, tgt_out)
             correct += int(ok.sum())
-            total += int(mask.sum())
-            limits = [default_max_len(len(se.ids), len(te.ids)) for se, te in zip(src_enc, tgt_enc)]
+            total += int((tgt_out != PAD_ID).sum())
             weights = _cross_weights(taps, len(chunk), tgt_out.shape[1], src.shape[1]) if can_align else None
             if decode:
+                limits = [default_max_len(len(se.ids), len(te.ids)) for se, te in zip(src_enc, tgt_enc)]
                 pred = model.greedy(src, lens, max(limits)).cpu().tolist()
-            else:  # every position right (padding aside), and the target fits the decode limit
-                tf_exact = (ok | ~mask).all(dim=1).tolist()
+            else:
+                exact_hits += int(tf_exact.sum())
             for b, (pair, se, te) in enumerate(zip(chunk, src_enc, tgt_enc)):
-                if not decode:
-                    exact_hits += bool(tf_exact[b]) and len(te.ids) <= limits[b]
-                else:
+                if decode:
                     ids = pred[b][: limits[b]]  # as long as a free-running trace of the pair
                     cut = ids.index(EOS_ID) + 1 if EOS_ID in ids else len(ids)
                     predicted = [bundle.tgt_vocab.token(i) for i in ids[:cut]]

@@ -84,6 +84,17 @@ def sweep_stale_temp_files() -> int:
     return sum(len(clean_stale_temp_files(f)) for f in written_folders() if not is_shipped(f))
 
 
+def same_file(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
+    """True when ``a`` and ``b`` name the same file (resolved: symlinks, ``..``), or are both
+    None (an editor's never-saved state); compares the spellings when resolving fails."""
+    if a is None or b is None:
+        return a is None and b is None
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return os.fspath(a) == os.fspath(b)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, allow_shipped: bool = False,
                        make_parents: bool = False, what: str = "file") -> Path:
     """Write ``data`` to ``path`` atomically and durably; return the path.

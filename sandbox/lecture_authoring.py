@@ -20,8 +20,8 @@ from .lecture_course import load_lecture_preset, user_lectures_dir
 from .lecture_schema import (PANELS, SHIPPED_LECTURES_DIR, Lecture, LectureError, Slide, TrainSpec, _build,
                              loads_lecture, resolve_preset)
 from .presets import PresetError, load_preset
-from .tomlfile import atomic_write, pop_trivia, refuse_shipped
-from .tomlfile import plain as _plain
+from .tomlfile import (append_trivia, atomic_write, dumps_keeping_comments, last_body, plain, pop_trailing_trivia,
+                       pop_trivia, refuse_shipped, same_value, table_before, toml_value)
 from .validation import MISSING as _MISSING
 from .validation import describe as _describe
 
@@ -151,46 +151,10 @@ def validate_lecture(lecture: Lecture) -> Lecture:
 # --------------------------------------------------------------------------- dumping
 
 
-def _toml_value(value: Any) -> Any:
-    """A tomlkit item; narration with newlines becomes a readable multi-line string."""
-    if isinstance(value, str) and "\n" in value:
-        item = tomlkit.string(value, multiline=True)
-        try:
-            if tomlkit.parse(f"x = {item.as_string()}\n")["x"] == value:
-                return item
-        except Exception:
-            pass
-        return tomlkit.string(value)
-    if isinstance(value, (list, tuple)):
-        arr = tomlkit.array()
-        arr.extend(_toml_value(v) if isinstance(v, Mapping) else v for v in value)
-        return arr
-    if isinstance(value, Mapping):  # a small table (a slide's whatif) stays on one line
-        it = tomlkit.inline_table()
-        for k, v in value.items():
-            it[k] = _toml_value(v)
-        return it
-    return value
-
-
 def _set(table: Any, key: str, value: Any) -> None:
-    if key in table and _same(_plain(table[key]), value):
+    if key in table and same_value(plain(table[key]), value):
         return
-    table[key] = _toml_value(value)
-
-
-def _same(old: Any, new: Any) -> bool:
-    if isinstance(old, bool) or isinstance(new, bool):
-        return type(old) is type(new) and old == new
-    if isinstance(old, str) and isinstance(new, str):
-        return old.replace("\r\n", "\n").strip() == new
-    if isinstance(old, list) and isinstance(new, list):
-        return old == new
-    if isinstance(old, Mapping) and isinstance(new, Mapping):
-        return dict(old) == dict(new)
-    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
-        return old == new
-    return False
+    table[key] = toml_value(value)
 
 
 def _new_slide_table(d: Mapping[str, Any]) -> Table:
@@ -198,10 +162,10 @@ def _new_slide_table(d: Mapping[str, Any]) -> Table:
     for key, value in d.items():
         if key in ("narration", "expect"):
             continue
-        t[key] = _toml_value(value)
+        t[key] = toml_value(value)
     n = tomlkit.table()
     for lang, text in d.get("narration", {}).items():
-        n[lang] = _toml_value(text)
+        n[lang] = toml_value(text)
     t["narration"] = n
     if d.get("expect"):
         t["expect"] = _expect_aot(d["expect"])
@@ -213,7 +177,7 @@ def _expect_aot(expects: Sequence[Mapping[str, Any]]) -> AoT:
     for e in expects:
         et = tomlkit.table()
         for key, value in e.items():
-            et[key] = _toml_value(value)
+            et[key] = toml_value(value)
         aot.append(et)
     return aot
 
@@ -239,10 +203,10 @@ def _sync_slide_table(t: Table, d: Mapping[str, Any]) -> None:
             del t["narration"]
         n = tomlkit.table()
         for lang, text in narration.items():
-            n[lang] = _toml_value(text)
+            n[lang] = toml_value(text)
         t["narration"] = n
     expect = d.get("expect") or []
-    old = _plain(t["expect"]) if "expect" in t else []
+    old = plain(t["expect"]) if "expect" in t else []
     if isinstance(old, Mapping):
         old = [old]
     if [dict(x) for x in old] != [dict(x) for x in expect]:
@@ -250,45 +214,6 @@ def _sync_slide_table(t: Table, d: Mapping[str, Any]) -> None:
             del t["expect"]
         if expect:
             t["expect"] = _expect_aot(expect)
-
-
-def _last_body(table: Table) -> list:
-    """The body list that holds a table's trailing lines (the deepest last sub-table's)."""
-    body = table.value.body
-    while body and isinstance(body[-1][1], (Table, AoT)):
-        last = body[-1][1]
-        if isinstance(last, AoT):
-            if not last.body:
-                break
-            last = last.body[-1]
-        body = last.value.body
-    return body
-
-
-def _pop_trailing_trivia(table: Table) -> list[Any]:
-    """Remove and return the comments/blank lines at the end of a table (in tomlkit they
-    sit there although they belong to the header that follows)."""
-    return pop_trivia(_last_body(table))
-
-
-def _append_trivia(table: Table, items: Sequence[Any]) -> None:
-    body = _last_body(table)
-    for item in items:
-        body.append((None, item))
-
-
-def _before_aot(doc: Any) -> list | None:
-    """The body that holds the lines just above the first [[slides]] header: the end of the
-    preceding table's (deepest) body. None when the header follows top-level keys; those
-    lines then stay where they are (editing a tomlkit document's own body in the middle
-    would break its key index)."""
-    body = doc.body
-    for i, (k, _item) in enumerate(body):
-        if k is not None and k.key == "slides":
-            if i > 0 and isinstance(body[i - 1][1], Table):
-                return _last_body(body[i - 1][1])
-            return None
-    raise ValueError("no slides in the document")
 
 
 def _match_slides(old: Sequence[Slide], new: Sequence[Slide]) -> list[int | None]:
@@ -341,12 +266,13 @@ def _dumps_in_place(lec: Lecture, source: str) -> str:
     tables = list(aot)
     # The comments above each [[slides]] header are stored at the end of whatever precedes
     # it; collect them as that slide's "lead" so they move with the slide.
-    before = _before_aot(doc)
+    before_table = table_before(doc, "slides")
+    before = last_body(before_table) if before_table is not None else None
     lead: list[list[Any]] = [[] for _ in tables]
     lead[0] = (pop_trivia(before) if before is not None else []) or [tomlkit.nl()]
     for j in range(1, len(tables)):
-        lead[j] = _pop_trailing_trivia(tables[j - 1]) or [tomlkit.nl()]
-    tail = _pop_trailing_trivia(tables[-1])
+        lead[j] = pop_trailing_trivia(tables[j - 1]) or [tomlkit.nl()]
+    tail = pop_trailing_trivia(tables[-1])
     assign = _match_slides(old.slides, lec.slides)
     while len(aot):
         del aot[len(aot) - 1]
@@ -367,9 +293,9 @@ def _dumps_in_place(lec: Lecture, source: str) -> str:
         before.extend((None, item) for item in first_lead)
     for k, (table, _lead) in enumerate(order):
         if k > 0:
-            _append_trivia(order[k - 1][0], order[k][1])
+            append_trivia(order[k - 1][0], order[k][1])
         aot.append(table)
-    _append_trivia(order[-1][0], tail)
+    append_trivia(order[-1][0], tail)
     text = tomlkit.dumps(doc)
     if not text.endswith("\n"):
         text += "\n"
@@ -383,7 +309,7 @@ def _dumps_fresh(lec: Lecture) -> str:
     if lec.title_ko is not None:
         doc.add("title_ko", lec.title_ko)
     if lec.description:
-        doc.add("description", _toml_value(lec.description))
+        doc.add("description", toml_value(lec.description))
     doc.add("preset", lec.preset)
     doc.add(tomlkit.nl())
     train = tomlkit.table()
@@ -403,14 +329,7 @@ def dumps_lecture(lecture: Lecture) -> str:
     moved takes its comments along); otherwise, or if that cannot reproduce the lecture
     exactly, a fresh document is written."""
     norm = _normalize(lecture, getattr(lecture, "path", None))
-    if isinstance(lecture.source_text, str):
-        try:
-            text = _dumps_in_place(norm, lecture.source_text)
-            if loads_lecture(text, norm.path) == norm:
-                return text
-        except Exception:  # any tomlkit surprise: write a fresh document instead
-            pass
-    return _dumps_fresh(norm)
+    return dumps_keeping_comments(norm, lecture.source_text, _dumps_in_place, loads_lecture, _dumps_fresh)
 
 
 # --------------------------------------------------------------------------- saving

@@ -23,7 +23,7 @@ from .interventions import Interventions, Pin, WhatIfError, parse_step_value
 from .names import MODES, PANELS
 from .presets import MAX_SENTENCE_CHARS, Preset, PresetError, find_preset, load_preset
 from .text import normalize
-from .tomlfile import SavedFile, is_within, parse_toml, read_file
+from .tomlfile import SavedFile, is_within, parse_toml, read_text
 from .validation import MISSING as _MISSING
 from .validation import Checker, FileError
 from .validation import choices as _choices
@@ -263,11 +263,9 @@ def _title_ko(c: _Checker, table: Mapping[str, Any], prefix: str) -> str | None:
 
 
 def _check_train(c: _Checker, data: Mapping[str, Any]) -> TrainSpec:
-    raw = data.get("train", _MISSING)
-    if raw is _MISSING:
+    tr = c.optional_table(data, "train", _TRAIN_KEYS)
+    if tr is None:
         return TrainSpec()
-    tr = c.table(raw, "train")
-    c.no_unknown(tr, "train", _TRAIN_KEYS)
     steps = tr.get("steps")
     if steps is not None:
         steps = c.int_in(steps, "train.steps", 1, MAX_TRAIN_STEPS)
@@ -589,13 +587,7 @@ def loads_lecture(text: str, path: str | os.PathLike[str] | None = None) -> Lect
 
 def load_lecture(path: str | os.PathLike[str]) -> Lecture:
     """Read and validate a lecture file. Every failure, I/O included, is a LectureError."""
-    label, data = read_file(path, LectureError, MAX_FILE_BYTES)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise LectureError(label, None, f"not valid UTF-8 (byte 0x{data[e.start]:02x} at line {line}); "
-                                        "save the file as UTF-8") from None
+    _label, text = read_text(path, LectureError, MAX_FILE_BYTES)
     return loads_lecture(text, path)
 
 

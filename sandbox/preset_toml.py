@@ -8,7 +8,7 @@ here validates. No Qt here.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import tomlkit
@@ -18,15 +18,11 @@ from .corpus import DataConfig, Pair, format_alignment, parse_alignment
 from .names import ATTENTIONS, CELLS, KINDS
 from .preset_schema import (TEACHER_FORCING_COMMENT, TOKENIZERS, Preset, TokenizerConfig, _attrs, _data_dict,
                             _model_dict, _tokenizer_dict, _TRAINING_KEYS)
-from .tomlfile import plain as _plain
-from .tomlfile import pop_trivia
-
-def _toml(value: Any) -> str:
-    return tomlkit.item(value).as_string()
+from .tomlfile import append_trivia, plain, pop_trailing_trivia, same_value, table_before, toml_text, toml_value
 
 
 def _kv(key: str, value: Any, comment: str = "") -> str:
-    line = f"{key} = {_toml(value)}"
+    line = f"{key} = {toml_text(value)}"
     return f"{line:<25} # {comment}" if comment else line
 
 
@@ -93,48 +89,14 @@ def _dumps_fresh(p: Preset) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _same(old: Any, new: Any) -> bool:
-    """True when the document's value already means ``new`` (so its spelling is kept)."""
-    if isinstance(old, bool) or isinstance(new, bool):
-        return type(old) is type(new) and old == new
-    if isinstance(old, str) and isinstance(new, str):
-        return old.strip() == new
-    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
-        return old == new
-    return False
-
-
 def _sync_table(table: Any, values: Mapping[str, Any], *, prune: bool = True) -> None:
     """Set each value whose meaning changed; with ``prune``, drop keys not in ``values``."""
     if prune:
         for key in [k for k in table if k not in values]:
             del table[key]
     for key, value in values.items():
-        if key not in table or not _same(_plain(table[key]), value):
-            table[key] = value
-
-
-def _pop_trailing_trivia(table: Table) -> list[Any]:
-    """Remove and return the comments/blank lines at the end of a table's body.
-
-    In tomlkit, the comments just above a ``[[pairs]]`` header live at the end of the
-    previous table; they belong with whatever follows, so they move rather than vanish."""
-    return pop_trivia(table.value.body)
-
-
-def _append_trivia(table: Table, items: Iterable[Any]) -> None:
-    for item in items:
-        table.value.body.append((None, item))
-
-
-def _table_before(doc: Any, key: str) -> Table | None:
-    body = doc.body
-    for i, (k, _item) in enumerate(body):
-        if k is not None and k.key == key:
-            if i > 0 and isinstance(body[i - 1][1], Table):
-                return body[i - 1][1]
-            return None
-    return None
+        if key not in table or not same_value(plain(table[key]), value):
+            table[key] = toml_value(value, multiline=False)
 
 
 def _pair_values(pair: tuple[str, str, str | None]) -> dict[str, str]:
@@ -185,17 +147,17 @@ def _sync_pairs(doc: Any, pairs: Sequence[Pair]) -> None:
             table = _new_pair_table(pair)
             if pos > 0:  # take over the gap (comments, blank line) after the previous table
                 prev = aot[pos - 1]
-                _append_trivia(table, _pop_trailing_trivia(prev))
+                append_trivia(table, pop_trailing_trivia(prev))
                 prev.value.body.append((None, tomlkit.nl()))
             elif len(aot):
                 table.value.body.append((None, tomlkit.nl()))
             aot.insert(pos, table)
         for idx in range(i2 - 1, i1 + common - 1, -1):  # more old pairs than new
-            trailing = _pop_trailing_trivia(aot[idx])
-            keeper = aot[idx - 1] if idx > 0 else _table_before(doc, "pairs")
+            trailing = pop_trailing_trivia(aot[idx])
+            keeper = aot[idx - 1] if idx > 0 else table_before(doc, "pairs")
             del aot[idx]
             if keeper is not None:
-                _append_trivia(keeper, trailing)
+                append_trivia(keeper, trailing)
         for k in range(common):  # changed pairs: edit values in place
             _sync_table(aot[i1 + k], _pair_values(new[j1 + k]))
 

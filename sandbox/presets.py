@@ -61,7 +61,8 @@ from .preset_schema import (  # noqa: F401 - re-exported: importable from sandbo
 )
 from .preset_toml import _dumps_fresh, _dumps_in_place
 from .tomlfile import USER_HOME_ENV  # noqa: F401 - still importable from here
-from .tomlfile import atomic_write, find_file, parse_toml, read_file, refuse_shipped, toml_files, user_data_dir  # noqa: F401
+from .tomlfile import (atomic_write, dumps_keeping_comments, find_file, parse_toml, read_text,  # noqa: F401
+                       refuse_shipped, toml_files, user_data_dir)
 from .validation import MISSING as _MISSING
 from .validation import Checker
 from .validation import choices as _choices
@@ -167,11 +168,9 @@ def _check_model(c: _Checker, data: Mapping[str, Any]) -> ModelConfig:
 
 
 def _check_tokenizer(c: _Checker, data: Mapping[str, Any]) -> TokenizerConfig:
-    raw = data.get("tokenizer", _MISSING)
-    if raw is _MISSING:
+    tok = c.optional_table(data, "tokenizer", _TOKENIZER_KEYS)
+    if tok is None:
         return TokenizerConfig()
-    tok = c.table(raw, "tokenizer")
-    c.no_unknown(tok, "tokenizer", _TOKENIZER_KEYS)
     default = TokenizerConfig()
     source = c.choice(tok.get("source", default.source), "tokenizer.source", TOKENIZERS)
     target = c.choice(tok.get("target", default.target), "tokenizer.target", TOKENIZERS)
@@ -180,11 +179,9 @@ def _check_tokenizer(c: _Checker, data: Mapping[str, Any]) -> TokenizerConfig:
 
 
 def _check_data(c: _Checker, data: Mapping[str, Any]) -> DataConfig | None:
-    raw = data.get("data", _MISSING)
-    if raw is _MISSING:
+    d = c.optional_table(data, "data", _DATA_KEYS)
+    if d is None:
         return None
-    d = c.table(raw, "data")
-    c.no_unknown(d, "data", _DATA_KEYS)
     file = c.text(c.get(d, "data", "file", "must name the corpus file (relative to the preset)"), "data.file", 4096)
     default = DataConfig(file=file)
     ints = {k: (c.integer(d, "data", k) if k in d else getattr(default, k))
@@ -408,15 +405,7 @@ def loads_preset(text: str, path: str | os.PathLike[str] | None = None, *, read_
 
 def load_preset(path: str | os.PathLike[str]) -> Preset:
     """Read and validate a preset file. Every failure, I/O included, is a PresetError."""
-    label, data = read_file(path, PresetError, MAX_FILE_BYTES)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise PresetError(
-            label, None, f"not valid UTF-8 (byte 0x{data[e.start]:02x} at line {line}, column {col}); save the file as UTF-8"
-        ) from None
+    _label, text = read_text(path, PresetError, MAX_FILE_BYTES)
     return loads_preset(text, path)
 
 
@@ -449,14 +438,7 @@ def dumps_preset(preset: Preset) -> str:
     value spellings survive; pairs are matched so a kept pair keeps its table and comments).
     If that cannot reproduce the preset exactly, a fresh document is written instead."""
     norm = _normalize(preset, getattr(preset, "path", None))
-    if isinstance(preset.source_text, str):
-        try:
-            text = _dumps_in_place(norm, preset.source_text)
-            if loads_preset(text, norm.path) == norm:
-                return text
-        except Exception:  # any tomlkit surprise: fall back to a fresh document
-            pass
-    return _dumps_fresh(norm)
+    return dumps_keeping_comments(norm, preset.source_text, _dumps_in_place, loads_preset, _dumps_fresh)
 
 
 # --------------------------------------------------------------------------- saving

@@ -1,5 +1,6 @@
 """TOML files the app reads and writes (presets, lectures): reading and parsing with every
-failure as one error, atomic saves, the user's folders and finding a file by key.
+failure as one error, writing values and editing documents in place (comments kept), atomic
+saves, the user's folders and finding a file by key.
 
 Each helper takes the module's error class (a :class:`~sandbox.validation.FileError`), whose
 ``what`` ("preset", "lecture") words the messages. No Qt here.
@@ -10,12 +11,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import Comment, Whitespace
+from tomlkit.items import AoT, Comment, Table, Whitespace
 
 from . import userdirs
 from .fileio import atomic_write_bytes
@@ -74,6 +75,19 @@ def read_file(path: Any, error: type[FileError], max_bytes: int) -> tuple[str, b
     if len(data) > max_bytes:
         raise error(label, None, f"file is larger than {max_bytes} bytes; a {what} is far smaller")
     return label, data
+
+
+def read_text(path: Any, error: type[FileError], max_bytes: int) -> tuple[str, str]:
+    """The path as a str and the file's text: :func:`read_file`, then UTF-8 decoding. Bytes
+    that are not UTF-8 are an ``error`` naming the byte, its line and column (1-based)."""
+    label, data = read_file(path, error, max_bytes)
+    try:
+        return label, data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise error(label, None, f"not valid UTF-8 (byte 0x{data[e.start]:02x} at line {line}, column {col}); "
+                                 "save the file as UTF-8") from None
 
 
 def parse_toml(text: Any, label: str | None, error: type[FileError], max_chars: int, needs: str,
@@ -139,11 +153,78 @@ def _tomllib_location(text: str) -> str:
     return ""
 
 
+# --------------------------------------------------------------------------- writing values
+
+
+def toml_value(value: Any, *, multiline: bool = True) -> Any:
+    """``value`` ready for a tomlkit document: a str with a newline becomes a readable
+    multi-line string (when it reads back the same; else a quoted one with escapes, or
+    always that without ``multiline``), a list an array, a mapping an inline table (kept on
+    one line); anything else is returned as it is for tomlkit to convert."""
+    if isinstance(value, str) and "\n" in value:
+        if multiline:
+            item = tomlkit.string(value, multiline=True)
+            try:
+                if tomlkit.parse(f"x = {item.as_string()}\n")["x"] == value:
+                    return item
+            except Exception:
+                pass
+        return tomlkit.string(value)
+    if isinstance(value, (list, tuple)):
+        arr = tomlkit.array()
+        arr.extend(toml_value(v, multiline=multiline) if isinstance(v, Mapping) else v for v in value)
+        return arr
+    if isinstance(value, Mapping):
+        it = tomlkit.inline_table()
+        for k, v in value.items():
+            it[k] = toml_value(v, multiline=multiline)
+        return it
+    return value
+
+
+def toml_text(value: Any, *, multiline: bool = False) -> str:
+    """``value`` as TOML source text (the right side of ``key = ...``): strings quoted and
+    escaped, ``"a\\nb"`` on one line unless ``multiline``."""
+    return tomlkit.item(toml_value(value, multiline=multiline)).as_string()
+
+
+def dumps_keeping_comments(value: Any, source: Any, in_place: Callable[[Any, str], str],
+                           loads: Callable[[str, Any], Any], fresh: Callable[[Any], str]) -> str:
+    """TOML text for a validated preset or lecture ``value``. With ``source`` (the text it was
+    read from) a str, ``in_place(value, source)`` edits that document so comments, key order
+    and value spellings survive; it is kept only when ``loads(text, value.path)`` gives
+    ``value`` back. Otherwise (any failure included) ``fresh(value)`` writes a new document."""
+    if isinstance(source, str):
+        try:
+            text = in_place(value, source)
+            if loads(text, value.path) == value:
+                return text
+        except Exception:  # any tomlkit surprise: write a fresh document instead
+            pass
+    return fresh(value)
+
+
 # --------------------------------------------------------------------------- editing documents
 
 
 def plain(item: Any) -> Any:
     return item.unwrap() if hasattr(item, "unwrap") else item
+
+
+def same_value(old: Any, new: Any) -> bool:
+    """True when a document's value ``old`` (plain data) already means ``new``, so the
+    document keeps its own spelling (``1e-3`` for 0.001, a literal string, line breaks)."""
+    if isinstance(old, bool) or isinstance(new, bool):
+        return type(old) is type(new) and old == new
+    if isinstance(old, str) and isinstance(new, str):
+        return old.replace("\r\n", "\n").strip() == new
+    if isinstance(old, list) and isinstance(new, list):
+        return old == new
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return dict(old) == dict(new)
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+        return old == new
+    return False
 
 
 def pop_trivia(body: list) -> list[Any]:
@@ -153,6 +234,46 @@ def pop_trivia(body: list) -> list[Any]:
         out.append(body.pop()[1])
     out.reverse()
     return out
+
+
+def last_body(table: Table) -> list:
+    """The body list that holds a table's trailing lines (its deepest last sub-table's)."""
+    body = table.value.body
+    while body and isinstance(body[-1][1], (Table, AoT)):
+        last = body[-1][1]
+        if isinstance(last, AoT):
+            if not last.body:
+                break
+            last = last.body[-1]
+        body = last.value.body
+    return body
+
+
+def pop_trailing_trivia(table: Table) -> list[Any]:
+    """Remove and return the comments/blank lines at the end of a table. In tomlkit the
+    comments just above a header live at the end of the table before it; they belong with
+    whatever follows, so an edit moves them rather than losing them."""
+    return pop_trivia(last_body(table))
+
+
+def append_trivia(table: Table, items: Iterable[Any]) -> None:
+    """Put comments/blank lines (from :func:`pop_trailing_trivia`) at the end of ``table``."""
+    body = last_body(table)
+    for item in items:
+        body.append((None, item))
+
+
+def table_before(doc: Any, key: str) -> Table | None:
+    """The table just above the top-level ``key`` (whose end holds the lines above its
+    header); None when ``key`` is missing or follows top-level keys (those lines then stay
+    where they are: editing a document's own body in the middle would break its key index)."""
+    body = doc.body
+    for i, (k, _item) in enumerate(body):
+        if k is not None and k.key == key:
+            if i > 0 and isinstance(body[i - 1][1], Table):
+                return body[i - 1][1]
+            return None
+    return None
 
 
 # --------------------------------------------------------------------------- saving

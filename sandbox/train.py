@@ -41,7 +41,10 @@ accuracy over non-pad tokens: on an evaluation step (every ``eval_every`` steps 
 step) it is measured on all pairs after the update; in between it comes free from this
 step's batch (before the update, fed as the step was fed). ``exact_match`` is the fraction of pairs whose free-running
 greedy decode equals the target exactly (``<eos>`` included); it is measured on evaluation
-steps and carried forward in between (``None`` before the first evaluation).
+steps and carried forward in between (``None`` before the first evaluation). Evaluation steps
+score both by the rules of ``python main.py evaluate``
+(:func:`sandbox.evaluate.teacher_forced_match`): a gold ``<unk>`` (a held-out word outside
+the vocabulary) is never right.
 
 Corpus presets (``[data]``) train on the training split only (``preset.pairs``).
 ``heldout_exact`` is the same exact match on the held-out pairs (``None`` when the preset
@@ -62,6 +65,7 @@ import torch
 import torch.nn.functional as F
 
 from .device import DEVICES, DeviceError, available_devices, resolve_device  # noqa: F401 - re-exported
+from .evaluate import teacher_forced_match
 from .model import RNG_LOCK, Bundle, build_model, build_vocabs
 from .vocab import PAD_ID, SOS_ID, encode_sentence
 
@@ -472,21 +476,11 @@ class Trainer:
 
 
 def _scores(model, src, lens, tgt_in, tgt_out) -> tuple[float, float]:
-    """(teacher-forced token accuracy, free-running exact match) of an eval-mode model.
-
-    Exact match needs no decoding loop: greedy decoding reproduces a target exactly if and
-    only if the teacher-forced argmax equals the gold token at every position. (While the
-    first t outputs match, the greedy decoder's inputs are the gold prefix, so its output at
-    t is the teacher-forced argmax at t; induction on t.) So one forward pass scores both,
-    instead of one pass per output position (a Transformer re-reads its whole prefix at every
-    greedy step). ``tests/test_train.py`` checks the equality against ``model.greedy``.
-    """
-    logits = model(src, lens, tgt_in, feed="gold")
-    mask = tgt_out != PAD_ID
-    hit = (logits.argmax(-1) == tgt_out) | ~mask
-    correct = (hit & mask).sum()
-    exact = hit.all(dim=1).sum()
-    c, total, e = torch.stack([correct, mask.sum(), exact]).tolist()
+    """(teacher-forced token accuracy, free-running exact match) of an eval-mode model, by
+    the rules of ``python main.py evaluate`` (:func:`sandbox.evaluate.teacher_forced_match`:
+    one forward pass, no decoding loop)."""
+    hits, exact = teacher_forced_match(model(src, lens, tgt_in, feed="gold"), tgt_out)
+    c, total, e = torch.stack([hits.sum(), (tgt_out != PAD_ID).sum(), exact.sum()]).tolist()
     return c / max(total, 1), e / max(src.shape[0], 1)
 
 

@@ -115,6 +115,16 @@ class Checker:
             raise self.error(name, f"must be a table ([{name}] section), got {describe(value)}")
         return value
 
+    def optional_table(self, data: Mapping[str, Any], name: str, allowed: Sequence[str]) -> Mapping[str, Any] | None:
+        """The top-level table ``[name]`` of ``data`` checked to be a table with only
+        ``allowed`` keys; None when the file has none."""
+        raw = data.get(name, MISSING)
+        if raw is MISSING:
+            return None
+        table = self.table(raw, name)
+        self.no_unknown(table, name, allowed)
+        return table
+
     def no_unknown(self, table: Mapping[str, Any], prefix: str, allowed: Sequence[str], what: str = "") -> None:
         for key in table:
             if key not in allowed:

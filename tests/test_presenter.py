@@ -285,6 +285,7 @@ def test_new_lecture_from_view_and_bad_edit(qtbot, window):
 
     ctl = install_lectures(window)
     window.load_preset("en_ko_transformer")
+    window.set_pair(0)  # the preset opens on its own (held-out) example; this slide is of pair 0
     window.set_layer_head(1, 1)
     editor = ctl.new_from_view()
     assert editor is not None

@@ -114,6 +114,22 @@ def test_mode_sentence_preset_and_training_signal_only_on_change(state):
                                          "presetChanged", "trainedChanged", "trainedChanged"]
 
 
+def test_the_training_history_point_is_clamped_and_follows_live_only_when_asked(state):
+    got = []
+    state.historyChanged.connect(lambda i, n: got.append((i, n)))
+    assert state.following_live and state.clamp_history(3) == 0  # no history: live only
+    assert not state.set_history_index(2)  # clamps to 0, which it is
+    assert state.set_history_points(3) and (state.history_index, state.history_points) == (3, 3)
+    assert [state.clamp_history(i) for i in (-1, 0, 2, 3, 9)] == [0, 0, 2, 3, 3]
+    assert state.set_history_index(1) and not state.following_live
+    assert not state.set_history_index(1)  # the same point: no signal
+    assert state.set_history_points(5, follow=False) and state.history_index == 1  # the point stays
+    assert state.set_history_points(6, follow=True) and state.following_live  # live goes on being live
+    assert state.set_history_index(-4) and state.history_index == 0
+    assert state.set_history_points(0) and state.following_live
+    assert got == [(3, 3), (1, 3), (1, 5), (6, 6), (0, 6), (0, 0)]
+
+
 # ------------------------------------------------------------------ the window binds to it
 
 
@@ -132,7 +148,11 @@ def window(qapp, qtbot, tmp_path):
 
 def test_the_panels_follow_the_state_and_write_it_once(window):
     st = window.state
-    assert st.trace is window.trace and st.preset_key == "ko_en_cat" and st.pair_index == 0
+    # the preset opens on its own example, the pair its name states (issue 14: not corpus pair 0)
+    assert st.trace is window.trace and st.preset_key == "ko_en_cat"
+    assert (st.source, st.target) == ("나는 고양이로소이다", "I am a cat")
+    p = window.bundle.preset.pairs[st.pair_index]
+    assert (p.source, p.target) == (st.source, st.target)
     steps = []
     window.stepChanged.connect(steps.append)
     window.step_slider.setValue(2)  # as a drag does
@@ -210,3 +230,21 @@ def test_whatif_compares_with_the_unmodified_run_of_the_model_as_trained_now(win
     got = ctl.original
     assert got is not before
     np.testing.assert_allclose(got.steps[0].probs, want.steps[0].probs, rtol=1e-5, atol=1e-7)
+
+
+def test_the_history_slider_and_the_state_move_together(window, qtbot):
+    """The slider writes the history point into the state once; the state's point (clamped)
+    moves the slider without the slider writing it back."""
+    with qtbot.waitSignal(window.training.snapshot, timeout=20000):
+        assert window.start_training(steps=60)  # a history point every step
+    qtbot.waitUntil(lambda: len(window.history) >= 2, timeout=20000)
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.training.is_active, timeout=5000)
+    st, slider, n = window.state, window.history_slider, len(window.history)
+    assert (st.history_points, st.history_index) == (n, n) and (slider.maximum(), slider.value()) == (n, n)
+    got = []
+    st.historyChanged.connect(lambda i, points: got.append(i))
+    slider.setValue(0)  # as a drag does
+    assert st.history_index == 0 and window.viewing_history and got == [0]
+    window.show_history(n + 5)  # clamped to live by the state; the slider follows
+    assert st.history_index == n and slider.value() == n and not window.viewing_history and got == [0, n]

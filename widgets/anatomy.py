@@ -124,7 +124,7 @@ class StepAnatomy(QWidget):
         gl = self.gw.ci
         gl.setSpacing(2)
         gl.setContentsMargins(2, 2, 2, 2)  # pyqtgraph's default 9 px a side is room the strips need
-        mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, axisItems=token_axes("left"), **kw))  # noqa: E731
+        mk = lambda r, c, **kw: style_plot(gl.addPlot(row=r, col=c, axisItems=token_axes("left"), enableMenu=False, **kw))  # noqa: E731
         self.q_plot = mk(0, 0)
         # K and V number their columns (vector components 1..d) on a token axis: its labels
         # thin out, counted back from d, instead of printing over each other ("1020").

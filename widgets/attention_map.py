@@ -33,7 +33,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.kind = kind
         self._short = False  # too short for a title (see resizeEvent)
         self.setMinimumSize(200, 120)
-        self.plot = style_plot(self.addPlot(row=0, col=0, axisItems=token_axes("left", "top", "bottom")))
+        self.plot = style_plot(self.addPlot(row=0, col=0, axisItems=token_axes("left", "top", "bottom"),
+                                             enableMenu=False))
         self.plot.showAxis("top")
         hide_bottom = self.plot.getAxis("bottom")
         hide_bottom.setStyle(showValues=True)

@@ -69,9 +69,9 @@ class CompactStep(QWidget):
         lay.addWidget(self.gw, 1)
         gl = self.gw.ci
         gl.setSpacing(2)
-        self.e_plot = style_plot(gl.addPlot(row=0, col=0))
-        self.w_plot = style_plot(gl.addPlot(row=0, col=1))
-        self.k_plot = style_plot(gl.addPlot(row=0, col=2))
+        self.e_plot = style_plot(gl.addPlot(row=0, col=0, enableMenu=False))
+        self.w_plot = style_plot(gl.addPlot(row=0, col=1, enableMenu=False))
+        self.k_plot = style_plot(gl.addPlot(row=0, col=2, enableMenu=False))
         for p in (self.e_plot, self.w_plot, self.k_plot):
             hide_axis(p, "bottom")
         self.w_plot.setYLink(self.e_plot)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sandbox import presets as _presets
+from sandbox.fileio import same_file  # noqa: F401 - re-exported for the editors
 from sandbox.presets import list_presets, user_presets_dir
 
 __all__ = ["run_off_gui_thread", "is_shipped", "same_file", "check_save_name"]
@@ -64,15 +65,6 @@ def is_shipped(path: str | os.PathLike[str] | None) -> bool:
         return Path(path).resolve().is_relative_to(_presets.SHIPPED_DIR.resolve())
     except (OSError, RuntimeError, ValueError):
         return False
-
-
-def same_file(a: str | os.PathLike[str] | None, b: str | os.PathLike[str] | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return os.fspath(a) == os.fspath(b)
 
 
 def check_save_name(name: str) -> tuple[Path | None, str]:

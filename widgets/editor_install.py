@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow
 from sandbox.presets import PresetError
 
 from .editor import EditorDialogs, PresetEditor
+from .unsaved import ask_before_closing
 
 __all__ = ["install_editor"]
 
@@ -186,6 +187,7 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
 
     window.add_leave_guard(may_leave, "the preset editor")  # switching preset asks Save / Discard / Cancel
     window.add_close_guard(may_close)
+    ask_before_closing(dock, may_close)  # the dock's ✕ asks too; Cancel keeps it open
     app = QApplication.instance()
     if app is not None:
         app.aboutToQuit.connect(lambda: editor.flush_draft() if shiboken6.isValid(editor) else None)

@@ -14,7 +14,8 @@ from PySide6.QtWidgets import QWidget
 from sandbox.presets import Preset, PresetError, list_presets, load_preset, save_preset
 from sandbox.shipped import ShippedFileError
 
-from .editor_drafts import DraftError, delete_draft, find_draft, read_draft, set_aside, write_draft
+from sandbox.drafts import delete_draft, pending_draft, set_aside, write_draft
+
 from .editor_files import check_save_name, is_shipped, run_off_gui_thread, same_file
 from .unsaved import may_leave
 
@@ -140,22 +141,13 @@ class EditorSaving:
         key, base = self._draft_key, self._baseline
         if not key or base is None:
             return
-        path = find_draft(key, newer_than=base.path)
-        if path is None:
+        pending = pending_draft(key, base)
+        if pending.problem:
+            self._tell(pending.problem[0].upper() + pending.problem[1:])
+        draft = pending.draft
+        if draft is None:
             return
-        try:
-            draft = read_draft(path)
-        except DraftError as e:
-            # never restored half-way and never silently overwritten: set aside, and said
-            kept = set_aside(path)
-            where = f"; kept as {kept}" if kept is not None else ""
-            self._tell(f"Ignored the draft of unsaved edits: {e}{where}")
-            return
-        if not same_file(draft.origin, base.path):
-            return  # a draft of another file with the same key
-        if draft.preset == base:
-            delete_draft(key)
-            return
+        path = draft.file
         if self.dialogs.ask_restore_draft(self, base.name, path):
             try:
                 self._push(draft.preset, "Restore unsaved edits", rows_after=[0] if draft.preset.pairs else [])

@@ -39,13 +39,13 @@ class HeadsView(pg.GraphicsLayoutWidget):
         self.clear()
         self.maps, self.lines = [], []
         for h in range(heads):
-            p = style_plot(self.addPlot(row=0, col=h))
+            p = style_plot(self.addPlot(row=0, col=h, enableMenu=False))
             m = MatrixItem(p, WEIGHTS_CMAP, (0.0, 1.0))
             hl = RowHighlight()
             p.addItem(hl)
             set_plot_font(p, self._font)
             self.maps.append((p, m, hl))
-        self.cat_plot = style_plot(self.addPlot(row=1, col=0, colspan=max(heads, 1)))
+        self.cat_plot = style_plot(self.addPlot(row=1, col=0, colspan=max(heads, 1), enableMenu=False))
         hide_axis(self.cat_plot, "bottom")
         set_ticks(self.cat_plot.getAxis("left"), ["concat"])
         set_plot_font(self.cat_plot, self._font)

@@ -16,10 +16,9 @@ from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
-from sandbox.drafts import delete_lecture_draft, write_lecture_draft
+from sandbox.drafts import delete_lecture_draft, pending_draft, write_lecture_draft
 from sandbox.lectures import (Lecture, LectureError, Slide, load_lecture_preset, save_lecture, slide_from_view,
                               slide_preset_ref, slide_sentence, user_lectures_dir)
-from sandbox.shipped import is_within
 
 from .slide_apply import _view_with_edits, apply_slide, untrained_bundles
 from .unsaved import may_leave
@@ -375,27 +374,14 @@ class LectureEditor(QWidget):
     def offer_draft(self) -> None:
         """If an earlier session left unsaved edits of this lecture, offer them back. A draft
         that does not validate is set aside (``*.bad``) with a message, never half-restored."""
-        from sandbox.drafts import DraftError, find_lecture_draft, read_lecture_draft, set_aside
-
         lec = self.lecture
-        path = find_lecture_draft(self._draft_key, newer_than=lec.path)
-        if path is None:
+        pending = pending_draft(self._draft_key, lec, lecture=True)
+        if pending.problem:
+            self.status.setText(f"⚠ {pending.problem}")
+        draft = pending.draft
+        if draft is None:
             return
-        try:
-            draft = read_lecture_draft(path)
-        except DraftError as e:
-            kept = set_aside(path)
-            self.status.setText(f"⚠ ignored the draft of unsaved edits: {e}" + (f"; kept as {kept}" if kept else ""))
-            return
-        same = (draft.origin is None and lec.path is None) or (
-            draft.origin is not None and lec.path is not None and is_within(draft.origin, Path(lec.path))
-            and is_within(Path(lec.path), draft.origin))  # inside each other: the same file
-        if not same:
-            return  # a draft of another file with the same key
-        if draft.lecture == lec:
-            delete_lecture_draft(self._draft_key)
-            return
-        if self.dialogs.ask_restore_draft(self, lec.title, path):
+        if self.dialogs.ask_restore_draft(self, lec.title, draft.file):
             self.lecture = dataclasses.replace(draft.lecture, path=lec.path, source_text=lec.source_text)
             self.title_edit.setText(self.lecture.title)
             self.title_ko_edit.setText(self.lecture.title_ko or "")

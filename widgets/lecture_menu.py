@@ -22,6 +22,7 @@ from .hooks import window_menu
 from .lecture_editor import LectureEditor
 from .presenter_mode import LANG_NAMES, Presenter
 from .slide_apply import _view_with_edits
+from .unsaved import ask_before_closing
 
 if TYPE_CHECKING:
     from .mainwindow import MainWindow
@@ -61,10 +62,33 @@ class LectureController(QObject):
             add(tb)
         else:
             window.addToolBar(tb)
+        self._restore_settings()
         self.refresh()
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
+
+    # Settings keys (the window's settings object; written by the window's save_settings).
+    LECTURE_KEY, LANG_KEY = "lecture/current", "lecture/lang"
+
+    def _restore_settings(self) -> None:
+        """The lecture chosen and the narration language of the last session; a lecture that
+        is gone or a language not offered is ignored."""
+        s = getattr(self.window, "settings", None)
+        if s is None:
+            return
+        lang = s.value(self.LANG_KEY, self.lang)
+        if isinstance(lang, str) and lang in LANGS:
+            self.lang = lang
+        current = s.value(self.LECTURE_KEY, "")
+        self._wanted_lecture = current if isinstance(current, str) and current else None
+
+    def save_settings(self, s) -> None:
+        """Write the lecture chosen and the narration language into ``s`` (QSettings)."""
+        current = self.combo.currentData()
+        if current:
+            s.setValue(self.LECTURE_KEY, str(current))
+        s.setValue(self.LANG_KEY, self.lang)
 
     def refresh(self) -> None:
         """Re-read the lecture folders into the menu and the combo."""
@@ -76,6 +100,8 @@ class LectureController(QObject):
                 title = f"{key} (broken)"
             entries.append((key, path, is_user, title))
         current = self.combo.currentData()
+        if current is None:  # the first fill: the last session's lecture, if it is still there
+            current = getattr(self, "_wanted_lecture", None)
         self.combo.blockSignals(True)
         self.combo.clear()
         for key, path, is_user, title in entries:
@@ -141,6 +167,9 @@ class LectureController(QObject):
         if self.window.views is None:
             self._message("the window is still loading; try again in a moment", "warning")
             return None
+        confirm = getattr(self.window, "confirm_stop_training", None)
+        if confirm is not None and not confirm("Presenting a lecture"):
+            return None  # Cancel: the window's training goes on
         kw.setdefault("lang", self.lang)
         self.presenter = Presenter(self.window, lecture, start=start, **kw)
         self.presenter.finished.connect(self._on_presenter_finished)
@@ -164,6 +193,7 @@ class LectureController(QObject):
             self.editor_dock = QDockWidget("Lecture editor", self.window)
             self.editor_dock.setObjectName("lecture_editor_dock")
             self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.editor_dock)
+            ask_before_closing(self.editor_dock, self._editor_may_close)  # ✕: Save / Discard / Cancel
         old = self.editor
         self.editor = LectureEditor(self.window, lecture)
         self.editor.presentRequested.connect(lambda i: self.present(self.editor.lecture, i))
@@ -175,6 +205,15 @@ class LectureController(QObject):
         self.editor_dock.show()
         self.editor.offer_draft()
         return self.editor
+
+    def _editor_may_close(self) -> bool:
+        editor = self.editor
+        if editor is None or not shiboken6.isValid(editor):
+            return True
+        if not editor.maybe_discard(self.window):
+            return False
+        editor.flush_draft()
+        return True
 
     def new_from_view(self) -> LectureEditor | None:
         view = self.window.current_view()

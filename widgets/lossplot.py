@@ -13,7 +13,7 @@ from .plots import set_plot_font
 
 class LossPlot(pg.PlotWidget):
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, enableMenu=False)
         self.setMinimumHeight(90)
         p = self.getPlotItem()
         p.hideButtons()
@@ -26,7 +26,7 @@ class LossPlot(pg.PlotWidget):
             p.getAxis(name).enableAutoSIPrefix(False)  # a changing prefix re-lays out the plot
         self.legend = p.addLegend(offset=(-4, 2), labelTextSize="7pt", colCount=3)
         self.loss_curve = p.plot([], [], pen=pg.mkPen("#dd8452", width=2), name="loss")
-        self.acc_vb = pg.ViewBox(enableMouse=False)
+        self.acc_vb = pg.ViewBox(enableMouse=False, enableMenu=False)
         p.showAxis("right")
         p.scene().addItem(self.acc_vb)
         p.getAxis("right").linkToView(self.acc_vb)

@@ -14,7 +14,8 @@ Which file holds what:
 - ``window_ui.py`` building the widgets, toolbars, text scale; ``window_steps.py`` stepping,
   play and keys; ``window_training.py`` training and the history slider;
   ``window_presets.py`` preset / device boxes and the Model box; ``window_io.py`` banner,
-  help and exports; ``window_settings.py`` what is remembered between sessions.
+  help and exports; ``window_settings.py`` what is remembered between sessions;
+  ``sandbox/model_shelf.py`` keeps models trained here, per preset, for the session.
 
 Public hooks (used by the lecture presenter, the compare view, the editor, what-if):
 ``load_preset``, ``reload_saved_preset``, ``set_pair``, ``set_sentence``, ``set_mode``,
@@ -58,9 +59,34 @@ DEFAULT_PRESET = "ko_en_cat"
 APP_NAME = "Attention Sandbox"
 
 
-def _startup_task(preset_ref: str, wanted_mode: str):
+def first_sentence(preset, saved: dict | None = None) -> tuple[str, str | None, int]:
+    """The sentence a preset opens on: ``(source, target, pair index or -1)``.
+
+    ``saved`` (the last session's view of this preset: ``source``, ``target``, ``own``) wins
+    while it still exists: a pair still among the preset's pairs (training or held out), or
+    the user's own sentence. Otherwise the preset's own example (the pair its name states,
+    :func:`sandbox.example.find_example`), else its first pair. A removed pair is ignored."""
+    from sandbox.example import find_example
+
+    if saved and saved.get("source"):
+        src, tgt = saved["source"], saved.get("target") or None
+        for i, p in enumerate(preset.pairs):
+            if (p.source, p.target) == (src, tgt):
+                return src, tgt, i
+        if saved.get("own") or any((p.source, p.target) == (src, tgt) for p in preset.heldout_pairs):
+            return src, tgt, -1
+    ex = find_example(preset)
+    if ex is not None:
+        return ex.pair.source, ex.pair.target, -1 if ex.heldout else ex.index
+    p = preset.pairs[0]
+    return p.source, p.target, 0
+
+
+def _startup_task(preset_ref: str, wanted_mode: str, saved: dict | None = None):
     """The start-up job (runs on the job runner's thread): import torch, load the preset
-    (the default one if it is broken), trace its first pair. ``(progress, should_stop) -> dict``."""
+    (the default one if it is broken), trace its first sentence (:func:`first_sentence`;
+    ``saved`` is the last session's view, used when it is of this preset file).
+    ``(progress, should_stop) -> dict``."""
 
     def task(progress, should_stop) -> dict:
         import torch  # noqa: F401 - the slow import, off the GUI thread
@@ -81,11 +107,18 @@ def _startup_task(preset_ref: str, wanted_mode: str):
             preset = load_preset(find_preset(DEFAULT_PRESET))
         warning = "; ".join(warnings) or None
         bundle = Bundle.from_preset(preset)
-        pair = preset.pairs[0]
         mode = wanted_mode if wanted_mode in MODES else "teacher_forcing"
-        tr = trace(bundle, pair.source, pair.target, mode=mode)
-        return {"presets": presets, "bundle": bundle, "trace": tr, "mode": mode,
-                "devices": available_devices(), "warning": warning}
+        mine = saved if saved and saved.get("preset_path") == str(preset.path) else None
+        source, target, index = first_sentence(preset, mine)
+        try:
+            tr = trace(bundle, source, target, mode=mode if target is not None else "free_running")
+        except ValueError:  # a saved sentence this model cannot trace any more: the example
+            mine = None
+            source, target, index = first_sentence(preset)
+            tr = trace(bundle, source, target, mode=mode)
+        return {"presets": presets, "bundle": bundle, "trace": tr, "mode": tr.mode,
+                "devices": available_devices(), "warning": warning, "source": source, "target": target,
+                "pair_index": index, "restored": mine}
 
     return task
 
@@ -123,6 +156,10 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._checked_on: str | None = None  # the device a lecture's claims were checked on
         self._history: list = []  # training.Snapshot per history point (with its weights)
         self._weights = None  # sandbox.history.WeightHistory of the same points (made on first use)
+        self._metrics_log: list = []  # every training step's Metrics of the model shown (the loss curve)
+        from sandbox.model_shelf import ModelShelf
+
+        self._shelf = ModelShelf()  # models trained here, kept per preset file for the session
         self._leave_guards: list[tuple[Callable[[], bool], str]] = []  # asked before another preset replaces this one
         self._close_guards: list[Callable[[], bool]] = []  # asked before the window closes
         self._shutdown_hooks: list[Callable[[], None]] = []  # run when the window shuts down
@@ -174,7 +211,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._load_started = True
         preset = read_str(self.settings, "last_preset", DEFAULT_PRESET) or DEFAULT_PRESET
         mode = read_str(self.settings, "mode", "teacher_forcing")
-        self._loader.start(_startup_task(preset, mode))
+        self._loader.start(_startup_task(preset, mode, self._saved_view()))
         QTimer.singleShot(0, self._build_views)
 
     def _join_loader(self) -> None:
@@ -198,9 +235,11 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._set_loading(False)
         self.state.set_mode(result["mode"])
         self._install_bundle(bundle)
-        pair = bundle.preset.pairs[0]
-        self.state.set_sentence(pair.source, pair.target, 0)  # the pair list and radios follow
+        # the pair list and radios follow
+        self.state.set_sentence(result.get("source"), result.get("target"), result.get("pair_index", -1))
         self._set_trace(tr, keep_step=False, live=True)
+        if result.get("restored"):
+            self._restore_view(result["restored"])  # step, layer, head, own sentence (clamped)
         self._swap_in_views()
         warning = result.get("warning")
         problem = settings_problem(self.settings) if self.persist else None
@@ -223,11 +262,13 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
 
     # ================================================================== public hooks
     def load_preset(self, key_or_path: str | os.PathLike) -> None:
-        """Open a preset (shipped/user key or .toml path) with a fresh, seeded model.
+        """Open a preset (shipped/user key or .toml path) on its own example sentence.
 
-        Raises PresetError for a bad preset (the window keeps its current preset).
-        Training, if running, is stopped first.
-        """
+        The model is the one trained for this preset file earlier in the session, when one
+        is kept and still fits the file (sandbox.model_shelf), else a fresh, seeded one; a
+        model trained here for the preset shown before is kept in turn. Raises PresetError
+        for a bad preset (the window keeps its current preset). Training, if running, is
+        stopped first (its model is kept)."""
         from sandbox.model import Bundle
         from sandbox.presets import find_preset, load_preset
 
@@ -236,16 +277,20 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         refused = self._refused_leave()
         if refused is not None:
             raise ValueError(f"kept the current preset: {refused} has unsaved edits (save or discard them first)")
-        bundle = Bundle.from_preset(preset)
         if self.training.is_active:
-            self.training.shutdown()
+            self.training.shutdown()  # its model is the one shown now, and goes on the shelf below
+        if str(path) != self.state.preset_path:
+            self._shelve_current()  # a model trained here comes back when this preset is picked again
+        kept = self._unshelve(str(path), preset)
+        bundle = kept[1] if kept is not None else Bundle.from_preset(preset)
         self.state.set_preset(preset.key, str(path))
         self._install_bundle(bundle)
         self.settings.setValue("last_preset", preset.key if self._is_listed(str(path)) else str(path))
         self._clear_history()
-        if self.loss_plot is not None:
-            self.loss_plot.clear_data()
-        self.set_pair(0)
+        self._clear_curve()
+        if kept is not None:
+            self._put_back(*kept)
+        self.show_example()
         self.presetLoaded.emit(preset.key)
 
     def reload_saved_preset(self, key_or_path: str | os.PathLike) -> bool:
@@ -285,17 +330,19 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         None: the training state shown is kept if ``bundle`` is the model already shown,
         else the model is described as untrained."""
         if self.training.is_active:
-            self.training.shutdown()
+            self.training.shutdown()  # its model is the one shown now, and goes on the shelf below
         same_model = bundle is self.bundle
         same_preset = self.bundle is not None and self.bundle.preset == bundle.preset
         if trained_steps is None:
             trained_steps, origin = ((self.state.trained_steps, self.state.trained_origin) if same_model
                                      else (0, None))
         if not same_model:
+            if self.bundle is not None and bundle.model is not self.bundle.model:
+                self._shelve_current()  # e.g. a lecture's model replaces one trained here
             self._clear_history()  # the history, like the curve, belongs to the model shown
-            if self.loss_plot is not None:
-                self.loss_plot.clear_data()  # the curve belongs to the model that was shown
         self._install_bundle(bundle, keep_pairs=same_preset)
+        if not same_model:
+            self._clear_curve()  # the curve belongs to the model that was shown
         self._set_trained(int(trained_steps), origin)
         if same_preset and self.state.source is not None:
             self._retrace(keep_step=True)
@@ -312,6 +359,17 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self.state.set_sentence(pairs[index].source, pairs[index].target, index)  # panels follow
         self.interventions = None
         self._retrace(keep_step=False)
+
+    def show_example(self) -> None:
+        """Show the preset's own example (the pair its name states; a held-out one is traced
+        like your own sentence), else its first pair."""
+        if self.bundle is None or not self.bundle.preset.pairs:
+            return
+        source, target, index = first_sentence(self.bundle.preset)
+        if index >= 0:
+            self.set_pair(index)
+        else:
+            self.set_sentence(source, target)
 
     def set_sentence(self, source: str, target: str | None = None) -> bool:
         """Trace your own sentence; no target means free running. False (and a banner) if
@@ -412,7 +470,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         if self.training.is_active:
             self.training.set_request(self._request())
             if not self._following_live():
-                return self._show_history_point(self.history_slider.value())
+                return self._show_history_point(self.state.history_index)
             return True
         from sandbox.trace import trace
 
@@ -432,7 +490,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
             self.hide_banner()  # the last problem is fixed: this sentence traced
         self._update_history_slider(follow=False)
         if not self._following_live():  # the user looks at a point of training: show that point
-            return self._show_history_point(self.history_slider.value())
+            return self._show_history_point(self.state.history_index)
         self._set_trace(tr, keep_step=keep_step)
         return True
 
@@ -495,6 +553,17 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         if not keep_pairs:
             self.pair_list.set_pairs(p.pairs, p.heldout_pairs)
             self._select_preset_in_combo()
+            # "Your own sentence" was typed for the old model's vocabulary: start empty,
+            # with this preset's example as the hint
+            from sandbox.example import example_pair
+
+            ex = example_pair(p)
+            self.source_edit.clear()
+            self.target_edit.clear()
+            if ex is not None:
+                self.source_edit.setPlaceholderText(f"source, e.g. {ex.source}")
+            if self.loss_plot is not None and not self._metrics_log:  # an empty curve: this preset's axis
+                self.loss_plot.getPlotItem().setXRange(0, max(p.training.steps, 1), padding=0.02)
         self.state.set_limits(*self._layers_heads())  # clamps layer and head
         self._sync_layer_head()  # the spin boxes' ranges, even when layer and head stay
         self._show_layer_head(p.model.kind == "transformer")
@@ -531,6 +600,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         st.stepChanged.connect(self._sync_step_slider)
         st.traceChanged.connect(self._sync_step_slider)
         st.layerHeadChanged.connect(self._sync_layer_head)
+        st.historyChanged.connect(self._sync_history_slider)
         st.modeChanged.connect(self._sync_mode_radios)
         st.sentenceChanged.connect(self._sync_pair_list)
         st.sentenceChanged.connect(self._sync_mode_radios)  # teacher forcing needs a target

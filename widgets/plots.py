@@ -35,7 +35,10 @@ MASK_GREY = QColor("#c8c8c8")
 
 
 def style_plot(plot: pg.PlotItem, *, invert_y: bool = True) -> pg.PlotItem:
-    """A static plot: no mouse zoom/pan, no context menu, no auto-range button."""
+    """A static plot: no mouse zoom/pan, no context menu, no auto-range button.
+
+    Create the plot with ``enableMenu=False`` (``addPlot(..., enableMenu=False)``): turning the
+    menu off here leaves pyqtgraph's ViewBox menu already built, a fifth of a window's start-up."""
     plot.hideButtons()
     plot.setMenuEnabled(False)
     vb = plot.getViewBox()

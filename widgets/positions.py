@@ -18,7 +18,7 @@ from .traceindex import TraceIndex
 class PositionsView(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.plot = style_plot(self.addPlot(row=0, col=0))
+        self.plot = style_plot(self.addPlot(row=0, col=0, enableMenu=False))
         set_title(self.plot, wrap=True, html="positional encoding PE[pos, i] = sin / cos(pos / 10000<sup>2i/d</sup>)")
         self.plot.setLabel("bottom", "dimension i")
         self.matrix = MatrixItem(self.plot, VECTOR_CMAP, (-1.0, 1.0))

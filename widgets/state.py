@@ -6,6 +6,10 @@ model was trained. Each setter clamps or validates its value in this one place a
 change signal only when the value really changed, so a panel that writes the state from
 its own Qt signal and redraws from the state's signal never loops: the echo is a no-op.
 
+The training-history slider is state too: ``history_points`` points were kept while the
+model shown trained, and ``history_index`` is the one shown, where ``history_index ==
+history_points`` means "live" (the newest model, not a point of its past).
+
 The step has two values. ``wanted_step`` is the step the user chose; ``step`` is the step
 shown, the wanted one clamped to the trace on screen. A live training snapshot shorter than
 the user's step clamps what is shown, and the next longer trace shows the user's step again.
@@ -35,6 +39,7 @@ class WindowState(QObject):
     layerHeadChanged = Signal(int, int)  # layer, head (also when a smaller model clamps them)
     traceChanged = Signal(object)        # the Trace shown (or None)
     trainedChanged = Signal(int)         # trained steps of the model shown
+    historyChanged = Signal(int, int)    # history index shown (== points: live), history points
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +59,8 @@ class WindowState(QObject):
         self.live_trace: Trace | None = None  # the newest trace of the model (not a history point)
         self.trained_steps = 0
         self.trained_origin: str | None = None  # e.g. "lecture cache"
+        self.history_points = 0  # training-history points kept for the model shown
+        self.history_index = 0  # the point shown; history_points: live
 
     # ------------------------------------------------------------------ step
     @property
@@ -166,4 +173,32 @@ class WindowState(QObject):
             return False
         self.trained_steps, self.trained_origin = steps, origin
         self.trainedChanged.emit(steps)
+        return True
+
+    # ------------------------------------------------------------------ training history
+    @property
+    def following_live(self) -> bool:
+        """True when the views show the live model, not a point of its training history."""
+        return self.history_index >= self.history_points
+
+    def clamp_history(self, index: int) -> int:
+        """``index`` clamped to ``0 .. history_points`` (the last: live): the one place that clamps."""
+        return max(0, min(int(index), self.history_points))
+
+    def set_history_index(self, index: int) -> bool:
+        """Show history point ``index`` (clamped; ``history_points``: live); True when it changed."""
+        return self._set_history(self.clamp_history(index), self.history_points)
+
+    def set_history_points(self, points: int, follow: bool = True) -> bool:
+        """``points`` history points are kept now. ``follow``: show live; otherwise the point
+        shown stays (clamped to the new count). True when the index or the count changed."""
+        points = max(0, int(points))
+        index = points if follow else max(0, min(self.history_index, points))
+        return self._set_history(index, points)
+
+    def _set_history(self, index: int, points: int) -> bool:
+        if (index, points) == (self.history_index, self.history_points):
+            return False
+        self.history_index, self.history_points = index, points
+        self.historyChanged.emit(index, points)
         return True

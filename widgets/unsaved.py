@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-__all__ = ["ANSWERS", "ask_unsaved", "may_leave"]
+__all__ = ["ANSWERS", "ask_unsaved", "may_leave", "ask_before_closing"]
 
 ANSWERS = ("save", "discard", "cancel")
 
@@ -54,3 +55,27 @@ def may_leave(*, dirty: bool, name: str, ask: Callable[[QWidget | None, str], st
         discard()
         return True
     return False
+
+
+class _CloseAsks(QObject):
+    """Event filter: a Close of the watched widget (a dock's ✕) goes through ``may_close``."""
+
+    def __init__(self, watched: QWidget, may_close: Callable[[], bool]) -> None:
+        super().__init__(watched)
+        self._may_close = may_close
+
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
+        if ev.type() == QEvent.Type.Close and obj is self.parent() and not self._may_close():
+            ev.ignore()  # Cancel (or a failed save): the dock stays open with its edits
+            return True
+        return False
+
+
+def ask_before_closing(dock: QWidget, may_close: Callable[[], bool]) -> QObject:
+    """Make closing ``dock`` (its title bar's ✕, or ``close()``) ask first: ``may_close()``
+    runs :func:`may_leave` for the editor inside (Save / Discard / Cancel, as File ▸ Quit
+    does); False keeps the dock open. Hiding it from the View menu only hides it (its draft
+    is kept). Returns the filter (owned by ``dock``)."""
+    guard = _CloseAsks(dock, may_close)
+    dock.installEventFilter(guard)
+    return guard

@@ -333,6 +333,17 @@ class Views(QWidget):
             return
         idx = self.index
         kind, layer, head, row, col = self._explain_cell
+        shown = {id(self.cross_map): "cross", id(self.masked_map): "masked_self",
+                 id(self.self_map): "self"}.get(id(self.tabs.currentWidget()))
+        if shown is not None and shown != kind:
+            # Another attention map is on screen: the clicked cell is not on it. Say so (the
+            # cell is kept, and explained again when its own map is shown).
+            if self._explained_key != ("other map", shown, self._explain_cell):
+                self._explained_key = ("other map", shown, self._explain_cell)
+                self.explain.show_explanation(
+                    None, f"the cell explained here was on the {KIND_TITLES[kind]} map; click a cell of "
+                          f"this {KIND_TITLES[shown]} map to explain it")
+            return
         # The index itself, not its id(): a new trace's index can reuse a freed one's id, and
         # the explanation must always be of the record on screen (a history point's included).
         key = (idx, self._explain_cell)

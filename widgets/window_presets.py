@@ -96,6 +96,14 @@ class WindowPresets:
         else:
             state = "<span style='color:#8250df'>untrained (seeded weights)</span>"
         rows.append(state)
+        if self._history and self.viewing_history:
+            h = self._history[self.state.history_index]
+            rows.append(f"<span style='color:#9a6700'>the views show step {h.step} of training (history "
+                        f"slider; at the right end, “live”, they show step {self.state.trained_steps})</span>")
+        kept = self._shelf.peek(self.state.preset_path or "")
+        if kept is not None:
+            rows.append(f"<span style='color:#9a6700'>your own model of this preset (trained {kept.trained_steps} "
+                        "steps) is kept: pick the preset again to go on with it</span>")
         rows.append(self._alignment_line(b))
         self.model_view.setHtml("<br>".join(r for r in rows if r))
 
@@ -151,8 +159,8 @@ class WindowPresets:
 
     def _on_preset_chosen(self, index: int) -> None:
         path = self.preset_combo.itemData(index)
-        if not path or path == self.state.preset_path:
-            return
+        if not path or (path == self.state.preset_path and not self.has_kept_model(path)):
+            return  # the preset shown (picked again with a kept model of its own: that model comes back)
         if self.training.is_active:
             self._select_preset_in_combo()
             self.status.showMessage("stop training before switching presets", 5000)

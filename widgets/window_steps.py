@@ -7,7 +7,7 @@ clamped by :class:`widgets.state.WindowState`. A mixin of
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from .keys import focus_keeps_keys
 
@@ -58,6 +58,11 @@ class WindowSteps:
             self._play.setInterval(int(1000 / v))
 
     # ================================================================== keys
+    def _keys_back_to_views(self) -> None:
+        """Give the keyboard back to the views (after a spin box is done), so ← → step."""
+        if self.views is not None and QApplication.focusWidget() in (self.layer_spin, self.head_spin):
+            self.views.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
         if ev.type() != QEvent.Type.KeyPress or not isinstance(obj, QWidget):
             return False

@@ -49,8 +49,7 @@ class WindowTraining:
         offset = self.state.trained_steps
         if offset == 0:
             self._clear_history()
-            if self.loss_plot is not None:
-                self.loss_plot.clear_data()
+            self._clear_curve()
         self.hide_banner()
         self.training.start(self.bundle, self._request(), device=device, steps=steps, step_offset=offset,
                             interval=LIVE_INTERVAL_S)
@@ -76,10 +75,15 @@ class WindowTraining:
         self.act_open.setEnabled(not active)
         self.act_pause.setEnabled(active)
         self.act_stop.setEnabled(active)
-        self.act_train.setText("▶❚❚ Train" if active else "▶ Train")
+        self._label_train_button("running" if active else "idle")
         if not active:
             self.act_train.setEnabled(self.bundle is not None)
         self.pair_list.setToolTip("stop training to switch sentences" if active else "")
+
+    def _label_train_button(self, state: str) -> None:
+        """The Train button says what a press does now: Train, Pause or Resume."""
+        text = {"running": "❚❚ Pause", "paused": "▶ Resume"}.get(state, "▶ Train")
+        self.act_train.setText(text)
 
     def _paint_now(self) -> None:
         """Paint what the snapshot changed now, while the worker is held: deliver the
@@ -91,14 +95,21 @@ class WindowTraining:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.UpdateRequest)
 
     def _on_training_state(self, state: str) -> None:
+        self._label_train_button(state)
         if state == "paused":
-            self.status.showMessage("training paused — Ctrl+R resumes, ■ stops")
+            self.status.showMessage(f"training paused at step {self.training.steps_done} — Ctrl+R resumes, ■ stops")
             self.act_pause.setText("▶ Resume")
+            # The views show the last snapshot, traced a few steps back: trace the step the
+            # run paused at, so the map, Model box, progress and loss curve name one step.
+            self.training.set_request(self._request())
         elif state == "running":
             self.act_pause.setText("❚❚ Pause")
+            if "paused" in self.status.currentMessage():  # resumed: the pause message is stale
+                self.status.showMessage("training resumed — Ctrl+R pauses, ■ stops", 5000)
         self._update_model_view()
 
     def _on_metrics(self, metrics: list) -> None:
+        self._metrics_log.extend(metrics)
         if self.loss_plot is not None:
             self.loss_plot.add(metrics)
         m = metrics[-1]
@@ -111,6 +122,10 @@ class WindowTraining:
 
     def _on_snapshot(self, snap) -> None:
         self.state.set_trained(snap.step)
+        if self.training.is_paused:  # the step paused at, traced (see _on_training_state)
+            self._update_model_view()
+            self._update_history_label()
+            self.status.showMessage(f"training paused at step {snap.step} — Ctrl+R resumes, ■ stops")
         if snap.trace_error:
             self.status.showMessage(f"cannot trace this sentence: {snap.trace_error}", 4000)
             return
@@ -165,7 +180,7 @@ class WindowTraining:
             self.status.showMessage(f"training {status}: {message}", 8000)
 
     def _following_live(self) -> bool:
-        return not self._history or self.history_slider.value() >= self.history_slider.maximum()
+        return self.state.following_live
 
     @property
     def viewing_history(self) -> bool:
@@ -173,18 +188,19 @@ class WindowTraining:
         return not self._following_live()
 
     def _update_history_slider(self, follow: bool = True) -> None:
-        n = len(self._history)
-        self.history_slider.blockSignals(True)
-        self.history_slider.setRange(0, max(n, 0))  # index n = live
-        if follow:
-            self.history_slider.setValue(n)
-        self.history_slider.blockSignals(False)
-        self.history_slider.setEnabled(n > 0)
+        """The state learns how many history points there are (``follow``: show live)."""
+        self.state.set_history_points(len(self._history), follow)
         self._update_history_label()
+
+    def _sync_history_slider(self, index: int, points: int) -> None:
+        """The slider shows the state's history point; its echo of that value is a no-op
+        (:meth:`_on_history_slider` compares with the state first)."""
+        self._set_range_value(self.history_slider, points, index)  # index == points: live
+        self.history_slider.setEnabled(points > 0)
 
     def _update_history_label(self) -> None:
         n = len(self._history)
-        v = self.history_slider.value()
+        v = self.state.history_index
         if n == 0:
             self.history_label.setText("no training yet" if self.state.trained_steps == 0 else "—")
             if self.loss_plot is not None:
@@ -200,15 +216,20 @@ class WindowTraining:
                 self.loss_plot.set_marker(h.step)
 
     def _on_history_slider(self, v: int) -> None:
-        n = len(self._history)
-        if n == 0:
+        if v != self.state.history_index:  # not the state's own value coming back
+            self.show_history(v)
+
+    def show_history(self, index: int) -> None:
+        """Show the trace kept at history entry ``index`` (clamped; len = live)."""
+        if not self.state.set_history_index(index):
             return
-        if v >= n:
+        if self.state.following_live:
             if self.state.live_trace is not None:
                 self._set_trace(self.state.live_trace, keep_step=True)
         else:
-            self._show_history_point(v)
+            self._show_history_point(self.state.history_index)
         self._update_history_label()
+        self._update_model_view()  # it names the point of training the views show
 
     def _history_trace(self, v: int):
         """The current sentence and mode traced with the weights of history point ``v``
@@ -230,10 +251,6 @@ class WindowTraining:
         self._set_trace(tr, keep_step=True)
         return True
 
-    def show_history(self, index: int) -> None:
-        """Show the trace kept at history entry ``index`` (len = live)."""
-        self.history_slider.setValue(index)
-
     @property
     def history(self) -> list:
         return list(self._history)
@@ -248,3 +265,88 @@ class WindowTraining:
         if self._history:
             self._history.clear()
             self._update_history_slider()
+
+    def _clear_curve(self) -> None:
+        """Forget the loss curve (another model is shown, or training starts afresh)."""
+        self._metrics_log = []
+        if self.loss_plot is not None:
+            self.loss_plot.clear_data()
+            # the x axis of the model shown (its planned steps), not the last run's
+            planned = self.bundle.preset.training.steps if self.bundle is not None else 1
+            self.loss_plot.getPlotItem().setXRange(0, max(planned, 1), padding=0.02)
+
+    # ================================================================== kept models
+    def _shelve_current(self) -> None:
+        """Keep the model on screen for this session when it was trained here (not a
+        lecture's cached model, not seeded weights), under its preset file: picking that
+        preset again shows it as it was (sandbox.model_shelf). The window lets go of the
+        history and curve it handed over."""
+        from sandbox.model_shelf import ShelvedModel
+
+        st = self.state
+        if self.bundle is None or not st.trained_steps or st.trained_origin is not None or not st.preset_path:
+            return
+        item = ShelvedModel(self.bundle, st.trained_steps, self._history, self._weights, self._metrics_log)
+        self._history, self._weights, self._metrics_log = [], None, []
+        self._update_history_slider()
+        self._shelf.put(st.preset_path, item)
+        self.status.showMessage(
+            f"kept your model of “{self.bundle.preset.name}” (trained {st.trained_steps} steps): pick it again "
+            f"to go on with it — {len(self._shelf)} model(s) kept, {self._shelf.nbytes / 1e6:.1f} MB", 10000)
+
+    def _unshelve(self, path: str, preset):
+        """The model kept for ``path`` as a Bundle of ``preset`` (the file as it is now), with
+        its shelf entry: ``(entry, bundle)``; None when nothing is kept or the file changed
+        what the model depends on (sandbox.model.rebind)."""
+        from sandbox.model import rebind
+
+        item = self._shelf.take(path)
+        if item is None:
+            return None
+        bundle = rebind(item.bundle, preset)
+        return None if bundle is None else (item, bundle)
+
+    def _put_back(self, item, bundle) -> None:
+        """Show a kept model's training state: steps, history (when the vocabularies are
+        unchanged, so its weights still fit) and loss curve."""
+        same_vocab = bundle.src_vocab == item.bundle.src_vocab and bundle.tgt_vocab == item.bundle.tgt_vocab
+        if same_vocab:
+            self._history, self._weights = item.history, item.weights
+        self._set_trained(item.trained_steps)
+        self._update_history_slider()
+        self._metrics_log = list(item.metrics)
+        if self.loss_plot is not None and self._metrics_log:
+            self.loss_plot.add(self._metrics_log)
+        self.status.showMessage(f"your model of “{bundle.preset.name}” is back: trained {item.trained_steps} steps",
+                                8000)
+
+    def has_kept_model(self, path: str | None = None) -> bool:
+        """True when a model trained here is kept for the preset file ``path`` (default:
+        the preset shown) and is not the model on screen."""
+        return (path or self.state.preset_path or "") in self._shelf
+
+    def ask_stop_training(self, what: str) -> bool:
+        """Ask whether to stop the running training for ``what`` (e.g. "Presenting a
+        lecture"); True for "Stop training". Tests replace this method."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Question, "Training is running",
+                          f"{what} replaces the model on screen, so training has to stop.\n\n"
+                          "The model trained so far is kept for this session: pick its preset again "
+                          "to go on with it.", parent=self)
+        stop = box.addButton("Stop training", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(stop)
+        box.exec()
+        return box.clickedButton() is stop
+
+    def confirm_stop_training(self, what: str) -> bool:
+        """Before ``what`` replaces the model on screen: True when no training runs, or the
+        user chose to stop it (it is stopped and joined, its model kept for the session);
+        False on Cancel (training goes on)."""
+        if not self.training.is_active:
+            return True
+        if not self.ask_stop_training(what):
+            return False
+        self.training.shutdown()
+        return True

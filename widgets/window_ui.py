@@ -51,7 +51,7 @@ class WindowUi:
 
         self.act_train = act("▶ Train", self.toggle_training, "Ctrl+R",
                              "train (Ctrl+R): continues the model on screen for another run of steps; "
-                             "Ctrl+R again pauses and resumes", False)
+                             "while it runs this button (and Ctrl+R) pauses and resumes", False)
         self.act_pause = act("❚❚ Pause", self.pause_training, None, "pause after the current step", False)
         self.act_stop = act("■ Stop", self.stop_training, None, "stop after the current step; the weights stay", False)
         self.act_quit = act("Quit", self.close, "Ctrl+Q", "close the window (stops training first)")
@@ -78,8 +78,7 @@ class WindowUi:
         self.preset_combo.activated.connect(self._on_preset_chosen)
         tb.addWidget(self.preset_combo)
         tb.addSeparator()
-        tb.addAction(self.act_train)
-        tb.addAction(self.act_pause)
+        tb.addAction(self.act_train)  # one button: Train, then Pause / Resume while a run is on
         tb.addAction(self.act_stop)
         tb.addSeparator()
         tb.addWidget(QLabel(" device "))
@@ -156,7 +155,7 @@ class WindowUi:
             a = m.addAction(f"show {name.replace('_', ' ')}")
             a.triggered.connect(lambda _=False, n=name: self.focus_panel(n))
         m = mb.addMenu("&Train")
-        for a in (self.act_train, self.act_pause, self.act_stop):
+        for a in (self.act_train, self.act_stop):  # act_train pauses and resumes too (Ctrl+R)
             m.addAction(a)
         m = mb.addMenu("&Help")
         m.addAction("Keys…", self._show_keys)
@@ -207,6 +206,11 @@ class WindowUi:
         self.head_spin = QSpinBox()
         self.layer_spin.setToolTip("Transformer layer")
         self.head_spin.setToolTip("attention head")
+        for spin in (self.layer_spin, self.head_spin):
+            # A click on the arrows leaves the keyboard where it was, so ← → go on stepping
+            # (the app's main keys); Tab still reaches the box, and Enter hands the keys back.
+            spin.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            spin.editingFinished.connect(self._keys_back_to_views)
         for w in (self.layer_label, self.layer_spin, self.head_label, self.head_spin):
             lh.addWidget(w)
         lh.addStretch(1)
