@@ -128,11 +128,11 @@ class StepAnatomy(QWidget):
         self.q_plot = mk(0, 0)
         # K and V number their columns (vector components 1..d) on a token axis: its labels
         # thin out, counted back from d, instead of printing over each other ("1020").
-        self.k_plot = style_plot(gl.addPlot(row=1, col=0, axisItems=token_axes("left", "bottom")))
+        self.k_plot = style_plot(gl.addPlot(row=1, col=0, axisItems=token_axes("left", "bottom"), enableMenu=False))
         self.c_plot = mk(2, 0)
         self.e_plot = mk(1, 1)
         self.w_plot = mk(1, 2)
-        self.v_plot = style_plot(gl.addPlot(row=1, col=3, axisItems=token_axes("left", "bottom")))
+        self.v_plot = style_plot(gl.addPlot(row=1, col=3, axisItems=token_axes("left", "bottom"), enableMenu=False))
         self.o_plot = mk(2, 3)
         self.cat_plot = mk(0, 4)
         self.topk_plot = mk(1, 4)
