@@ -297,11 +297,14 @@ def test_wider_beams_are_sorted_and_never_below_greedy(bundle, width):
 
 @pytest.fixture(scope="module")
 def trained():
-    from sandbox.train import Trainer
+    """The shipped, trained ko_en_cat (the lecture models' checkpoint): no training here."""
+    from pathlib import Path
 
-    b = _bundle(find_preset("ko_en_cat"))
-    Trainer(b, steps=150, device="cpu").run()
-    return b
+    from sandbox.checkpoint import load_checkpoint
+
+    models = Path(__file__).resolve().parent.parent / "presets" / "lectures" / "models"
+    (path,) = models.glob("ko_en_cat-*.safetensors")
+    return load_checkpoint(path, load_preset(find_preset("ko_en_cat")))
 
 
 def test_beams_on_a_trained_model(trained):
