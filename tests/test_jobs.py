@@ -182,3 +182,30 @@ def test_gc_runs_on_the_gui_thread_only(runner, qtbot):
         keep.append([Node() for _ in range(thr[0] + 1)])
     assert freed_on == [main]
     del keep
+
+
+def test_running_threads_lists_a_runners_thread_until_it_is_joined(runner, qtbot):
+    """The suite's leak check (conftest) reads running_threads(): it must see a job's thread."""
+    from widgets.jobs import running_threads
+
+    gate = threading.Event()
+    runner.start(lambda p, s: gate.wait(10))
+    qtbot.waitUntil(lambda: len(running_threads()) == 1, timeout=5000)
+    assert running_threads()[0] is runner.thread
+    gate.set()
+    qtbot.waitUntil(lambda: not runner.is_running, timeout=10000)
+    assert running_threads() == []
+
+
+def test_no_module_but_jobs_starts_a_qthread():
+    """Every background task runs on widgets.jobs (issue 10), so running_threads() is every
+    thread the app starts: no other module subclasses or creates a QThread."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    offenders = [f"{p.relative_to(root)}:{i}" for p in [*root.glob("widgets/*.py"), *root.glob("sandbox/*.py"),
+                                                        root / "main.py"]
+                 if p.name != "jobs.py"
+                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if "QThread(" in line or "(QThread)" in line]
+    assert not offenders, offenders

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -141,9 +142,27 @@ class _JobThread(QThread):
         super().__init__()
         self._body = body
         self.setObjectName(name)
+        _threads.add(self)
 
     def run(self) -> None:  # the worker thread
         self._body()
+
+
+_threads: "weakref.WeakSet[_JobThread]" = weakref.WeakSet()
+
+
+def running_threads() -> list[QThread]:
+    """Every thread a runner started that is still running. The app starts no QThread but
+    these (tests/test_jobs.py checks the source), so this is the whole list: the test
+    suite's leak check reads it instead of scanning every Python object."""
+    alive = []
+    for t in list(_threads):
+        try:
+            if t.isRunning():
+                alive.append(t)
+        except RuntimeError:  # the C++ object is already gone
+            pass
+    return alive
 
 
 _running: "set[JobRunner]" = set()
