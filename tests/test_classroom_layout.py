@@ -439,7 +439,8 @@ def test_bar_labels_never_sit_over_their_bar_at_any_width(qtbot, width):
     import pyqtgraph as pg
     from PySide6.QtGui import QFont
 
-    from widgets.plots import BAR_BLUE, BAR_ORANGE, GOOD, HBars, style_plot
+    from widgets.bars import HBars
+    from widgets.plots import BAR_BLUE, BAR_ORANGE, GOOD, style_plot
 
     gw = pg.GraphicsLayoutWidget()
     qtbot.addWidget(gw)

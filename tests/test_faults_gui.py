@@ -68,7 +68,7 @@ def test_nan_is_labelled_nan_never_masked(window, qapp):
 
 def test_masked_energies_are_still_labelled_masked(qapp):
     """−inf is what a mask writes; those keys keep their "masked" label (and weight 0)."""
-    from widgets.plots import HBars
+    from widgets.bars import HBars
     import pyqtgraph as pg
 
     w = pg.PlotWidget()

@@ -19,7 +19,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
 
-from .plots import (token_axes, show_top_k, WHATIF, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, HBars, MatrixItem, hide_axis,
+from .bars import HBars, show_top_k
+from .plots import (token_axes, WHATIF, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, VECTOR_CMAP, MatrixItem, hide_axis,
                     set_plot_font, set_ticks, set_title, style_plot)
 from .steady import RichLine
 from .traceindex import KIND_TITLES, TraceIndex

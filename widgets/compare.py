@@ -37,7 +37,8 @@ from sandbox.compare import (MAX_COLUMNS, MIN_COLUMNS, ColumnSnapshot, PresetInf
                              TrainAllJob, TrainAllOutcome, default_columns, families, merge_columns)
 
 from .attention_map import AttentionMap
-from .plots import show_top_k, BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, HBars, hide_axis, set_ticks, set_title, style_plot
+from .bars import HBars, show_top_k
+from .plots import BAD, BAR_BLUE, BAR_GREY, BAR_ORANGE, GOOD, hide_axis, set_ticks, set_title, style_plot
 from .traceindex import TraceIndex
 
 if TYPE_CHECKING:

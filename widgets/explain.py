@@ -10,7 +10,6 @@ exp(e_i − max), their sum and the weight — checked against the weight the mo
 from __future__ import annotations
 
 import html
-import math
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
