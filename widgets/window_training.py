@@ -73,7 +73,6 @@ class WindowTraining:
                   self.device_combo):
             w.setEnabled(not active)
         self.act_open.setEnabled(not active)
-        self.act_pause.setEnabled(active)
         self.act_stop.setEnabled(active)
         self._label_train_button("running" if active else "idle")
         if not active:
@@ -97,16 +96,17 @@ class WindowTraining:
     def _on_training_state(self, state: str) -> None:
         self._label_train_button(state)
         if state == "paused":
-            self.status.showMessage(f"training paused at step {self.training.steps_done} — Ctrl+R resumes, ■ stops")
-            self.act_pause.setText("▶ Resume")
+            self._show_paused(self.training.steps_done)
             # The views show the last snapshot, traced a few steps back: trace the step the
             # run paused at, so the map, Model box, progress and loss curve name one step.
             self.training.set_request(self._request())
         elif state == "running":
-            self.act_pause.setText("❚❚ Pause")
             if "paused" in self.status.currentMessage():  # resumed: the pause message is stale
                 self.status.showMessage("training resumed — Ctrl+R pauses, ■ stops", 5000)
         self._update_model_view()
+
+    def _show_paused(self, step: int) -> None:
+        self.status.showMessage(f"training paused at step {step} — Ctrl+R resumes, ■ stops")
 
     def _on_metrics(self, metrics: list) -> None:
         self._metrics_log.extend(metrics)
@@ -125,7 +125,7 @@ class WindowTraining:
         if self.training.is_paused:  # the step paused at, traced (see _on_training_state)
             self._update_model_view()
             self._update_history_label()
-            self.status.showMessage(f"training paused at step {snap.step} — Ctrl+R resumes, ■ stops")
+            self._show_paused(snap.step)
         if snap.trace_error:
             self.status.showMessage(f"cannot trace this sentence: {snap.trace_error}", 4000)
             return
@@ -162,7 +162,6 @@ class WindowTraining:
 
     def _on_training_finished(self, status: str, message: str, bundle) -> None:
         self._set_training_ui(False)
-        self.act_pause.setText("❚❚ Pause")
         self.bundle = bundle
         steps = self.training.last_step
         self.state.set_trained(self.state.trained_steps if steps is None else steps)  # origin: none now
@@ -271,7 +270,11 @@ class WindowTraining:
         self._metrics_log = []
         if self.loss_plot is not None:
             self.loss_plot.clear_data()
-            # the x axis of the model shown (its planned steps), not the last run's
+        self._fit_empty_curve()
+
+    def _fit_empty_curve(self) -> None:
+        """An empty loss curve spans the planned steps of the model shown, not the last run's."""
+        if self.loss_plot is not None and not self._metrics_log:
             planned = self.bundle.preset.training.steps if self.bundle is not None else 1
             self.loss_plot.getPlotItem().setXRange(0, max(planned, 1), padding=0.02)
 

@@ -52,7 +52,6 @@ class WindowUi:
         self.act_train = act("▶ Train", self.toggle_training, "Ctrl+R",
                              "train (Ctrl+R): continues the model on screen for another run of steps; "
                              "while it runs this button (and Ctrl+R) pauses and resumes", False)
-        self.act_pause = act("❚❚ Pause", self.pause_training, None, "pause after the current step", False)
         self.act_stop = act("■ Stop", self.stop_training, None, "stop after the current step; the weights stay", False)
         self.act_quit = act("Quit", self.close, "Ctrl+Q", "close the window (stops training first)")
         self.act_zoom_in = act("A+", self.zoom_in, ["Ctrl++", "Ctrl+="], "larger text (Ctrl++), for projectors")
@@ -465,9 +464,8 @@ class WindowUi:
         bar is as low as its controls and the views get the height."""
         shown = bool(shown)
         if self.loss_toggle.isChecked() != shown:
-            self.loss_toggle.blockSignals(True)
-            self.loss_toggle.setChecked(shown)
-            self.loss_toggle.blockSignals(False)
+            self.loss_toggle.setChecked(shown)  # its toggled signal calls this again, with the box in step
+            return
         self._label_loss_toggle()
         if self.loss_box.isVisibleTo(self.bottom) == shown:
             return
