@@ -17,7 +17,7 @@ from .text import normalize
 if TYPE_CHECKING:
     from .presets import Pair, Preset
 
-__all__ = ["Example", "find_example", "example_pair", "stated_example"]
+__all__ = ["Example", "find_example", "example_pair", "stated_example", "first_sentence"]
 
 ARROW = " → "
 _NOTE = re.compile(r"\s*\([^()]*\)\s*$")  # a trailing "(…)" note
@@ -68,3 +68,24 @@ def example_pair(preset: "Preset") -> "Pair | None":
     if ex is not None:
         return ex.pair
     return preset.pairs[0] if preset.pairs else None
+
+
+def first_sentence(preset, saved: dict | None = None) -> tuple[str, str | None, int]:
+    """The sentence a preset opens on: ``(source, target, pair index or -1)``.
+
+    ``saved`` (the last session's view of this preset: ``source``, ``target``, ``own``) wins
+    while it still exists: a pair still among the preset's pairs (training or held out), or
+    the user's own sentence. Otherwise the preset's own example (the pair its name states,
+    :func:`find_example`), else its first pair. A removed pair is ignored."""
+    if saved and saved.get("source"):
+        src, tgt = saved["source"], saved.get("target") or None
+        for i, p in enumerate(preset.pairs):
+            if (p.source, p.target) == (src, tgt):
+                return src, tgt, i
+        if saved.get("own") or any((p.source, p.target) == (src, tgt) for p in preset.heldout_pairs):
+            return src, tgt, -1
+    ex = find_example(preset)
+    if ex is not None:
+        return ex.pair.source, ex.pair.target, -1 if ex.heldout else ex.index
+    p = preset.pairs[0]
+    return p.source, p.target, 0

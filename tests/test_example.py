@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.example import example_pair, find_example, stated_example
+from sandbox.example import example_pair, find_example, first_sentence, stated_example
 from sandbox.presets import find_preset, list_presets, load_preset
 
 
@@ -45,3 +45,18 @@ def test_the_cat_preset_opens_on_its_own_sentence_not_corpus_pair_0():
     assert preset.pairs[0].source != "나는 고양이로소이다"
     love = find_example(load_preset(find_preset("en_ko_cats")))
     assert love.heldout and love.pair.source == "I love cats"  # held out: never trained on
+
+
+def test_first_sentence_prefers_a_saved_view_that_still_exists():
+    """The last session's sentence wins while it still exists (a training pair by its index,
+    a held-out pair or your own sentence as -1); a pair gone from the preset falls back to
+    the example."""
+    preset = load_preset(find_preset("ko_en_cat"))
+    ex = find_example(preset)
+    example = (ex.pair.source, ex.pair.target, -1 if ex.heldout else ex.index)
+    assert first_sentence(preset) == example
+    p5, held = preset.pairs[5], preset.heldout_pairs[0]
+    assert first_sentence(preset, {"source": p5.source, "target": p5.target}) == (p5.source, p5.target, 5)
+    assert first_sentence(preset, {"source": held.source, "target": held.target}) == (held.source, held.target, -1)
+    assert first_sentence(preset, {"source": "나는 고양이다", "target": "", "own": True}) == ("나는 고양이다", None, -1)
+    assert first_sentence(preset, {"source": "gone from the corpus", "target": "x"}) == example

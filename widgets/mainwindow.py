@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow
 
+from sandbox.example import first_sentence
 from sandbox.names import MODES, PANELS
 
 from .jobs import JobRunner
@@ -57,29 +58,6 @@ __all__ = ["MainWindow", "unknown_words_text", "DEFAULT_PRESET", "APP_NAME", "FO
 
 DEFAULT_PRESET = "ko_en_cat"
 APP_NAME = "Attention Sandbox"
-
-
-def first_sentence(preset, saved: dict | None = None) -> tuple[str, str | None, int]:
-    """The sentence a preset opens on: ``(source, target, pair index or -1)``.
-
-    ``saved`` (the last session's view of this preset: ``source``, ``target``, ``own``) wins
-    while it still exists: a pair still among the preset's pairs (training or held out), or
-    the user's own sentence. Otherwise the preset's own example (the pair its name states,
-    :func:`sandbox.example.find_example`), else its first pair. A removed pair is ignored."""
-    from sandbox.example import find_example
-
-    if saved and saved.get("source"):
-        src, tgt = saved["source"], saved.get("target") or None
-        for i, p in enumerate(preset.pairs):
-            if (p.source, p.target) == (src, tgt):
-                return src, tgt, i
-        if saved.get("own") or any((p.source, p.target) == (src, tgt) for p in preset.heldout_pairs):
-            return src, tgt, -1
-    ex = find_example(preset)
-    if ex is not None:
-        return ex.pair.source, ex.pair.target, -1 if ex.heldout else ex.index
-    p = preset.pairs[0]
-    return p.source, p.target, 0
 
 
 def _startup_task(preset_ref: str, wanted_mode: str, saved: dict | None = None):
@@ -562,8 +540,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
             self.target_edit.clear()
             if ex is not None:
                 self.source_edit.setPlaceholderText(f"source, e.g. {ex.source}")
-            if self.loss_plot is not None and not self._metrics_log:  # an empty curve: this preset's axis
-                self.loss_plot.getPlotItem().setXRange(0, max(p.training.steps, 1), padding=0.02)
+            self._fit_empty_curve()
         self.state.set_limits(*self._layers_heads())  # clamps layer and head
         self._sync_layer_head()  # the spin boxes' ranges, even when layer and head stay
         self._show_layer_head(p.model.kind == "transformer")
