@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QTextDocument
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 from .numfmt import fmt
@@ -117,8 +117,6 @@ class TokenAxis(pg.AxisItem):
         full = self._tickLevels
         if not full or not full[0]:
             return super().generateDrawSpecs(p)
-        from PySide6.QtGui import QFontMetricsF
-
         font = self.style.get("tickFont") or p.font()
         fm = QFontMetricsF(font)
         ticks = full[0]
@@ -240,10 +238,15 @@ def _title_span(label: pg.LabelItem, html: str) -> str:
     return f"<span style='color: {pg.mkColor(color).name(QColor.NameFormat.HexArgb)}'>{html}</span>"
 
 
+def _plain_text(html: str) -> str:
+    """The text of a title's ``html``, as drawn (entities decoded, tags dropped)."""
+    doc = QTextDocument()
+    doc.setHtml(html)
+    return doc.toPlainText()
+
+
 def _natural_width(label: pg.LabelItem, html: str) -> float:
     """The width of ``html`` on one line in the title's font (cached per font)."""
-    from PySide6.QtGui import QTextDocument
-
     key = (label.item.font().key(), html)
     cache = label.__dict__.setdefault("_sandbox_widths", {})
     if key not in cache:
@@ -281,13 +284,10 @@ def _fit_title(label: pg.LabelItem) -> None:
         natural = _natural_width(label, shown)
         scale = max(width / natural, TITLE_MIN_SCALE) if natural > width else 1.0
         if natural * TITLE_MIN_SCALE > width:  # even the shortest form is too wide: elide it
-            from PySide6.QtGui import QFontMetricsF, QTextDocument
-
-            doc = QTextDocument()
-            doc.setHtml(shown)
+            plain = _plain_text(shown)
             fm = QFontMetricsF(item.font())
-            margin = natural - fm.horizontalAdvance(doc.toPlainText())
-            text = fm.elidedText(doc.toPlainText(), Qt.TextElideMode.ElideRight,
+            margin = natural - fm.horizontalAdvance(plain)
+            text = fm.elidedText(plain, Qt.TextElideMode.ElideRight,
                                  max(width / TITLE_MIN_SCALE - margin, 0.0))
             shown = html_escape(text) if text else ""
     if shown != getattr(label, "_sandbox_shown", None):
@@ -296,11 +296,7 @@ def _fit_title(label: pg.LabelItem) -> None:
         item.setHtml(_title_span(label, shown))
         full = variants[0]
         if shown != full:
-            from PySide6.QtGui import QTextDocument
-
-            doc = QTextDocument()
-            doc.setHtml(full)
-            label.setToolTip(doc.toPlainText())
+            label.setToolTip(_plain_text(full))
         else:
             label.setToolTip("")
     if abs(item.scale() - scale) > 1e-3:
@@ -328,8 +324,6 @@ def _size_title_row(label: pg.LabelItem) -> None:
 
 def _natural_height(label: pg.LabelItem) -> float:
     """The height of one line of title (with a subscript) in the title's font."""
-    from PySide6.QtGui import QTextDocument
-
     key = label.item.font().key()
     if getattr(label, "_sandbox_line_key", None) != key:
         doc = QTextDocument()

@@ -333,8 +333,8 @@ class Views(QWidget):
             return
         idx = self.index
         kind, layer, head, row, col = self._explain_cell
-        shown = {id(self.cross_map): "cross", id(self.masked_map): "masked_self",
-                 id(self.self_map): "self"}.get(id(self.tabs.currentWidget()))
+        tab = self.tabs.currentWidget()
+        shown = tab.kind if isinstance(tab, AttentionMap) else None
         if shown is not None and shown != kind:
             # Another attention map is on screen: the clicked cell is not on it. Say so (the
             # cell is kept, and explained again when its own map is shown).
