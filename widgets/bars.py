@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QPainter
 
 from .numfmt import fmt
 from .plots import BAD, BAR_BLUE, BAR_GREY, GOOD, set_ticks, thin_indices
@@ -51,6 +51,85 @@ def _fewer_decimals(text: str) -> list[str]:
     return out
 
 
+_INK_ON: dict[int, QColor] = {}
+
+
+def _ink_on(colour) -> QColor:
+    """:func:`text_on` remembered per colour (a handful of bar colours, asked on every step)."""
+    c = QColor(colour)
+    rgb = c.rgba()
+    if rgb not in _INK_ON:
+        _INK_ON[rgb] = text_on(c)
+    return _INK_ON[rgb]
+
+
+def _affine(tr) -> tuple[float, float, float, float, float, float]:
+    """``tr``'s affine coefficients (m11, m12, m21, m22, dx, dy): a point maps to
+    (m11·x + m21·y + dx, m12·x + m22·y + dy) without a QPointF per label."""
+    return tr.m11(), tr.m12(), tr.m21(), tr.m22(), tr.dx(), tr.dy()
+
+
+class BarsItem(pg.GraphicsObject):
+    """Horizontal bars, one per row, and a vertical line at x = 0, painted in device pixels.
+
+    Row ``j``'s bar spans x0 … x0 + width (a negative width extends left) over
+    ``HEIGHT`` of the row's height, centred on y = j. ``opts`` holds ``x0``, ``y``,
+    ``width``, ``height`` and ``brushes`` (per-bar QColor, or None for one colour), as
+    pyqtgraph's BarGraphItem does, which this item replaces on the step path: it draws with
+    one ``fillRect`` per bar and no QPicture, and its bounding rectangle is the chart's
+    data area, so a new set of bars never re-measures the scene."""
+
+    HEIGHT = 0.7
+    ZERO_PEN = QColor("#888888")
+
+    def __init__(self, color: QColor) -> None:
+        super().__init__()
+        self.color = QColor(color)
+        self.opts = {"x0": np.zeros(0), "y": np.zeros(0), "width": np.zeros(0),
+                     "height": self.HEIGHT, "brushes": None}
+        self._rect = QRectF()
+
+    def set_bars(self, widths: np.ndarray, colours: list[QColor] | None, bounds: QRectF) -> None:
+        """Bars of ``widths`` (one per row from 0) in ``colours`` (None: the item's colour);
+        ``bounds`` is the chart's data area (x range × rows)."""
+        n = len(widths)
+        self.opts = {"x0": np.zeros(n), "y": np.arange(n, dtype=np.float64),
+                     "width": np.asarray(widths, dtype=np.float64), "height": self.HEIGHT,
+                     "brushes": None if colours is None else list(colours)}
+        if bounds != self._rect:
+            self.prepareGeometryChange()
+            self._rect = QRectF(bounds)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, p: QPainter, *args) -> None:
+        m11, m12, m21, m22, dx, dy = _affine(p.transform())
+        widths = self.opts["width"]
+        brushes = self.opts["brushes"]
+        half = self.HEIGHT / 2
+        p.save()
+        p.resetTransform()
+        for j, w in enumerate(widths.tolist()):
+            if not w:
+                continue
+            xa, xb = dx + m21 * j, dx + m11 * w + m21 * j
+            ya, yb = m22 * (j - half) + dy, m22 * (j + half) + dy
+            p.fillRect(QRectF(min(xa, xb), min(ya, yb), abs(xb - xa), abs(yb - ya)),
+                       self.color if brushes is None else brushes[j])
+        if not self._rect.isEmpty():  # the zero line over the whole data area
+            x0 = dx  # x = 0 (a plot's view neither rotates nor shears)
+            top, bottom = m22 * self._rect.top() + dy, m22 * self._rect.bottom() + dy
+            p.setPen(self.ZERO_PEN)
+            p.drawLine(QPointF(x0, top), QPointF(x0, bottom))
+        p.restore()
+
+
+_GREY_ABSENT = QColor("#999999")
+_GREY_MASKED = QColor("#666666")
+
+
 class LabelsItem(pg.GraphicsObject):
     """Short text labels at data points, drawn in screen pixels (value labels on bars).
 
@@ -69,12 +148,14 @@ class LabelsItem(pg.GraphicsObject):
         self._labels: list[tuple] = []
         self._rect = QRectF()
         self._font = QFont()
+        self._advance: dict[str, float] = {}  # text -> width in the font, across paints
         self.painted: list[tuple[QRectF, str]] = []  # (device rect, text) of the last paint, for tests
         self.placed: list[tuple[int, QColor, bool]] = []  # per painted label: (label index, colour, inside its bar)
         self.setZValue(6)
 
     def set_font(self, font: QFont) -> None:
         self._font = QFont(font)
+        self._advance = {}
         self.update()
 
     def set_labels(self, labels: list[tuple], bounds: QRectF) -> None:
@@ -90,49 +171,62 @@ class LabelsItem(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:
         return self._rect
 
-    def _place_bar_label(self, fm, area: QRectF, tr, label, fewer: int = 0
-                         ) -> tuple[QRectF, str, QColor, bool, bool, int] | None:
-        """(rect, text, colour, inside, right-aligned, decimals dropped) for a bar's label,
-        dropping at least ``fewer`` decimals; None when it has no room at all."""
+    def _width(self, fm, text: str) -> float:
+        """Room a label takes: its advance plus 4 px (remembered per text)."""
+        w = self._advance.get(text)
+        if w is None:
+            if len(self._advance) > 2048:  # numbers differ from step to step: keep it small
+                self._advance.clear()
+            w = self._advance[text] = fm.horizontalAdvance(text) + 4
+        return w
+
+    def _place_bar_label(self, fm, area: QRectF, aff, label, fewer: int = 0
+                         ) -> tuple[QRectF, str, QColor, bool, bool, int, bool] | None:
+        """(rect, text, colour, inside, right-aligned, decimals dropped, elided) for a bar's
+        label, dropping at least ``fewer`` decimals; None when it has no room at all."""
         x, y, text, color, _right, bar = label[:6]
+        m11, m12, m21, m22, dx, dy = aff
         h = fm.height()
-        yc = tr.map(QPointF(x, y)).y()
-        start, end = tr.map(QPointF(bar[0], y)).x(), tr.map(QPointF(x, y)).x()
+        yc = m12 * x + m22 * y + dy
+        start, end = m11 * bar[0] + m21 * y + dx, m11 * x + m21 * y + dx
         hi, lo = max(start, end), min(start, end)
         room_right = area.right() - (hi + self.GAP)
         room_left = (lo - self.GAP) - area.left() if end < start else 0.0  # beyond a negative bar's end
         room_in = (hi - lo) - 2 * self.INSET
-        texts = [text] if fewer == 0 else [text] + _fewer_decimals(text)
-        n = min(fewer, len(texts) - 1)
-        while n < len(texts):
-            t = texts[n]
-            w = fm.horizontalAdvance(t) + 4
+        w = self._width(fm, text)
+        if fewer == 0:  # the common case: the whole label fits outside its bar
             if w <= room_right:
-                return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False, n
+                return QRectF(hi + self.GAP, yc - h / 2, w, h), text, color, False, False, 0, False
             if w <= room_left:
-                return QRectF(lo - self.GAP - w, yc - h / 2, w, h), t, color, False, True, n
+                return QRectF(lo - self.GAP - w, yc - h / 2, w, h), text, color, False, True, 0, False
+        texts = [text] + _fewer_decimals(text)
+        for n in range(min(fewer, len(texts) - 1), len(texts)):
+            t = texts[n]
+            w = self._width(fm, t)
+            if w <= room_right:
+                return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False, n, False
+            if w <= room_left:
+                return QRectF(lo - self.GAP - w, yc - h / 2, w, h), t, color, False, True, n, False
             if w <= room_in:
-                ink = text_on(QColor(bar[1]))
+                ink = _ink_on(bar[1])
                 if end >= start:  # a positive bar: right-aligned, short of its right end
-                    return QRectF(end - self.INSET - w, yc - h / 2, w, h), t, ink, True, True, n
-                return QRectF(end + self.INSET, yc - h / 2, w, h), t, ink, True, False, n
-            if n == 0 and len(texts) == 1:  # the whole label has no room: try fewer decimals
-                texts += _fewer_decimals(text)
-            n += 1
+                    return QRectF(end - self.INSET - w, yc - h / 2, w, h), t, ink, True, True, n, False
+                return QRectF(end + self.INSET, yc - h / 2, w, h), t, ink, True, False, n, False
         room = max(room_right, room_left)
         t = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(int(room) - 4, 0))
         if not any(c.isdigit() for c in t):  # "−…" says nothing: the bar (and the map cell) stand alone
             return None
         w = fm.horizontalAdvance(t) + 4
         if room_right >= room_left:
-            return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False, len(texts)
-        return QRectF(lo - self.GAP - w, yc - h / 2, w, h), t, color, False, True, len(texts)
+            return QRectF(hi + self.GAP, yc - h / 2, w, h), t, color, False, False, len(texts), True
+        return QRectF(lo - self.GAP - w, yc - h / 2, w, h), t, color, False, True, len(texts), True
 
     def paint(self, p: QPainter, *args) -> None:
         if not self._labels:
             self.painted, self.placed = [], []
             return
         tr = p.transform()
+        aff = _affine(tr)
         # Labels stay inside this plot's data area: a label running past the edge would
         # write over the next plot's labels.
         area = tr.mapRect(self._rect).normalized()
@@ -144,7 +238,7 @@ class LabelsItem(pg.GraphicsObject):
         painted, placed = [], []
         # Rows lower than the text: label every k-th row (counted from the longest bar, else
         # back from the last) so no two labels overprint; the bars themselves are all drawn.
-        row_px = abs(tr.m22()) or 1.0
+        row_px = abs(aff[3]) or 1.0
         step = max(1, int(np.ceil(h * 0.95 / row_px)))
         has_bar = [len(lb) > 5 and lb[5] is not None and area.width() > 0 for lb in self._labels]
         keep = set(thin_indices(len(self._labels), step))
@@ -157,28 +251,31 @@ class LabelsItem(pg.GraphicsObject):
         fewer, spots = 0, {}
         for k, label in enumerate(self._labels):
             if k in keep and has_bar[k]:
-                spots[k] = spot = self._place_bar_label(fm, area, tr, label)
-                if spot is not None and spot[5] <= len(_fewer_decimals(label[2])):  # not elided
+                spots[k] = spot = self._place_bar_label(fm, area, aff, label)
+                if spot is not None and not spot[6]:
                     fewer = max(fewer, spot[5])
+        align_r = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        align_l = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        m11, m12, m21, m22, dx, dy = aff
         for k, label in enumerate(self._labels):
             if k not in keep:
                 continue
             if has_bar[k]:
                 spot = spots[k]
                 if fewer and spot is not None and spot[5] < fewer:
-                    spot = self._place_bar_label(fm, area, tr, label, fewer)
+                    spot = self._place_bar_label(fm, area, aff, label, fewer)
                 if spot is None:
                     continue
-                r, text, color, inside, align_right, _n = spot
+                r, text, color, inside, align_right = spot[:5]
             else:
                 x, y, text, color, right = label[:5]
-                pt = tr.map(QPointF(x, y))
-                w = fm.horizontalAdvance(text) + 4
+                px, py = m11 * x + m21 * y + dx, m12 * x + m22 * y + dy
+                w = self._width(fm, text)
                 if area.width() > 0 and w > area.width():
                     text = fm.elidedText(text, Qt.TextElideMode.ElideRight, max(int(area.width()) - 4, 0))
                     w = fm.horizontalAdvance(text) + 4
-                r = (QRectF(pt.x() + self.GAP, pt.y() - h / 2, w, h) if right
-                     else QRectF(pt.x() - self.GAP - w, pt.y() - h / 2, w, h))
+                r = (QRectF(px + self.GAP, py - h / 2, w, h) if right
+                     else QRectF(px - self.GAP - w, py - h / 2, w, h))
                 if area.width() > 0:  # no bar in this row to cover: shift into the plot
                     if r.right() > area.right():
                         r.moveRight(area.right())
@@ -191,10 +288,9 @@ class LabelsItem(pg.GraphicsObject):
                 elif r.bottom() > area.bottom():
                     r.moveBottom(area.bottom())
             p.setPen(color)
-            p.drawText(r, (Qt.AlignmentFlag.AlignRight if align_right else Qt.AlignmentFlag.AlignLeft)
-                       | Qt.AlignmentFlag.AlignVCenter, text)
-            painted.append((QRectF(r), text))
-            placed.append((k, QColor(color), inside))
+            p.drawText(r, align_r if align_right else align_l, text)
+            painted.append((r, text))
+            placed.append((k, color, inside))
         p.restore()
         self.painted, self.placed = painted, placed
 
@@ -211,14 +307,12 @@ class HBars:
         self.plot = plot
         self.quantity = quantity
         self.color = color
-        self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], brush=color, pen=None)
+        self.bars = BarsItem(color)  # and the zero line
         plot.addItem(self.bars)
         self.labels = LabelsItem()
         plot.addItem(self.labels)
         self.values = np.zeros(0, np.float32)
         self._xrange: tuple[float, float] | None = None
-        zero = pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#888888", width=1))
-        plot.addItem(zero)
 
     def set(self, values: np.ndarray, xrange: tuple[float, float] | None = None,
             brushes: list[QColor] | None = None, nrows: int | None = None,
@@ -238,14 +332,6 @@ class HBars:
         widths = np.where(finite, values, 0.0).astype(np.float64)
         self.values = values
         self.colours = list(brushes) if brushes is not None else [self.color] * n  # per bar, for tests
-        kw = {}
-        if brushes is not None:
-            kw["brushes"] = [QBrush(c) for c in brushes]
-        else:
-            kw["brush"] = self.color
-            kw["brushes"] = None
-        self.bars.setOpts(x0=np.zeros(n), y=np.arange(n, dtype=np.float64), height=0.7,
-                          width=widths, **kw)
         rows = max(n, nrows or 0)
         if xrange is None:
             lo = float(min(0.0, widths.min(initial=0.0)))
@@ -255,19 +341,21 @@ class HBars:
         if xrange != self._xrange or rows != getattr(self, "_rows", None):
             self._xrange, self._rows = xrange, rows
             self.plot.getViewBox().setRange(xRange=xrange, yRange=(-0.5, max(rows, 1) - 0.5), padding=0)
+        bounds = QRectF(xrange[0], -0.5, xrange[1] - xrange[0], max(rows, 1))
+        self.bars.set_bars(widths, brushes, bounds)
         labels = []
         for j in range(n):
             v = float(values[j])
             if absent is not None and absent[j]:
-                labels.append((0.0, j, absent_label, QColor("#999999"), True))
+                labels.append((0.0, j, absent_label, _GREY_ABSENT, True))
             elif masked[j]:  # −inf, or a position the caller says is masked
-                labels.append((0.0, j, masked_label, QColor("#666666"), True))
+                labels.append((0.0, j, masked_label, _GREY_MASKED, True))
             elif not finite[j]:  # NaN or +inf: an overflow, never called masked
                 labels.append((0.0, j, "NaN" if v != v else "+∞", BAD, True))
             else:  # beyond the bar's end, or inside it (LabelsItem): never over the end
                 colour = brushes[j] if brushes is not None else self.color
                 labels.append((v, j, fmt(v, self.quantity), INK, True, (0.0, colour)))
-        self.labels.set_labels(labels, QRectF(xrange[0], -0.5, xrange[1] - xrange[0], max(rows, 1)))
+        self.labels.set_labels(labels, bounds)
 
 
 def show_top_k(bars: "HBars", axis, step, xmax: float) -> list[str]:
