@@ -26,6 +26,39 @@ def test_formula_html_typesets_and_escapes():
     assert formula_html("W_V가 W_O를 W1을 x^2의") == "W<sub>V</sub>가 W<sub>O</sub>를 W<sub>1</sub>을 x<sup>2</sup>의"
 
 
+def test_formula_html_typesets_accented_bases_long_subscripts_and_parenthesised_powers():
+    """Read cold, the dot-product lecture printed "õ_t" raw and the Transformer lecture
+    "d_model" and "10000^(2i/d)"."""
+    from widgets.richtext import formula_html
+
+    assert formula_html("W_o õ_t에") == "W<sub>o</sub> õ<sub>t</sub>에"
+    assert formula_html("d_model = 32, d_ff") == "d<sub>model</sub> = 32, d<sub>ff</sub>"
+    assert formula_html("sin(pos / 10000^(2i/d))") == "sin(pos / 10000<sup>2i/d</sup>)"
+    assert formula_html("training.teacher_forcing") == "training.teacher_forcing"  # a setting's name
+
+
+def test_shipped_lectures_leave_no_raw_script_marks():
+    """Every title and narration of every shipped lecture, in both languages, typesets all
+    of its sub- and superscripts: no "_" or "^" is left except inside setting names."""
+    import re
+
+    from sandbox.lecture_models import shipped_lectures
+    from sandbox.lectures import LANGS
+    from widgets.richtext import formula_html
+
+    setting = re.compile(r"\b[a-z]+(?:_[a-z]+)+(?![a-z_])")  # teacher_forcing, training.teacher_forcing
+    raw = []
+    lectures = shipped_lectures()
+    assert len(lectures) >= 5
+    for lec in lectures:
+        for i, slide in enumerate(lec.slides, 1):
+            for lang in LANGS:
+                for text in (slide.heading(lang), slide.text(lang)):
+                    shown = setting.sub("", re.sub(r"<[^>]+>", "", formula_html(text)))
+                    raw += [(lec.key, i, lang, m.group(0)) for m in re.finditer(r"\S*[_^]\S*", shown)]
+    assert not raw, raw
+
+
 @pytest.fixture(scope="module")
 def exported(qapp, tmp_path_factory):
     from widgets.lecture_export import export_lecture
