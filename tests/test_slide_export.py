@@ -110,6 +110,20 @@ def test_handout_text_layer_is_searchable_with_spaces(exported):
     assert "ﬁ" not in text and "ﬂ" not in text  # no ligature glyphs a search would miss
 
 
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (poppler-utils)")
+def test_handout_pages_say_sentence_step_layer_and_head(exported):
+    lec, out, res, _ = exported
+    text = subprocess.run(["pdftotext", str(res.pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = text.split("\f")
+    for i, slide in enumerate(lec.slides):
+        words = " ".join(pages[i].split())
+        assert f"t = {slide.step}" in words, (i + 1, words[:300])
+        if slide.source:
+            assert slide.source in words, (i + 1, words[:300])
+        if slide.preset in (None, "en_ko_transformer"):  # the translation Transformer: layer, head
+            assert f"layer {slide.layer}, head {slide.head}" in words, (i + 1, words[:300])
+
+
 def test_lecture_menu_exports_with_a_progress_bar(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
@@ -172,3 +186,106 @@ def test_svg_export_draws_text_as_outlines(qtbot, tmp_path):
                                         for y in range(40))]
     want = QFontMetrics(label.font()).horizontalAdvance(label.text())
     assert ink and abs((ink[-1] - ink[0]) - want) < 0.15 * want, (ink[:1], ink[-1:], want)
+
+
+# ------------------------------------------------------------------ the cold read's fixes
+
+VIEW_RGB = (40, 90, 200)
+
+
+def _solid(w: int, h: int, rgb) -> QImage:
+    from PySide6.QtGui import QColor
+
+    img = QImage(w, h, QImage.Format.Format_RGB32)
+    img.fill(QColor(*rgb))
+    return img
+
+
+def _rows_with(img: QImage, rgb, x: int) -> list[int]:
+    return [y for y in range(img.height()) if img.pixelColor(x, y).getRgb()[:3] == tuple(rgb)]
+
+
+def test_focus_outline_leaves_the_panel_untouched(qapp):
+    """The orange outline round the slide's panel sat inside the panel and covered the first
+    letters of its labels ("t = 3", "score dot"); it is drawn outside the panel now, and the
+    view has a margin, so a panel at the view's edge keeps its outline too."""
+    from PySide6.QtCore import QRect
+
+    from widgets.lecture_export import FOCUS_COLOUR, compose_slide
+
+    view = _solid(900, 500, VIEW_RGB)
+    focus = QRect(0, 250, 600, 250)  # the lower-left panel, flush with the view's left edge
+    img = compose_slide(view, "Lecture", "Slide", "1 / 1", "Text.", focus=focus)
+    top = _rows_with(img, VIEW_RGB, img.width() // 2)[0]
+    left = next(x for x in range(img.width()) if img.pixelColor(x, top).getRgb()[:3] == VIEW_RGB)
+    for y in range(focus.top(), focus.bottom() + 1, 7):  # every pixel of the panel is the view's own
+        for x in range(focus.left(), focus.right() + 1, 7):
+            assert img.pixelColor(left + x, top + y).getRgb()[:3] == VIEW_RGB, (x, y)
+    orange = QImage(1, 1, QImage.Format.Format_RGB32)
+    orange.fill(FOCUS_COLOUR)
+    want = orange.pixelColor(0, 0).getRgb()[:3]
+    # ... and the outline is there, just outside the panel's left and bottom edges
+    assert img.pixelColor(left - 3, top + 400).getRgb()[:3] == want
+    assert img.pixelColor(left + 300, top + focus.bottom() + 3).getRgb()[:3] == want
+
+
+def test_context_line_sits_between_title_and_view(qapp):
+    """A quiz's question image covers every panel: the line under the title still says which
+    sentence, mode, step (and layer/head) the question is about."""
+    from widgets.lecture_export import compose_slide
+    from widgets.presenter_mode import context_line
+
+    line = context_line("I love cats", "나는 고양이를 좋아해", "teacher_forcing", 2, (1, 0))
+    assert line == "I love cats → 나는 고양이를 좋아해 · teacher forcing · t = 2 · layer 1, head 0"
+    assert context_line("나는", None, "free_running", 0) == "나는 · free running · t = 0"
+    view = _solid(900, 400, VIEW_RGB)
+    plain = compose_slide(view, "Lecture", "Slide", "1 / 1", "Text.")
+    with_ctx = compose_slide(view, "Lecture", "Slide", "1 / 1", "Text.", context=line)
+    x = with_ctx.width() // 2
+    top0, top1 = _rows_with(plain, VIEW_RGB, x)[0], _rows_with(with_ctx, VIEW_RGB, x)[0]
+    assert top1 > top0  # the view moved down to make room
+    band = [y for y in range(top0 - 12, top1 - 4)
+            if any(with_ctx.pixelColor(xx, y).value() < 200 for xx in range(28, with_ctx.width() // 3))]
+    assert band, "no ink where the context line belongs"
+
+
+def test_slide_picture_is_in_the_png_or_a_placeholder_says_it_is_missing(qapp, tmp_path):
+    """why_attention slide 4 names bottleneck.png: the presenter and the handout showed it,
+    the slide PNG did not (its narration then says "if no plot shows here")."""
+    from widgets.lecture_export import compose_slide
+
+    view = _solid(900, 400, VIEW_RGB)
+    pic_rgb = (230, 20, 180)
+    img = compose_slide(view, "L", "S", "1 / 1", "Narration. " * 20, picture=_solid(300, 200, pic_rgb))
+    inked = sum(1 for y in range(0, img.height(), 2) for x in range(0, img.width(), 2)
+                if img.pixelColor(x, y).getRgb()[:3] == pic_rgb)
+    assert inked * 4 >= 0.9 * 300 * 200  # drawn at its own size (not shrunk to a thumbnail)
+    missing = compose_slide(view, "L", "S", "1 / 1", "Narration.", picture_text="No plot.png yet: run it.")
+
+    def ink_right_of_text(img: QImage) -> int:  # below the view, in the picture's column
+        x0, y0 = img.width() * 2 // 3, _rows_with(img, VIEW_RGB, img.width() // 2)[-1] + 4
+        return sum(1 for y in range(y0, img.height()) for x in range(x0, img.width())
+                   if img.pixelColor(x, y).value() < 235)
+
+    assert ink_right_of_text(missing) > 200  # the dashed box and its words
+    assert ink_right_of_text(compose_slide(view, "L", "S", "1 / 1", "Narration.")) == 0
+
+
+def test_exported_slide_png_carries_the_slide_image(qapp, tmp_path):
+    """End to end: a slide with ``image = ...`` exports a PNG that holds that image."""
+    import dataclasses
+
+    from widgets.lecture_export import export_lecture
+
+    lec = _quick(load_lecture(find_lecture("why_attention")), steps=2)
+    slide = next(s for s in lec.slides if s.image)
+    folder = tmp_path / "lec"
+    folder.mkdir()
+    pic_rgb = (230, 20, 180)
+    assert _solid(240, 160, pic_rgb).save(str(folder / "plot.png"))
+    lec = dataclasses.replace(lec, slides=(dataclasses.replace(slide, image="plot.png"),), path=folder / "l.toml")
+    res = export_lecture(lec, tmp_path / "out", lang="en", size=(1000, 650), font_scale=1.0)
+    img = QImage(str(res.pngs[0]))
+    inked = sum(1 for y in range(0, img.height(), 2) for x in range(0, img.width(), 2)
+                if img.pixelColor(x, y).getRgb()[:3] == pic_rgb)
+    assert inked * 4 >= 0.9 * 240 * 160
