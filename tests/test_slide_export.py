@@ -289,3 +289,28 @@ def test_exported_slide_png_carries_the_slide_image(qapp, tmp_path):
     inked = sum(1 for y in range(0, img.height(), 2) for x in range(0, img.width(), 2)
                 if img.pixelColor(x, y).getRgb()[:3] == pic_rgb)
     assert inked * 4 >= 0.9 * 240 * 160
+
+
+def test_fit_explain_shows_the_whole_worked_example(qapp, tmp_path):
+    """In a picture nobody can scroll: the Bahdanau worked example (a table of the additive
+    terms, then the softmax table) overflowed the explain panel by ~100 px down and ~20 px
+    sideways in every bahdanau and teacher_forcing slide. The export makes room for it."""
+    from tests.helpers import main_window
+    from widgets.lecture_export import EXPORT_FONT_SCALE, EXPORT_SIZE, fit_explain
+    from widgets.presenter_mode import hide_chrome
+
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat", size=EXPORT_SIZE) as win:
+        hide_chrome(win)  # as the export does
+        win.set_font_scale(EXPORT_FONT_SCALE)
+        win.set_step(2)
+        views = win.views
+        views.explain_cell("cross", 2, 0)
+        views.draw_all()
+        qapp.processEvents()
+        ev = views.explain
+        before = (ev.verticalScrollBar().maximum(), ev.horizontalScrollBar().maximum())
+        assert max(before) > 0, "the setup must overflow for this test to mean anything"
+        tabs_h = views.splitter.sizes()[0]
+        fit_explain(views, qapp)
+        assert (ev.verticalScrollBar().maximum(), ev.horizontalScrollBar().maximum()) == (0, 0)
+        assert views.splitter.sizes()[0] >= 0.7 * tabs_h - 1  # the maps keep most of their height

@@ -115,14 +115,18 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
             win.show()
             app.processEvents()
             n = len(lecture.slides)
+            layout = (win.views.splitter.sizes(), win.views.lower.sizes())
             for i, slide in enumerate(lecture.slides):
                 # Drawn revealed, on the slide's own panel; a quiz's hidden panels are then
                 # covered by a labelled placeholder in the question image.
+                win.views.splitter.setSizes(layout[0])  # every slide starts from one layout
+                win.views.lower.setSizes(layout[1])
                 state = apply_slide(win, lecture, slide, bundles, reveal=True)
                 hidden = quiz_hidden(slide)
                 win.focus_panel(slide.panel)
                 win.views.draw_all()
                 app.processEvents()
+                fit_explain(win.views, app)
                 png = bytes(widget_png(win.views).data())
                 view = QImage.fromData(png, "PNG")
                 focus = panel_rect(win.views, slide.panel)
@@ -179,6 +183,34 @@ def panel_rect(views, name: str):
 
     w = views.tabs if name in TAB_PANELS else views.panel_widget(name)
     return QRect(w.mapTo(views, QPoint(0, 0)), w.size())
+
+
+def fit_explain(views, app, keep: float = 0.7) -> None:
+    """Make room for the whole worked example in a picture, where nobody can scroll: widen
+    the explain panel by what its text overflows sideways, and give the lower row the
+    height it overflows, taking it from the anatomy and the maps (each keeps ``keep`` of
+    its size). What still does not fit keeps its scroll bar."""
+    ev = views.explain
+    if not ev.isVisible():
+        return
+    min_left = int(views.lower.sizes()[0] * keep)
+    min_top = int(views.splitter.sizes()[0] * keep)
+    for _ in range(3):  # more passes: a wider panel wraps to fewer lines, a scroll bar goes
+        over_w = ev.horizontalScrollBar().maximum()
+        over_h = ev.verticalScrollBar().maximum()
+        left, right = views.lower.sizes()
+        top, bottom = views.splitter.sizes()
+        take_w = min(over_w + 4, left - min_left) if over_w > 0 else 0
+        take_h = min(over_h + 4, top - min_top) if over_h > 0 else 0
+        if take_w <= 0 and take_h <= 0:
+            return
+        if take_w > 0:
+            views.lower.setSizes([left - take_w, right + take_w])
+        if take_h > 0:
+            views.splitter.setSizes([top - take_h, bottom + take_h])
+        app.processEvents()
+        views.draw_all()
+        app.processEvents()
 
 
 def slide_context(win, bundle) -> str:
