@@ -314,3 +314,23 @@ def test_fit_explain_shows_the_whole_worked_example(qapp, tmp_path):
         fit_explain(views, qapp)
         assert (ev.verticalScrollBar().maximum(), ev.horizontalScrollBar().maximum()) == (0, 0)
         assert views.splitter.sizes()[0] >= 0.7 * tabs_h - 1  # the maps keep most of their height
+
+
+def test_gold_link_dots_are_named_in_the_map_title(qtbot):
+    """The ringed dots (gold alignment links) were explained only by a tooltip, which a
+    slide PNG or handout does not have; while they are drawn the title names them."""
+    from widgets.attention_map import AttentionMap
+
+    m = AttentionMap("cross")
+    qtbot.addWidget(m)
+    m.resize(1000, 500)
+    m.show()
+    m.set_title("<b>attention</b> · rows: decoder step, columns: source token", short=("<b>attention</b>",))
+    shown = lambda: m.plot.titleLabel.text  # noqa: E731
+    assert "gold" not in shown()
+    m.set_gold([(0, 0), (1, 2)])
+    assert "gold alignment link" in shown() and "attention" in shown()
+    m.set_title("<b>attention</b> · step 2", short=("<b>attention</b>",))  # a new step keeps it
+    assert "gold alignment link" in shown()
+    m.set_gold(())
+    assert "gold" not in shown()
