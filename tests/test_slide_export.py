@@ -316,6 +316,30 @@ def test_fit_explain_shows_the_whole_worked_example(qapp, tmp_path):
         assert views.splitter.sizes()[0] >= 0.7 * tabs_h - 1  # the maps keep most of their height
 
 
+def test_room_for_explain_grows_the_picture_for_a_long_sentence(qapp, tmp_path):
+    """A ten-token sentence's softmax table does not fit even then (teacher_forcing 3-7):
+    the export's window grows taller (at most 1.5×) instead of cutting the sum off."""
+    from tests.helpers import main_window
+    from widgets.lecture_export import EXPORT_FONT_SCALE, EXPORT_SIZE, room_for_explain
+    from widgets.presenter_mode import hide_chrome
+
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat", size=EXPORT_SIZE) as win:
+        hide_chrome(win)
+        win.set_font_scale(EXPORT_FONT_SCALE)
+        win.set_sentence("나는 고양이를 좋아하고 너는 개를 싫어하고 그는 새를 봐",
+                         "I love cats and you hate dogs and he sees birds")
+        win.set_step(7)
+        win.views.explain_cell("cross", 7, 5)
+        win.views.draw_all()
+        qapp.processEvents()
+        tabs_h = win.views.splitter.sizes()[0]
+        room_for_explain(win, qapp, EXPORT_SIZE)
+        assert win.views.explain.verticalScrollBar().maximum() == 0
+        # it grew only because fit_explain alone could not make room: the maps keep 70 %
+        assert EXPORT_SIZE[1] < win.height() <= 1.5 * EXPORT_SIZE[1]
+        assert win.views.splitter.sizes()[0] >= 0.7 * tabs_h - 1
+
+
 def test_gold_link_dots_are_named_in_the_map_title(qtbot):
     """The ringed dots (gold alignment links) were explained only by a tooltip, which a
     slide PNG or handout does not have; while they are drawn the title names them."""

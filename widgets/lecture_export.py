@@ -119,14 +119,17 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
             for i, slide in enumerate(lecture.slides):
                 # Drawn revealed, on the slide's own panel; a quiz's hidden panels are then
                 # covered by a labelled placeholder in the question image.
-                win.views.splitter.setSizes(layout[0])  # every slide starts from one layout
+                if win.size().toTuple() != tuple(size):  # every slide starts from one layout
+                    win.resize(*size)
+                    app.processEvents()
+                win.views.splitter.setSizes(layout[0])
                 win.views.lower.setSizes(layout[1])
                 state = apply_slide(win, lecture, slide, bundles, reveal=True)
                 hidden = quiz_hidden(slide)
                 win.focus_panel(slide.panel)
                 win.views.draw_all()
                 app.processEvents()
-                fit_explain(win.views, app)
+                room_for_explain(win, app, size)
                 png = bytes(widget_png(win.views).data())
                 view = QImage.fromData(png, "PNG")
                 focus = panel_rect(win.views, slide.panel)
@@ -185,16 +188,16 @@ def panel_rect(views, name: str):
     return QRect(w.mapTo(views, QPoint(0, 0)), w.size())
 
 
-def fit_explain(views, app, keep: float = 0.7) -> None:
+def fit_explain(views, app, keep: float = 0.7, floors: tuple[int, int] | None = None) -> None:
     """Make room for the whole worked example in a picture, where nobody can scroll: widen
     the explain panel by what its text overflows sideways, and give the lower row the
     height it overflows, taking it from the anatomy and the maps (each keeps ``keep`` of
-    its size). What still does not fit keeps its scroll bar."""
+    its size, or the pixels ``floors`` = (anatomy width, maps height) says). What still does
+    not fit keeps its scroll bar."""
     ev = views.explain
     if not ev.isVisible():
         return
-    min_left = int(views.lower.sizes()[0] * keep)
-    min_top = int(views.splitter.sizes()[0] * keep)
+    min_left, min_top = floors or (int(views.lower.sizes()[0] * keep), int(views.splitter.sizes()[0] * keep))
     for _ in range(3):  # more passes: a wider panel wraps to fewer lines, a scroll bar goes
         over_w = ev.horizontalScrollBar().maximum()
         over_h = ev.verticalScrollBar().maximum()
@@ -211,6 +214,22 @@ def fit_explain(views, app, keep: float = 0.7) -> None:
         app.processEvents()
         views.draw_all()
         app.processEvents()
+
+
+def room_for_explain(win, app, size: tuple[int, int], grow: float = 1.5) -> None:
+    """:func:`fit_explain` in the export's window; where the worked example is still cut
+    (a long sentence's softmax table), the window grows taller, up to ``grow`` × its
+    height: a taller picture rather than a cut-off sum."""
+    views = win.views
+    floors = (int(views.lower.sizes()[0] * 0.7), int(views.splitter.sizes()[0] * 0.7))
+    fit_explain(views, app, floors=floors)
+    for _ in range(3):
+        over = views.explain.verticalScrollBar().maximum()
+        if over <= 0 or win.height() >= size[1] * grow:
+            return
+        win.resize(size[0], min(int(size[1] * grow), win.height() + over + 8))
+        app.processEvents()
+        fit_explain(views, app, floors=floors)
 
 
 def slide_context(win, bundle) -> str:
