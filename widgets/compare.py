@@ -715,7 +715,7 @@ def install_compare(window: QMainWindow):
             dlg.show()
             dlg.raise_()
             return dlg
-        key, pair, mode, device = None, 0, "teacher_forcing", "auto"
+        key, mode, device = None, "teacher_forcing", "auto"
         bundle = getattr(window, "bundle", None)
         if bundle is not None:
             key = bundle.preset.key
