@@ -338,6 +338,14 @@ def test_room_for_explain_grows_the_picture_for_a_long_sentence(qapp, tmp_path):
         # it grew only because fit_explain alone could not make room: the maps keep 70 %
         assert EXPORT_SIZE[1] < win.height() <= 1.5 * EXPORT_SIZE[1]
         assert win.views.splitter.sizes()[0] >= 0.7 * tabs_h - 1
+        # a slide about the map keeps the map's whole height: the picture grows instead
+        win.resize(*EXPORT_SIZE)
+        win.views.splitter.setSizes([tabs_h, win.views.splitter.sizes()[1]])
+        qapp.processEvents()
+        tabs_h = win.views.splitter.sizes()[0]
+        room_for_explain(win, qapp, EXPORT_SIZE, focus="map")
+        assert win.views.explain.verticalScrollBar().maximum() == 0
+        assert win.views.splitter.sizes()[0] >= tabs_h
 
 
 def test_gold_link_dots_are_named_in_the_map_title(qtbot):

@@ -129,7 +129,7 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
                 win.focus_panel(slide.panel)
                 win.views.draw_all()
                 app.processEvents()
-                room_for_explain(win, app, size)
+                room_for_explain(win, app, size, slide.panel)
                 png = bytes(widget_png(win.views).data())
                 view = QImage.fromData(png, "PNG")
                 focus = panel_rect(win.views, slide.panel)
@@ -216,12 +216,15 @@ def fit_explain(views, app, keep: float = 0.7, floors: tuple[int, int] | None = 
         app.processEvents()
 
 
-def room_for_explain(win, app, size: tuple[int, int], grow: float = 1.5) -> None:
+def room_for_explain(win, app, size: tuple[int, int], focus: str = "explain", grow: float = 1.5) -> None:
     """:func:`fit_explain` in the export's window; where the worked example is still cut
     (a long sentence's softmax table), the window grows taller, up to ``grow`` × its
-    height: a taller picture rather than a cut-off sum."""
+    height: a taller picture rather than a cut-off sum. The slide's ``focus`` panel keeps
+    its whole size (the others keep 70 %)."""
     views = win.views
-    floors = (int(views.lower.sizes()[0] * 0.7), int(views.splitter.sizes()[0] * 0.7))
+    keep_left = 1.0 if focus == "anatomy" else 0.7
+    keep_top = 1.0 if focus in TAB_PANELS else 0.7
+    floors = (int(views.lower.sizes()[0] * keep_left), int(views.splitter.sizes()[0] * keep_top))
     fit_explain(views, app, floors=floors)
     for _ in range(3):
         over = views.explain.verticalScrollBar().maximum()
