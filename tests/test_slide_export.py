@@ -366,3 +366,30 @@ def test_gold_link_dots_are_named_in_the_map_title(qtbot):
     assert "gold alignment link" in shown()
     m.set_gold(())
     assert "gold" not in shown()
+
+
+def test_export_progress_names_the_slide_in_the_export_language_with_formulas_typeset(qtbot, tmp_path):
+    """Exporting in Korean from the GUI, the progress dialog named each slide by its English
+    title, with "c_t" raw."""
+    import dataclasses
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QLabel
+
+    from widgets.lecture_export import export_to, install_export
+    from widgets.mainwindow import MainWindow
+    from widgets.presenter import install_lectures
+
+    win = MainWindow(settings=QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat), persist=False)
+    qtbot.addWidget(win)
+    ctl = install_lectures(win)
+    install_export(ctl)
+    lec = _quick(load_lecture(find_lecture("bahdanau")), steps=2)
+    slide = next(s for s in lec.slides if "c_t" in s.heading("ko"))
+    lec = dataclasses.replace(lec, slides=(slide,))
+    ctl.lang = "ko"
+    assert export_to(ctl, lec, tmp_path / "out") is not None
+    shown = ctl.export_dialog_widget.findChild(QLabel).text()
+    assert slide.heading("ko").split("c_t")[0] in shown  # the Korean title ...
+    assert "c<sub>t</sub>" in shown and "c_t" not in shown  # ... with its formula typeset
+    win.close()

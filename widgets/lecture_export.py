@@ -599,10 +599,17 @@ def export_to(controller, lecture: "Lecture", out_dir: str | os.PathLike) -> Exp
     progress dialog (Cancel stops between slides). Returns the ExportResult, or None
     (cancelled, or the window's banner says why)."""
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication, QProgressDialog
+    from PySide6.QtWidgets import QApplication, QLabel, QProgressDialog
+
+    from .richtext import formula_html
 
     n = len(lecture.slides)
     dlg = QProgressDialog("Loading the lecture's models…", "Cancel", 0, n, controller.window)
+    label = QLabel()  # rich text: a slide title's formula is typeset ("c_t" → c with a subscript t)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    dlg.setLabel(label)
+    dlg.setLabelText(formula_html("Loading the lecture's models…"))
     dlg.setWindowTitle("Export lecture")
     dlg.setWindowModality(Qt.WindowModality.WindowModal)
     dlg.setMinimumDuration(0)
@@ -619,7 +626,7 @@ def export_to(controller, lecture: "Lecture", out_dir: str | os.PathLike) -> Exp
             raise _Cancelled
 
     def log(msg: str) -> None:
-        dlg.setLabelText(msg)
+        dlg.setLabelText(formula_html(msg))
         pump()
 
     def progress(done: int, total: int) -> None:
