@@ -223,3 +223,32 @@ def test_a_user_preset_deleted_after_the_dialog_opened_is_a_message_not_a_crash(
     assert v.add_column("my_cat") is False and len(v.columns) == len(keys)
     v.columns[0].key = "my_cat"  # as if the column had been built from it before
     assert v.train_all(steps=5) is False and not v.is_training
+
+
+def test_columns_open_on_the_shipped_trained_models_and_train_all_starts_seeded(view, qtbot):
+    """As the window does, each column opens on the model shipped for its preset's own
+    settings (said in its status); Train all trains fresh seeded copies."""
+    import torch
+
+    from sandbox.lecture_cache import SHIPPED_ORIGIN, opening_model
+    from sandbox.model import Bundle
+
+    def same(a, b):
+        sa, sb = a.model.state_dict(), b.model.state_dict()
+        return set(sa) == set(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+    for c in view.columns:
+        bundle, steps = opening_model(c.bundle.preset)
+        assert steps > 0 and same(c.bundle, bundle), c.key
+        assert c.trained_steps == steps and f"trained {steps} steps ({SHIPPED_ORIGIN})" in c.status.text()
+    # Train all builds seeded copies (the GUI may not read weights while the worker trains,
+    # so the builder is watched instead)
+    asked = []
+    build = view._build
+    view._build = lambda key, seeded=False: asked.append((key, seeded)) or build(key, seeded)
+    for c in view.columns:
+        assert same(build(c.key, seeded=True)[0], Bundle.from_preset(c.bundle.preset))
+    assert view.train_all(steps=2)
+    assert asked == [(c.key, True) for c in view.columns]
+    qtbot.waitUntil(lambda: not view.is_training, timeout=60_000)
+    assert all(c.trained_steps == 2 for c in view.columns)

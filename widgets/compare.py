@@ -183,10 +183,12 @@ class CompareColumn(QWidget):
             self.layer, self.head = lh
             self.show_step(self._t)
 
-    def set_bundle(self, bundle: "Bundle", key: str) -> None:
+    def set_bundle(self, bundle: "Bundle", key: str, trained_steps: int = 0) -> None:
+        """Show ``bundle`` (preset ``key``); ``trained_steps`` > 0: the trained model shipped
+        for the preset's own settings (sandbox.lecture_cache.opening_model)."""
         self.bundle = bundle
         self.key = key
-        self.trained_steps = 0
+        self.trained_steps = trained_steps
         self.exact = None
         i = self.combo.findData(key)
         if i >= 0:
@@ -203,7 +205,12 @@ class CompareColumn(QWidget):
         else:
             self.layer = self.head = 0
         self.lh_combo.setVisible(transformer)
-        self.set_status("untrained")
+        if trained_steps:
+            from sandbox.lecture_cache import SHIPPED_ORIGIN
+
+            self.set_status(f"trained {trained_steps} steps ({SHIPPED_ORIGIN})")
+        else:
+            self.set_status("untrained")
 
     def set_status(self, text: str) -> None:
         self.status.setText(text)
@@ -397,28 +404,33 @@ class CompareView(QWidget):
         self._retrace(keep_step=False)
 
     def _append_column(self, key: str) -> CompareColumn | None:
-        bundle = self._try_build(key)
-        if bundle is None:
+        built = self._try_build(key)
+        if built is None:
             return None
         col = CompareColumn(len(self.columns), self.members, key)
         col.presetChosen.connect(self.set_column_preset)
-        col.set_bundle(bundle, key)
+        col.set_bundle(built[0], key, built[1])
         self.columns.append(col)
         self.splitter.addWidget(col)
         return col
 
-    def _build(self, key: str) -> "Bundle":
+    def _build(self, key: str, seeded: bool = False) -> "tuple[Bundle, int]":
+        """(bundle, steps trained) for preset ``key``: the trained model shipped for its own
+        settings when there is one (as the window opens it), else — or with ``seeded`` —
+        fresh seeded weights and 0."""
+        from sandbox.lecture_cache import opening_model
         from sandbox.model import Bundle
         from sandbox.presets import load_preset
 
         info = next(m for m in self.members if m.key == key)
-        return Bundle.from_preset(load_preset(info.path))
+        preset = load_preset(info.path)
+        return (Bundle.from_preset(preset), 0) if seeded else opening_model(preset)
 
-    def _try_build(self, key: str) -> "Bundle | None":
+    def _try_build(self, key: str, seeded: bool = False) -> "tuple[Bundle, int] | None":
         """``_build``, or None and a message when the preset file has gone or broken since
         the dialog listed it (a user preset deleted or edited behind the app's back)."""
         try:
-            return self._build(key)
+            return self._build(key, seeded)
         except (ValueError, OSError) as e:  # PresetError is a ValueError
             self.info.setText(f"<span style='color:{BAD.name()}'>cannot open {html.escape(key)}: "
                               f"{html.escape(str(e))}</span>")
@@ -454,11 +466,11 @@ class CompareView(QWidget):
         if self.is_training or not 0 <= number < len(self.columns):
             return
         col = self.columns[number]
-        bundle = self._try_build(key)
-        if bundle is None:
+        built = self._try_build(key)
+        if built is None:
             col.set_members(self.members, col.key)  # the picker shows the model kept
             return
-        col.set_bundle(bundle, key)
+        col.set_bundle(built[0], key, built[1])
         self._retrace_column(col)
         self._sync_slider(keep_step=True)
 
@@ -564,9 +576,10 @@ class CompareView(QWidget):
         """Train fresh copies of every column's model, one after another (False if running)."""
         if self.jobs.is_running or not self.columns:
             return False
-        bundles = [self._try_build(col.key) for col in self.columns]  # fresh, seeded weights
-        if any(b is None for b in bundles):
+        built = [self._try_build(col.key, seeded=True) for col in self.columns]  # fresh, seeded weights
+        if any(b is None for b in built):
             return False
+        bundles = [b for b, _steps in built]
         for col, b in zip(self.columns, bundles):
             col.set_bundle(b, col.key)
             col.set_status("waiting to train")
