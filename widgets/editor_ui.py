@@ -165,10 +165,10 @@ class EditorLayout:
 
     def _build_actions(self) -> None:
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        self.undo_action = QAction("Undo", self)
+        self.undo_action = QAction(_undo_text("Undo", ""), self)
         self.undo_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
         self.undo_action.triggered.connect(self.undo)
-        self.redo_action = QAction("Redo", self)
+        self.redo_action = QAction(_undo_text("Redo", ""), self)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo_action.triggered.connect(self.redo)
         for a in (self.undo_action, self.redo_action):
@@ -182,9 +182,15 @@ class EditorLayout:
         self.table.addAction(self.delete_action)
         self.undo_stack.canUndoChanged.connect(self._on_stack_changed)
         self.undo_stack.canRedoChanged.connect(self._on_stack_changed)
-        self.undo_stack.undoTextChanged.connect(lambda t: self.undo_action.setText(f"Undo {t}".strip()))
-        self.undo_stack.redoTextChanged.connect(lambda t: self.redo_action.setText(f"Redo {t}".strip()))
+        # The window's Edit menu holds the What-if undo too: each text says which edits it covers.
+        self.undo_stack.undoTextChanged.connect(lambda t: self.undo_action.setText(_undo_text("Undo", t)))
+        self.undo_stack.redoTextChanged.connect(lambda t: self.redo_action.setText(_undo_text("Redo", t)))
 
     def _on_stack_changed(self, _value: bool = False) -> None:
         if shiboken6.isValid(self.undo_stack) and shiboken6.isValid(self.undo_action):
             self._update_buttons()  # (the stack also signals while the editor is destroyed)
+
+
+def _undo_text(verb: str, what: str) -> str:
+    """"Undo preset edit: delete 2 pairs" — names the preset editor, not the What-if edits."""
+    return f"{verb} preset edit: {what}" if what.strip() else f"{verb} preset edit"

