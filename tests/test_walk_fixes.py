@@ -99,3 +99,38 @@ def test_an_edit_that_clashes_with_earlier_ones_keeps_them(whatif_window):
     assert win.trace.steps[2].forced == token
     assert "force step 0 → <eos>" in win.banner_text and "kept" in win.banner_text
     assert ctl.act_undo.text() == f"Undo what-if: force step 2 → {token}"
+
+
+# --------------------------------------------------------------------------- c) hiding the editor
+def test_hiding_the_preset_editor_with_unsaved_edits_asks_like_its_close_button(qapp, tmp_path):
+    """View ▸ Preset editor / Ctrl+Shift+E hides the dock through close(), so it asks Save /
+    Discard / Cancel as the dock's ✕ does (already so on main: this guards it); the menu entry
+    says when there are unsaved edits (new)."""
+    from widgets.editor import EditorDialogs
+    from widgets.editor_install import install_editor
+
+    class Answers(EditorDialogs):
+        answer = "cancel"
+        asked: list = []
+
+        def ask_unsaved(self, parent, name):
+            self.asked.append(name)
+            return self.answer
+
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat",
+                     installs=(install_editor,)) as win:
+        editor, dock = win.preset_editor, win.preset_editor_dock
+        editor.dialogs = Answers()
+        dock.show()
+        toggle = dock.toggleViewAction()
+        assert toggle.shortcut().toString() == "Ctrl+Shift+E"
+        assert editor.edit_pair(0, 1, "I am a big cat")
+        edited = editor.preset()
+        assert toggle.text() == "Preset editor (unsaved edits)"
+        toggle.trigger()  # Cancel: the dock stays, with the edits
+        assert editor.dialogs.asked and not dock.isHidden() and editor.preset() == edited
+        assert toggle.isChecked()  # in step with the dock, so the next Ctrl+Shift+E hides it again
+        editor.dialogs.answer = "discard"
+        toggle.trigger()
+        assert dock.isHidden() and not editor.is_dirty
+        assert toggle.text() == "Preset editor"
