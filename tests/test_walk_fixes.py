@@ -134,3 +134,42 @@ def test_hiding_the_preset_editor_with_unsaved_edits_asks_like_its_close_button(
         toggle.trigger()
         assert dock.isHidden() and not editor.is_dirty
         assert toggle.text() == "Preset editor"
+
+
+# --------------------------------------------------------------------------- b) add current view
+def test_add_current_view_asks_before_a_slide_on_another_preset(qapp, tmp_path, monkeypatch):
+    """The bahdanau lecture is about ko_en_cat; with reverse in the window, "Add current view"
+    used to add a reverse slide without a word. It asks now; Cancel adds nothing and says why."""
+    from widgets.editor import EditorDialogs
+    from widgets.presenter import install_lectures
+
+    asked: list = []
+    answer = {"add": False}
+
+    def ask(self, parent, window_preset, lecture_preset):
+        asked.append((window_preset, lecture_preset))
+        return answer["add"]
+
+    monkeypatch.setattr(EditorDialogs, "ask_unsaved", lambda self, parent, name: "discard")
+    monkeypatch.setattr(EditorDialogs, "ask_slide_preset", ask)
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat") as win:
+        ctl = install_lectures(win)
+        editor = ctl.edit_key("bahdanau")
+        assert editor.lecture.preset == "ko_en_cat"
+        n = len(editor.lecture.slides)
+        # the lecture's own preset: no question
+        assert editor.add_current_view() is not None and not asked
+        win.load_preset("reverse")
+        assert editor.add_current_view() is None
+        assert asked == [("reverse", "ko_en_cat")]
+        assert len(editor.lecture.slides) == n + 1
+        assert "reverse" in editor.status.text() and "not added" in editor.status.text()
+        answer["add"] = True
+        slide = editor.add_current_view()
+        assert slide is not None and slide.preset == "reverse"
+        assert len(editor.lecture.slides) == n + 2
+        row = editor.slide_list.currentRow()
+        assert editor.lecture.slides[row] == slide
+        assert "[reverse]" in editor.slide_list.item(row).text()  # the list shows it too
+        assert "reverse" in editor.status.text() and "this slide only" in editor.status.text()
+        ctl.shutdown()
