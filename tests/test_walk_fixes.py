@@ -173,3 +173,25 @@ def test_add_current_view_asks_before_a_slide_on_another_preset(qapp, tmp_path, 
         assert "[reverse]" in editor.slide_list.item(row).text()  # the list shows it too
         assert "reverse" in editor.status.text() and "this slide only" in editor.status.text()
         ctl.shutdown()
+
+
+# --------------------------------------------------------------------------- d) the model box
+@pytest.mark.parametrize("size,scale", [((1920, 1080), 1.5), ((1280, 720), 2.0), ((1280, 720), 1.0)])
+def test_the_toolbar_model_box_keeps_its_text_on_one_line(qapp, tmp_path, size, scale):
+    """At 150 % text the box was 140 px for a 141 px "trained 400 steps": Qt's style wrapped it
+    onto two lines, both cut. The style's own label rectangle must hold the whole text."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionProgressBar
+
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat", size=size) as win:
+        win.set_font_scale(scale)
+        pb = win.progress
+        for text in ("trained 400 steps", "step 12345 / 20000", "untrained"):
+            pb.setFormat(text)
+            qapp.processEvents()
+            assert pb.text() == text
+            opt = QStyleOptionProgressBar()
+            pb.initStyleOption(opt)
+            label = pb.style().subElementRect(QStyle.SubElement.SE_ProgressBarLabel, opt, pb)
+            need = pb.fontMetrics().horizontalAdvance(text)
+            assert need <= label.width(), (text, need, label.width(), scale)
+            assert pb.isVisible() and pb.visibleRegion().boundingRect().width() == pb.width()

@@ -31,6 +31,31 @@ VIEWS_FIXED_H = 274
 VIEWS_PER_SCALE_H = 234
 
 
+class OneLineProgressBar(QProgressBar):
+    """The toolbar's model box ("untrained", "step 34 / 400", "trained 400 steps"): at least
+    ``MIN_W`` px and always as wide as its text. A fixed width let Qt's style wrap the text
+    onto two half-hidden lines at 150 % text ("trained 400 / steps")."""
+
+    MIN_W = 140
+
+    def _needed(self) -> int:
+        fm = self.fontMetrics()
+        return fm.horizontalAdvance(self.text()) + 2 * fm.averageCharWidth() + 8
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(max(self.MIN_W, self._needed()))
+        return hint
+
+    def minimumSizeHint(self):
+        return self.sizeHint()
+
+    def setFormat(self, fmt: str) -> None:
+        super().setFormat(fmt)
+        if self._needed() > self.width():
+            self.updateGeometry()  # only when it must grow: a training run updates it ~20 times a second
+
+
 class WindowUi:
     """Construction, toolbars and text scale of the main window (a mixin)."""
 
@@ -87,13 +112,11 @@ class WindowUi:
         self.device_combo.activated.connect(  # the user's choice (not a refill of the list) is kept
             lambda _i: self.settings.setValue("device", self.device_combo.currentData() or "auto"))
         tb.addWidget(self.device_combo)
-        self.progress = QProgressBar()
+        self.progress = OneLineProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
         self.progress.setFormat("untrained")
         self.progress.setTextVisible(True)
-        self.progress.setMaximumWidth(220)
-        self.progress.setMinimumWidth(140)
         tb.addWidget(self.progress)
         # The rest goes on a second toolbar that drops to its own row when the window is too
         # narrow for both (fit_toolbars): nothing ever hides behind a "»" overflow.
