@@ -195,3 +195,42 @@ def test_the_toolbar_model_box_keeps_its_text_on_one_line(qapp, tmp_path, size, 
             need = pb.fontMetrics().horizontalAdvance(text)
             assert need <= label.width(), (text, need, label.width(), scale)
             assert pb.isVisible() and pb.visibleRegion().boundingRect().width() == pb.width()
+
+
+# --------------------------------------------------------------------------- preset names
+@pytest.mark.parametrize("size,scale", [((1280, 720), 1.0), ((1920, 1080), 1.5)])
+def test_the_preset_box_shows_what_tells_presets_apart(qapp, tmp_path, size, scale):
+    """Cut at the end, "I love cats → 나는 고양이를 좋아해 (Tra" and the five "나는 고양이로소이다
+    → I am a cat (…" presets could not be told apart in the toolbar; the text is now shortened
+    in the middle, so each shown name keeps its own ending, and fits the box."""
+    from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionComboBox
+
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat", size=size) as win:
+        win.set_font_scale(scale)
+        combo = win.preset_combo
+        shown = {}
+        for key in ("en_ko_cats", "en_ko_transformer", "ko_en_cat_dot", "ko_en_cat_general"):
+            win.load_preset(key)
+            qapp.processEvents()
+            name = win.bundle.preset.name
+            assert combo.currentText() == name
+            text = combo.shown_text()
+            opt = QStyleOptionComboBox()
+            combo.initStyleOption(opt)
+            field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
+                                                 QStyle.SubControl.SC_ComboBoxEditField, combo)
+            assert combo.fontMetrics().horizontalAdvance(text) <= field.width()
+            tail = name[name.rfind(" "):] if name.endswith(")") else name[-4:]
+            assert text.endswith(tail), (name, text)
+            assert name in combo.toolTip()
+            shown[key] = text
+            # what is painted is shown_text: the same pixels as a plain combo box holding it
+            plain = QComboBox(combo.parentWidget())
+            plain.setFont(combo.font())
+            plain.addItem(text)
+            plain.setGeometry(combo.geometry())
+            plain.show()
+            qapp.processEvents()
+            assert combo.grab().toImage() == plain.grab().toImage()
+            plain.deleteLater()
+        assert len(set(shown.values())) == 4

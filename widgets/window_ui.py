@@ -31,6 +31,48 @@ VIEWS_FIXED_H = 274
 VIEWS_PER_SCALE_H = 234
 
 
+class MiddleElideComboBox(QComboBox):
+    """A combo box that shortens a long current text in the middle, not at the end. Preset
+    names differ at their end ("… → I am a cat (dot attention)", "… (general attention)",
+    "I love cats → 나는 고양이를 좋아해 (Transformer)"): cut at the end, five presets looked
+    the same. The tooltip holds the whole name."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._tip = ""
+        self.currentIndexChanged.connect(lambda _i: self._update_tip())
+
+    def setToolTip(self, tip: str) -> None:
+        self._tip = tip
+        self._update_tip()
+
+    def _update_tip(self) -> None:
+        text = self.currentText()
+        super().setToolTip(f"{text}\n{self._tip}" if text and self._tip else (text or self._tip))
+
+    def _edit_rect(self):
+        from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        return opt, self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
+                                                QStyle.SubControl.SC_ComboBoxEditField, self)
+
+    def shown_text(self) -> str:
+        """The current text as painted: elided in the middle to the edit field's width."""
+        _opt, rect = self._edit_rect()
+        return self.fontMetrics().elidedText(self.currentText(), Qt.TextElideMode.ElideMiddle, max(rect.width(), 0))
+
+    def paintEvent(self, _ev) -> None:
+        from PySide6.QtWidgets import QStyle, QStylePainter
+
+        painter = QStylePainter(self)
+        opt, _rect = self._edit_rect()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
+        opt.currentText = self.shown_text()
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)
+
+
 class OneLineProgressBar(QProgressBar):
     """The toolbar's model box ("untrained", "step 34 / 400", "trained 400 steps"): at least
     ``MIN_W`` px and always as wide as its text. A fixed width let Qt's style wrap the text
@@ -95,7 +137,7 @@ class WindowUi:
         self.addToolBar(tb)
         self.toolbar = tb
         tb.addWidget(QLabel(" preset "))
-        self.preset_combo = QComboBox()
+        self.preset_combo = MiddleElideComboBox()
         self.preset_combo.setMinimumContentsLength(24)
         self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.preset_combo.setToolTip("shipped presets first, then yours")
