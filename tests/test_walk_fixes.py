@@ -185,6 +185,7 @@ def test_the_toolbar_model_box_keeps_its_text_on_one_line(qapp, tmp_path, size, 
     with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat", size=size) as win:
         win.set_font_scale(scale)
         pb = win.progress
+        widest = 0
         for text in ("trained 400 steps", "step 12345 / 20000", "untrained"):
             pb.setFormat(text)
             qapp.processEvents()
@@ -195,6 +196,8 @@ def test_the_toolbar_model_box_keeps_its_text_on_one_line(qapp, tmp_path, size, 
             need = pb.fontMetrics().horizontalAdvance(text)
             assert need <= label.width(), (text, need, label.width(), scale)
             assert pb.isVisible() and pb.visibleRegion().boundingRect().width() == pb.width()
+            widest = max(widest, need + 2 * pb.fontMetrics().averageCharWidth() + 8)
+            assert pb.width() <= max(pb.MIN_W, widest)  # and no wider than its widest text so far
 
 
 # --------------------------------------------------------------------------- preset names

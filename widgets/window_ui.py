@@ -80,6 +80,12 @@ class OneLineProgressBar(QProgressBar):
 
     MIN_W = 140
 
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        # as wide as the size hint, no wider (a progress bar expands by default: the toolbar
+        # would hand it every free pixel)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, self.sizePolicy().verticalPolicy())
+
     def _needed(self) -> int:
         fm = self.fontMetrics()
         return fm.horizontalAdvance(self.text()) + 2 * fm.averageCharWidth() + 8
