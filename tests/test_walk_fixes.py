@@ -237,3 +237,26 @@ def test_the_preset_box_shows_what_tells_presets_apart(qapp, tmp_path, size, sca
             assert combo.grab().toImage() == plain.grab().toImage()
             plain.deleteLater()
         assert len(set(shown.values())) == 4
+
+
+# --------------------------------------------------------------------------- the editor's width
+@pytest.mark.parametrize("scale", [1.0, 1.5])
+def test_the_preset_editor_leaves_the_views_their_room_at_1280(qapp, tmp_path, scale):
+    """Five 80 px pair buttons held the dock at 440 px or more, over a third of a 1280 px
+    projector window: the step anatomy's weights dropped to one decimal ("0.2 0.2 0.2").
+    Opened, the dock now takes at most 30 % of the width, and every button shows its whole text."""
+    from PySide6.QtWidgets import QPushButton
+
+    from widgets.editor_install import install_editor
+
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat", size=(1280, 720),
+                     installs=(install_editor,)) as win:
+        win.set_font_scale(scale)
+        dock = win.preset_editor_dock
+        dock.show()
+        qapp.processEvents()
+        assert dock.width() <= 0.30 * win.width(), (dock.width(), win.width())
+        buttons = [b for b in win.preset_editor.findChildren(QPushButton) if b.isVisible()]
+        assert {"Add", "Duplicate", "Delete", "↑", "↓", "Save as…"} <= {b.text() for b in buttons}
+        for b in buttons:
+            assert b.fontMetrics().horizontalAdvance(b.text()) < b.width(), (b.text(), b.width())
