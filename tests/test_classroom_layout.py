@@ -45,11 +45,12 @@ def _settle(qapp, n: int = 6) -> None:
         qapp.processEvents()
 
 
-def layout_problems(w) -> list[str]:
-    """What is wrong with the window's layout right now (empty: it holds)."""
+def layout_problems(w, requested: tuple[int, int]) -> list[str]:
+    """What is wrong with the window's layout right now, resized to ``requested`` (empty: it
+    holds)."""
     win = w
     bad = []
-    if w.height() > w._requested[1] or w.width() > w._requested[0]:
+    if w.height() > requested[1] or w.width() > requested[0]:
         bad.append(f"window grew to {w.width()}×{w.height()} (minimum sizes exceed the screen)")
     for tb in w.findChildren(QToolBar):
         if not tb.isVisible():
@@ -269,11 +270,10 @@ def problems_at_every_scale(win, qapp, size, panels=("map",)) -> list[str]:
     for scale in SCALES:
         win.set_font_scale(scale)
         win.resize(*size)
-        win._requested = size
         for panel in panels:
             win.focus_panel(panel)
             _settle(qapp)
-            problems += [f"{size[0]}×{size[1]} at {scale:.0%}, {panel}: {p}" for p in layout_problems(win)]
+            problems += [f"{size[0]}×{size[1]} at {scale:.0%}, {panel}: {p}" for p in layout_problems(win, size)]
     if panels != ("map",):
         win.focus_panel("map")
     return problems
@@ -382,7 +382,6 @@ def test_presenter_slides_hold_at_1280x720(win, qapp, qtbot):
     lec = load_lecture(find_lecture("why_attention"))
     lec = dataclasses.replace(lec, train=TrainSpec(steps=2, seed=0, required=True))
     win.resize(1280, 720)
-    win._requested = (1280, 720)
     p = Presenter(win, lec, fullscreen=False)
     with qtbot.waitSignal(p.ready, timeout=60_000):
         p.start()

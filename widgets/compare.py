@@ -672,17 +672,16 @@ class CompareDialog(QDialog):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setWidget(self.view)
         lay.addWidget(self.scroll)
-        w, h = 1500, 900
         screen = (parent.screen() if parent is not None else None) or QGuiApplication.primaryScreen()
-        if screen is not None:
-            avail = screen.availableGeometry()
+        avail = screen.availableGeometry() if screen is not None else None
+        w, h = 1500, 900
+        if avail is not None:  # at most the screen, centred on it
             w, h = min(w, int(avail.width() * 0.95)), min(h, int(avail.height() * 0.92))
-            self.resize(w, h)
+        self.resize(w, h)
+        if avail is not None:
             frame = self.frameGeometry()
             frame.moveCenter(avail.center())
             self.move(frame.topLeft())
-        else:
-            self.resize(w, h)
 
     def closeEvent(self, ev) -> None:
         self.view.stop()
@@ -715,7 +714,7 @@ def install_compare(window: QMainWindow):
             dlg.show()
             dlg.raise_()
             return dlg
-        key, pair, mode, device = None, 0, "teacher_forcing", "auto"
+        key, mode, device = None, "teacher_forcing", "auto"
         bundle = getattr(window, "bundle", None)
         if bundle is not None:
             key = bundle.preset.key

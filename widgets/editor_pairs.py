@@ -96,7 +96,7 @@ class PairsTableModel(QAbstractTableModel):
             text = getattr(self._pairs[row], COLUMNS[col])
             if role == Qt.ItemDataRole.DisplayRole:
                 # make invisible characters visible: a tab or NUL must not hide in the table
-                return "".join(ch if ch.isprintable() or ch == " " else f"\u2423" if ch.isspace() else f"\\u{ord(ch):04x}"
+                return "".join(ch if ch.isprintable() or ch == " " else "\u2423" if ch.isspace() else f"\\u{ord(ch):04x}"
                                for ch in text)
             return text
         problems = self._cells.get((row, col))
