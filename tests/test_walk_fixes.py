@@ -260,3 +260,33 @@ def test_the_preset_editor_leaves_the_views_their_room_at_1280(qapp, tmp_path, s
         assert {"Add", "Duplicate", "Delete", "↑", "↓", "Save as…"} <= {b.text() for b in buttons}
         for b in buttons:
             assert b.fontMetrics().horizontalAdvance(b.text()) < b.width(), (b.text(), b.width())
+
+
+# --------------------------------------------------------------------------- the loss curve
+@pytest.mark.parametrize("size,scale", [((1920, 1080), 1.5), ((1920, 1080), 1.0), ((1920, 1080), 2.0)])
+def test_loss_curve_labels_do_not_overprint_and_follow_the_text_size(qapp, tmp_path, size, scale):
+    """At 150 % the loss plot's axes drew "0.2 0.4 0.6 0.8" 12.5 px apart in 14.9 px tall
+    labels, and its legend stayed at 7 pt. The axes' own draw specs must not overlap, and the
+    legend's text grows with the plot's."""
+    from PySide6.QtGui import QImage, QPainter
+
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat", size=size) as win:
+        win.set_font_scale(scale)
+        win.set_loss_curve_shown(True)
+        qapp.processEvents()
+        plot = win.loss_plot.getPlotItem()
+        for name in ("left", "right"):
+            axis = plot.getAxis(name)
+            axis.picture = None
+            img = QImage(8, 8, QImage.Format.Format_ARGB32)
+            painter = QPainter(img)
+            rects = sorted((spec[0] for spec in axis.generateDrawSpecs(painter)[2]), key=lambda r: r.top())
+            painter.end()
+            assert rects, f"{name} axis has no label"
+            for a, b in zip(rects, rects[1:]):
+                assert a.bottom() <= b.top() + 0.5, (name, a, b)
+        from PySide6.QtGui import QFontMetricsF
+
+        tick_font = plot.getAxis("left").style["tickFont"]
+        for _sample, label in win.loss_plot.legend.items:  # the text as laid out, against the tick font's line
+            assert label.item.boundingRect().height() >= 0.8 * QFontMetricsF(tick_font).height(), label.text
