@@ -57,6 +57,7 @@ class LossPlot(pg.PlotWidget):
         for name in ("left", "bottom", "right"):
             p.getAxis(name).enableAutoSIPrefix(False)  # a changing prefix re-lays out the plot
         self.legend = p.addLegend(offset=(-4, 2), labelTextSize="7pt", colCount=3)
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))  # readable over the curves it covers
         self.loss_curve = p.plot([], [], pen=pg.mkPen("#dd8452", width=2), name="loss")
         self.acc_vb = pg.ViewBox(enableMouse=False, enableMenu=False)
         p.showAxis("right")
