@@ -290,3 +290,21 @@ def test_loss_curve_labels_do_not_overprint_and_follow_the_text_size(qapp, tmp_p
         tick_font = plot.getAxis("left").style["tickFont"]
         for _sample, label in win.loss_plot.legend.items:  # the text as laid out, against the tick font's line
             assert label.item.boundingRect().height() >= 0.8 * QFontMetricsF(tick_font).height(), label.text
+
+
+# --------------------------------------------------------------------------- heads tab
+@pytest.mark.parametrize("size,scale", [((1920, 1080), 1.5), ((1280, 720), 1.0)])
+def test_every_head_gets_the_same_width(qapp, tmp_path, size, scale):
+    """The heads tab drew head 0 at 565 px and head 1 at 1006 px (1920 px window): the row
+    labels of head 0 tilted the grid. Side by side, the heads are compared: one width each."""
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="en_ko_transformer", size=size) as win:
+        win.set_font_scale(scale)
+        tabs = win.views.tabs
+        tabs.setCurrentIndex([tabs.tabText(k) for k in range(tabs.count())].index("heads"))
+        qapp.processEvents()
+        from widgets.heads import HeadsView
+
+        view = win.views.findChildren(HeadsView)[0]
+        widths = [p.sceneBoundingRect().width() for p, _m, _hl in view.maps]
+        assert len(widths) >= 2
+        assert max(widths) - min(widths) <= 0.05 * max(widths), widths
