@@ -80,6 +80,10 @@ def test_edit_undo_steps_back_through_what_if_edits(whatif_window, qtbot, qapp):
     undo.trigger()
     assert win.interventions == Interventions(force={1: token})
 
+    # Help ▸ Keys names both things Ctrl+Z undoes
+    keys = win.keys_text()
+    assert "Ctrl+Z Undo" in keys and "Undo what-if" in keys and "Undo preset edit" in keys
+
     # another sentence: the edits of the last one are not undoable here
     win.set_pair(1)
     assert win.interventions is None and not undo.isEnabled() and not redo.isEnabled()
