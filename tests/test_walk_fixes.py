@@ -312,3 +312,34 @@ def test_every_head_gets_the_same_width(qapp, tmp_path, size, scale):
         widths = [p.sceneBoundingRect().width() for p, _m, _hl in view.maps]
         assert len(widths) >= 2
         assert max(widths) - min(widths) <= 0.05 * max(widths), widths
+
+
+# --------------------------------------------------------------------------- menus at 150 %
+def test_menus_take_the_windows_text_size(qapp, tmp_path):
+    """A+ grew the menu bar but not the menus that drop from it (a popup is a window of its
+    own and does not inherit the font): at 150 % on a projector the menu items stayed small."""
+    from PySide6.QtWidgets import QMenu
+
+    from widgets.app import install_extras
+
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat", size=(1920, 1080)) as win:
+        win.set_font_scale(1.5)
+        install_extras(win)  # menus added after the scale was set
+        qapp.processEvents()
+        want = win.font().pointSizeF()
+        assert want > QApplicationFont() * 1.2
+        menus = win.findChildren(QMenu)
+        titles = {m.title().replace("&", "") for m in menus}
+        assert {"File", "Edit", "View", "Lecture", "Help"} <= titles
+        for m in menus:
+            assert m.font().pointSizeF() == pytest.approx(want), (m.title(), m.font().pointSizeF(), want)
+        ctl = win.whatif
+        assert ctl.cell_menu(0, 0).font().pointSizeF() == pytest.approx(want)
+        win.set_font_scale(1.0)
+        assert all(m.font().pointSizeF() == pytest.approx(win.font().pointSizeF()) for m in win.findChildren(QMenu))
+
+
+def QApplicationFont() -> float:
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.font().pointSizeF()

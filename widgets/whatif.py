@@ -302,6 +302,7 @@ class WhatIfController(QObject):
         tr = w.trace
         tok = tr.source_tokens[col] if tr is not None and col < len(tr.source_tokens) else str(col)
         menu = QMenu(w)
+        menu.setFont(w.font())  # a popup does not inherit the window's text size
         transformer = tr is not None and (tr.model or {}).get("kind") == "transformer"
         a = menu.addAction(f"Pin step {row}'s attention to “{tok}”" + (" (every layer and head)" if transformer else ""))
         a.triggered.connect(lambda: self.pin(row, col))
@@ -324,6 +325,7 @@ class WhatIfController(QObject):
         tr = self.window.trace
         tok = tr.source_tokens[col] if tr is not None and col < len(tr.source_tokens) else str(col)
         menu = QMenu(self.window)
+        menu.setFont(self.window.font())
         self._add_hide(menu, col, tok)
         if self.active:
             menu.addAction("Original run (drop every edit)").triggered.connect(self.reset)

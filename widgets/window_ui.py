@@ -608,5 +608,15 @@ class WindowUi:
             self.views.set_font(big)
         if self.loss_plot is not None:
             self.loss_plot.set_font(font)
+        self.fit_menu_fonts()
         self.fit_toolbars()
         self._fit_toolbars_later()
+
+    def fit_menu_fonts(self) -> None:
+        """Menus are windows of their own and do not inherit the window's font: give every
+        menu of the window (menu bar, submenus, Export ▾) the chrome's text size, or at 150 %
+        the menus stayed at 100 %. Call again after adding menus (``install_extras`` does)."""
+        font = self.font()
+        for menu in self.findChildren(QMenu):
+            if menu.font() != font:
+                menu.setFont(font)
