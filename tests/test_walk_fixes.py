@@ -343,3 +343,21 @@ def QApplicationFont() -> float:
     from PySide6.QtWidgets import QApplication
 
     return QApplication.font().pointSizeF()
+
+
+# --------------------------------------------------------------------------- long titles
+def test_long_titles_show_their_beginning(qapp, tmp_path, monkeypatch):
+    """The lecture editor showed "attention: an additive score from the previous state" for
+    "Bahdanau attention: …": a line edit filled by setText keeps its cursor, and so its view,
+    at the end."""
+    from widgets.editor import EditorDialogs
+    from widgets.presenter import install_lectures
+
+    monkeypatch.setattr(EditorDialogs, "ask_unsaved", lambda self, parent, name: "discard")
+    with main_window(qapp, tmp_path / "w.ini", persist=False, preset="ko_en_cat", size=(1280, 720)) as win:
+        ctl = install_lectures(win)
+        editor = ctl.edit_key("bahdanau")
+        assert editor.title_edit.text().startswith("Bahdanau") and editor.title_edit.cursorPosition() == 0
+        editor.slide_list.setCurrentRow(2)
+        assert editor.slide_title.text() and editor.slide_title.cursorPosition() == 0
+        ctl.shutdown()

@@ -58,6 +58,8 @@ class EditorDialogs:
                           f"The window shows preset “{window_preset}”; this lecture is about "
                           f"“{lecture_preset}”.\n\nAdd the view as a slide on “{window_preset}” (this slide "
                           f"only), or cancel and pick “{lecture_preset}” in the toolbar first?", parent=parent)
+        if parent is not None:
+            box.setFont(parent.window().font())  # the window's text size (a dialog does not inherit it)
         add = box.addButton(f"Add on {window_preset}", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(add)

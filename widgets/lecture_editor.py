@@ -63,9 +63,11 @@ class LectureEditor(QWidget):
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.title_edit = QLineEdit(lecture.title)
+        self.title_edit.setCursorPosition(0)  # show a long title's beginning, not its end
         self.title_edit.textEdited.connect(self._on_lecture_title)
         form.addRow("Lecture", self.title_edit)
         self.title_ko_edit = QLineEdit(lecture.title_ko or "")
+        self.title_ko_edit.setCursorPosition(0)
         self.title_ko_edit.setPlaceholderText("한국어 제목 (없으면 영어 제목)")
         self.title_ko_edit.textEdited.connect(self._on_lecture_title_ko)
         form.addRow("강의 제목", self.title_ko_edit)
@@ -169,6 +171,8 @@ class LectureEditor(QWidget):
         s = self.lecture.slides[row] if ok else None
         self.slide_title.setText(s.title if s else "")
         self.slide_title_ko.setText((s.title_ko or "") if s else "")
+        for edit in (self.slide_title, self.slide_title_ko):
+            edit.setCursorPosition(0)  # a long title shows its beginning
         self.hidden_edit.setText(", ".join(s.hidden) if s else "")
         self.ko_edit.setPlainText(s.narration.get("ko", "") if s else "")
         self.en_edit.setPlainText(s.narration.get("en", "") if s else "")
