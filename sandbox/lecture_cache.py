@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model import Bundle
 
 __all__ = ["CACHE_VERSION", "SHIPPED_MODELS_DIR", "MANIFEST_NAME", "MANIFEST_FORMAT", "user_cache_dir",
-           "read_manifest", "shipped_checkpoint", "training_key", "cached_checkpoint_path",
+           "read_manifest", "shipped_checkpoint", "shipped_preset_checkpoint", "opening_model", "SHIPPED_ORIGIN",
+           "training_key", "cached_checkpoint_path",
            "checked_device", "model_source", "ensure_trained", "ensure_trained_from"]
 
 CACHE_VERSION = 1  # bump when the meaning of a cached checkpoint changes
@@ -70,11 +71,43 @@ def shipped_checkpoint(lecture: Lecture, preset: "str | Preset | None" = None,
                        folder: Path | None = None) -> Path | None:
     """The shipped checkpoint trained for exactly this lecture's preset (or ``preset``) and
     train spec on the CPU, or None. The file must exist and match its recorded hash."""
-    folder = SHIPPED_MODELS_DIR if folder is None else Path(folder)
     try:
         key = training_key(lecture, preset)
     except LectureError:
         return None
+    return _shipped_by_key(key, folder)
+
+
+def shipped_preset_checkpoint(preset: Preset, folder: Path | None = None) -> Path | None:
+    """The shipped checkpoint of ``preset`` trained with its own ``[training]`` settings
+    (its steps and seed) on the CPU, or None: none was shipped for them (an edited preset
+    whose model, tokenizers, training settings or pairs differ has another key). The main
+    window opens such a preset on this model, so the first picture is a trained one."""
+    return _shipped_by_key(_key(preset, preset.training.steps, preset.training.seed), folder)
+
+
+SHIPPED_ORIGIN = "shipped with the app"  # the Model box's word for such a model
+
+
+def opening_model(preset: Preset, folder: Path | None = None) -> tuple["Bundle", int]:
+    """(bundle, steps trained) a window opens ``preset`` on: the weights of
+    :func:`shipped_preset_checkpoint` with the preset's step count when one is shipped,
+    else freshly seeded weights and 0. A shipped file that cannot be read gives the seeded
+    model: opening a preset never fails on it. On the CPU (the shipped weights' device)."""
+    from .checkpoint import load_checkpoint
+    from .model import Bundle
+
+    path = shipped_preset_checkpoint(preset, folder)
+    if path is not None:
+        try:
+            return load_checkpoint(path, preset=preset, device="cpu"), preset.training.steps
+        except Exception:  # noqa: BLE001 - a damaged shipped file: seeded weights instead
+            pass
+    return Bundle.from_preset(preset), 0
+
+
+def _shipped_by_key(key: str, folder: Path | None) -> Path | None:
+    folder = SHIPPED_MODELS_DIR if folder is None else Path(folder)
     for entry in read_manifest(folder).get("models", []):
         if not isinstance(entry, dict) or entry.get("training_key") != key:
             continue
@@ -88,7 +121,6 @@ def shipped_checkpoint(lecture: Lecture, preset: "str | Preset | None" = None,
         except OSError:
             continue
     return None
-
 
 
 def user_cache_dir() -> Path:
@@ -110,9 +142,15 @@ def _device_type(device: str) -> str:
 
 
 def _cache_key(lecture: Lecture, preset: Preset, device: str = "cpu") -> str:
+    """Hash of what determines the trained weights of a lecture's model (:func:`_key`)."""
+    return _key(preset, _effective_steps(lecture, preset), lecture.train.seed, device)
+
+
+def _key(preset: Preset, steps: int, seed: int, device: str = "cpu") -> str:
     """Hash of what determines the trained weights: the preset's model, tokenizer, training
-    settings and pairs (not its name, description or comments), the train spec, and the
-    device type when it is not the CPU (a GPU trains other numbers from the same seed)."""
+    settings and pairs (not its name, description or comments), the steps and seed trained
+    with, and the device type when it is not the CPU (a GPU trains other numbers from the
+    same seed)."""
     from .presets import _attrs, _model_dict, _tokenizer_dict, _TRAINING_KEYS
 
     payload: dict[str, Any] = {
@@ -121,7 +159,7 @@ def _cache_key(lecture: Lecture, preset: Preset, device: str = "cpu") -> str:
         "tokenizer": _tokenizer_dict(preset.tokenizer),  # vocab_size only for subword (keeps old keys)
         "training": _attrs(preset.training, _TRAINING_KEYS),
         "pairs": [[p.source, p.target] for p in preset.pairs],
-        "train": {"steps": _effective_steps(lecture, preset), "seed": lecture.train.seed},
+        "train": {"steps": steps, "seed": seed},
     }
     kind = _device_type(device)
     if kind != "cpu":

@@ -164,10 +164,10 @@ def toml_value(value: Any, *, multiline: bool = True) -> Any:
     if isinstance(value, str) and "\n" in value:
         if multiline:
             item = tomlkit.string(value, multiline=True)
-            try:
-                if tomlkit.parse(f"x = {item.as_string()}\n")["x"] == value:
+            try:  # read back as the app reads (tomllib turns a raw "\r\n" into "\n")
+                if tomllib.loads(f"x = {item.as_string()}\n")["x"] == value:
                     return item
-            except Exception:
+            except Exception:  # noqa: BLE001 - not valid TOML this way: quote it instead
                 pass
         return tomlkit.string(value)
     if isinstance(value, (list, tuple)):

@@ -25,6 +25,7 @@ def win(qtbot, tmp_path):
     qtbot.addWidget(w)
     w.show()
     w.load_preset("reverse")
+    w.reset_weights()  # seeded weights (not the shipped model): these tests count steps from 0
     yield w
     w.shutdown()
     assert not w.training.is_active

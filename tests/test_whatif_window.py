@@ -4,6 +4,8 @@ trace made directly by the core with the same interventions."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pytest
 
@@ -58,7 +60,9 @@ def test_click_on_a_top_k_bar_forces_that_token(window, qtbot):
     ctl = window.whatif
     assert ctl.toolbar.isVisible()
     text = ctl.bar.text
-    assert f"force step 1 → {token}" in text and "original: " + " ".join(base.output_tokens) in text
+    # the bar is rich text: a token such as <eos> is escaped in it
+    assert f"force step 1 → {html.escape(token)}" in text
+    assert "original: " + html.escape(" ".join(base.output_tokens)) in text
     window.set_step(1)
     assert "what-if" in an.header.toolTip() and "forced output" in an.header.toolTip()
     # one click back to the model's own run

@@ -247,7 +247,9 @@ def test_clicking_a_future_row_jumps_there(window, qtbot):
 
 
 def test_free_running_marks_leaving_the_gold_path(window, qtbot):
-    window.load_preset("ko_en_cat")  # untrained: it leaves the gold path at once
+    window.load_preset("ko_en_cat")
+    window.reset_weights()  # untrained: it leaves the gold path at once
+    assert window.state.trained_steps == 0
     window.set_mode("free_running")
     tr = window.trace
     off = [s.t for s in tr.steps if s.off_gold]

@@ -15,7 +15,8 @@ pytest.importorskip("pytestqt")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from sandbox.presets import find_preset  # noqa: E402
+from sandbox.lecture_cache import SHIPPED_ORIGIN  # noqa: E402
+from sandbox.presets import find_preset, load_preset  # noqa: E402
 
 from helpers import main_window  # noqa: E402
 
@@ -25,6 +26,7 @@ TIMEOUT = 60_000
 @pytest.fixture
 def win(qapp, tmp_path):
     with main_window(qapp, tmp_path / "w.ini", persist=False, preset="reverse") as w:
+        w.reset_weights()  # seeded weights (not the shipped model): these tests count steps from 0
         yield w
 
 
@@ -52,8 +54,9 @@ def test_a_trained_model_comes_back_when_its_preset_is_picked_again(qtbot, win):
     history = [h.step for h in win.history]
     curve = list(win.loss_plot.steps)
 
-    win.load_preset("ko_en_cat")
-    assert win.state.trained_steps == 0 and win.progress.format() == "untrained"
+    win.load_preset("ko_en_cat")  # another preset: its own (shipped) model, not ours
+    assert win.state.trained_origin == SHIPPED_ORIGIN
+    assert win.state.trained_steps == load_preset(find_preset("ko_en_cat")).training.steps
 
     win.load_preset("reverse")
     assert win.state.trained_steps == steps
@@ -425,3 +428,53 @@ def test_a_stale_remembered_view_is_clamped_or_ignored_quietly(qtbot, qapp, tmp_
         assert ctl.lang == "en" and ctl.combo.currentIndex() == 0  # the unknown ones ignored
     finally:
         _close(qapp, w)
+
+
+# ---------------------------------------------------------------- shipped models open trained
+
+
+def _same_weights(a, b) -> bool:
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    return set(sa) == set(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_the_first_launch_shows_the_shipped_trained_model(qtbot, qapp, tmp_path):
+    """A new user's first picture is a trained model's: the one shipped for the default
+    preset's own settings, said so in the Model box, with 'cat' looking at 고양이로소이다."""
+    from sandbox.lecture_cache import opening_model
+
+    w = _launch(qtbot, tmp_path / "w.ini")
+    try:
+        preset = load_preset(find_preset("ko_en_cat"))
+        assert w.state.trained_steps == preset.training.steps and w.state.trained_origin == SHIPPED_ORIGIN
+        assert _same_weights(w.bundle, opening_model(preset)[0])
+        assert f"trained {preset.training.steps} steps ({SHIPPED_ORIGIN})" in w.model_view.toPlainText()
+        assert w.progress.format() == f"trained {preset.training.steps} steps"
+        cat = next(s for s in w.trace.steps if s.gold == "cat")
+        weights = cat.attention[0].weights
+        assert w.trace.source_tokens[int(weights.argmax())] == "고양이로소이다"
+    finally:
+        _close(qapp, w)
+
+
+def test_start_from_seeded_weights_shows_the_untrained_model(qtbot, win):
+    from sandbox.model import Bundle
+
+    win.load_preset("ko_en_cat")
+    assert win.state.trained_origin == SHIPPED_ORIGIN and win.act_reset.isEnabled()
+    assert win.act_reset in win.menuBar().actions()[[a.text() for a in win.menuBar().actions()].index("&Train")].menu().actions()
+    win.act_reset.trigger()
+    assert win.state.trained_steps == 0 and win.state.trained_origin is None
+    assert win.progress.format() == "untrained" and "untrained (seeded weights)" in win.model_view.toPlainText()
+    assert _same_weights(win.bundle, Bundle.from_preset(win.bundle.preset))
+    # the map is of the seeded model now
+    from sandbox.trace import trace
+
+    tr = trace(win.bundle, win.state.source, win.state.target, mode=win.state.mode)
+    np.testing.assert_array_equal(win.trace.steps[0].attention[0].weights, tr.steps[0].attention[0].weights)
+    # training from there counts from step 0; meanwhile there is nothing to reset
+    with qtbot.waitSignal(win.training.finished, timeout=TIMEOUT):
+        assert win.start_training(steps=2)
+        assert not win.act_reset.isEnabled()
+    assert win.state.trained_steps == 2 and win.state.trained_origin is None
+    assert win.act_reset.isEnabled()

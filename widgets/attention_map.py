@@ -19,6 +19,8 @@ from .numfmt import fmt
 from .plots import (token_axes, WEIGHTS_CMAP, MatrixItem, OverlayItem, RowHighlight, fit_left_axis, set_plot_font, set_ticks,
                     hide_title, set_title, style_plot)
 
+GOLD_LEGEND = " · ○ = gold alignment link"
+
 
 class AttentionMap(pg.GraphicsLayoutWidget):
     """A labelled weight matrix. Draws what it is given; holds no model state."""
@@ -95,7 +97,7 @@ class AttentionMap(pg.GraphicsLayoutWidget):
             if short:
                 hide_title(plot)
             elif self._title is not None:
-                set_title(plot, self._title, short=self._title_short)
+                self._show_title()
 
     # -- drawing ------------------------------------------------------------------------
     def set_font(self, font: QFont) -> None:
@@ -113,7 +115,17 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         if (html, short) != (self._title, self._title_short):
             self._title, self._title_short = html, short
             if not self._short:
-                set_title(self.plot, html, short=short)
+                self._show_title()
+
+    def _show_title(self) -> None:
+        """The title, with the gold-link legend while gold links are drawn (a ringed dot means
+        nothing to a reader of a picture, where there is no tooltip): the forms with the
+        legend come first, then the same forms without it."""
+        html, short = self._title, self._title_short
+        if self.gold_cells:
+            short = (*(f"{s}{GOLD_LEGEND}" for s in short), html, *short)
+            html = f"{html}{GOLD_LEGEND}"
+        set_title(self.plot, html, short=short)
 
     def show_matrix(self, full: np.ndarray | None, upto: int | None, current: int | None,
                     row_labels: Sequence[str], col_labels: Sequence[str],
@@ -177,6 +189,8 @@ class AttentionMap(pg.GraphicsLayoutWidget):
         self.gold.setData([c - 0.4 for _r, c in cells], [r - 0.3 for r, _c in cells])
         self.gold.setVisible(bool(cells))
         self.gold.setToolTip("gold alignment link" if cells else "")
+        if self._title is not None and not self._short:
+            self._show_title()
 
     def select_cell(self, row: int | None, col: int | None) -> None:
         self.selected.set_cell(row, col)

@@ -66,8 +66,9 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
                    progress: Callable[[int, int], None] | None = None) -> ExportResult:
     """Write ``slide_NN.png`` per slide and ``handout.pdf`` into ``out_dir`` (created).
 
-    Each PNG stands alone: lecture and slide title, the view with the slide's panel
-    outlined, and the narration in ``lang`` with its formulas typeset. A quiz slide (hidden
+    Each PNG stands alone: lecture and slide title, the sentence, mode and step on screen,
+    the view with the slide's panel outlined, and the narration in ``lang`` with its
+    formulas typeset, beside the slide's image if it has one. A quiz slide (hidden
     panels) gives two images: ``slide_NN.png`` with the answer covered by a labelled
     placeholder, then ``slide_NN_answer.png``. ``progress(done, total)`` after each slide.
 
@@ -76,7 +77,7 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtWidgets import QApplication
 
-    from sandbox.lectures import LANGS, lecture_presets
+    from sandbox.lectures import LANGS, lecture_presets, slide_preset_ref
 
     from .export import widget_png, write_bytes_atomic
     from .fonts import ensure_korean_font
@@ -101,7 +102,7 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
         raise ValueError(f"no model given for preset(s) {', '.join(missing)}")
 
     pngs: list[Path] = []
-    pages: list[tuple[bytes, str | None]] = []
+    pages: list[tuple[bytes, str | None, str]] = []  # (view PNG, note, context line)
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(str(Path(tmp) / "export.ini"), QSettings.Format.IniFormat)
@@ -114,39 +115,49 @@ def export_lecture(lecture: "Lecture", out_dir: str | os.PathLike, lang: str = "
             win.show()
             app.processEvents()
             n = len(lecture.slides)
+            layout = (win.views.splitter.sizes(), win.views.lower.sizes())
             for i, slide in enumerate(lecture.slides):
                 # Drawn revealed, on the slide's own panel; a quiz's hidden panels are then
                 # covered by a labelled placeholder in the question image.
+                if win.size().toTuple() != tuple(size):  # every slide starts from one layout
+                    win.resize(*size)
+                    app.processEvents()
+                win.views.splitter.setSizes(layout[0])
+                win.views.lower.setSizes(layout[1])
                 state = apply_slide(win, lecture, slide, bundles, reveal=True)
                 hidden = quiz_hidden(slide)
                 win.focus_panel(slide.panel)
                 win.views.draw_all()
                 app.processEvents()
+                room_for_explain(win, app, size, slide.panel)
                 png = bytes(widget_png(win.views).data())
                 view = QImage.fromData(png, "PNG")
                 focus = panel_rect(win.views, slide.panel)
                 covers = [panel_rect(win.views, name) for name in hidden]
                 texts = SLIDE_TEXT[lang]
                 counter = f"{i + 1} / {n}"
+                common = dict(context=slide_context(win, bundles[slide_preset_ref(lecture, slide)]), focus=focus,
+                              **slide_picture(lecture, slide, lang))
                 path = out / f"slide_{i + 1:02d}.png"
                 write_bytes_atomic(path, image_png(compose_slide(
-                    view, lecture.heading(lang), slide.heading(lang), counter, slide.text(lang), focus=focus,
-                    covers=covers, cover_text=texts["hidden"] if covers else "", badge=texts["question"] if covers else "")))
+                    view, lecture.heading(lang), slide.heading(lang), counter, slide.text(lang), covers=covers,
+                    cover_text=texts["hidden"] if covers else "", badge=texts["question"] if covers else "",
+                    **common)))
                 pngs.append(path)
                 if covers:  # the quiz's second image: the answer
                     path = out / f"slide_{i + 1:02d}_answer.png"
                     write_bytes_atomic(path, image_png(compose_slide(
-                        view, lecture.heading(lang), slide.heading(lang), counter, slide.text(lang), focus=focus,
-                        badge=texts["answer"])))
+                        view, lecture.heading(lang), slide.heading(lang), counter, slide.text(lang),
+                        badge=texts["answer"], **common)))
                     pngs.append(path)
                 if progress is not None:
                     progress(i + 1, n)
                 note = state.note
                 if note:
                     notes.append(f"slide {i + 1}: {note}")
-                pages.append((png, note))
+                pages.append((png, note, common["context"]))
                 if log is not None:
-                    log(f"slide {i + 1}/{len(lecture.slides)}: {slide.title}")
+                    log(f"slide {i + 1}/{len(lecture.slides)}: {slide.heading(lang)}")
         finally:
             win.shutdown()
             win.hide()
@@ -166,6 +177,7 @@ SLIDE_TEXT = {
            "question": "퀴즈", "answer": "정답"},
 }
 TAB_PANELS = ("map", "cross", "masked_self", "encoder_self", "heads", "positions")
+FOCUS_COLOUR, FOCUS_PEN = "#fb8500", 4  # the outline round the slide's own panel
 
 
 def panel_rect(views, name: str):
@@ -174,6 +186,80 @@ def panel_rect(views, name: str):
 
     w = views.tabs if name in TAB_PANELS else views.panel_widget(name)
     return QRect(w.mapTo(views, QPoint(0, 0)), w.size())
+
+
+def fit_explain(views, app, keep: float = 0.7, floors: tuple[int, int] | None = None) -> None:
+    """Make room for the whole worked example in a picture, where nobody can scroll: widen
+    the explain panel by what its text overflows sideways, and give the lower row the
+    height it overflows, taking it from the anatomy and the maps (each keeps ``keep`` of
+    its size, or the pixels ``floors`` = (anatomy width, maps height) says). What still does
+    not fit keeps its scroll bar."""
+    ev = views.explain
+    if not ev.isVisible():
+        return
+    min_left, min_top = floors or (int(views.lower.sizes()[0] * keep), int(views.splitter.sizes()[0] * keep))
+    for _ in range(3):  # more passes: a wider panel wraps to fewer lines, a scroll bar goes
+        over_w = ev.horizontalScrollBar().maximum()
+        over_h = ev.verticalScrollBar().maximum()
+        left, right = views.lower.sizes()
+        top, bottom = views.splitter.sizes()
+        take_w = min(over_w + 4, left - min_left) if over_w > 0 else 0
+        take_h = min(over_h + 4, top - min_top) if over_h > 0 else 0
+        if take_w <= 0 and take_h <= 0:
+            return
+        if take_w > 0:
+            views.lower.setSizes([left - take_w, right + take_w])
+        if take_h > 0:
+            views.splitter.setSizes([top - take_h, bottom + take_h])
+        app.processEvents()
+        views.draw_all()
+        app.processEvents()
+
+
+def room_for_explain(win, app, size: tuple[int, int], focus: str = "explain", grow: float = 1.5) -> None:
+    """:func:`fit_explain` in the export's window; where the worked example is still cut
+    (a long sentence's softmax table), the window grows taller, up to ``grow`` × its
+    height: a taller picture rather than a cut-off sum. The slide's ``focus`` panel keeps
+    its whole size (the others keep 70 %)."""
+    views = win.views
+    keep_left = 1.0 if focus == "anatomy" else 0.7
+    keep_top = 1.0 if focus in TAB_PANELS else 0.7
+    floors = (int(views.lower.sizes()[0] * keep_left), int(views.splitter.sizes()[0] * keep_top))
+    fit_explain(views, app, floors=floors)
+    for _ in range(3):
+        over = views.explain.verticalScrollBar().maximum()
+        if over <= 0 or win.height() >= size[1] * grow:
+            return
+        win.resize(size[0], min(int(size[1] * grow), win.height() + over + 8))
+        app.processEvents()
+        fit_explain(views, app, floors=floors)
+
+
+def slide_context(win, bundle) -> str:
+    """The line under a slide's title: the sentence on screen, the mode, the step and (for a
+    Transformer) the layer and head, as the presenter shows it."""
+    from .presenter_mode import context_line
+
+    v = win.current_view()
+    transformer = bundle.preset.model.kind == "transformer"
+    return context_line(v["source"], v["target"], v["mode"], v["step"],
+                        (v["layer"], v["head"]) if transformer else None)
+
+
+def slide_picture(lecture: "Lecture", slide, lang: str) -> dict:
+    """``picture`` (a QImage) for a slide whose image file is there, ``picture_text`` (what
+    to do about it) for one whose file is missing, nothing for a slide without an image."""
+    from PySide6.QtGui import QImage
+
+    from sandbox.lectures import image_path
+
+    from .presenter_mode import missing_image_text
+
+    path = image_path(lecture, slide)
+    if path is None:
+        return {}
+    pic = QImage(str(path)) if path.is_file() else QImage()
+    return {"picture": pic} if not pic.isNull() else {"picture_text": missing_image_text(lecture, slide, lang)}
 
 
 def _text_font(px: float, bold: bool = False):
@@ -189,32 +275,57 @@ def _text_font(px: float, bold: bool = False):
 
 
 def compose_slide(view, lecture_title: str, slide_title: str, counter: str, narration: str, *,
-                  focus=None, covers=(), cover_text: str = "", badge: str = ""):
-    """One slide as a QImage: header, title, the view (``focus`` outlined, ``covers``
-    hidden under a labelled placeholder, ``badge`` in its corner), then the narration."""
+                  context: str = "", focus=None, covers=(), cover_text: str = "", badge: str = "",
+                  picture=None, picture_text: str = ""):
+    """One slide as a QImage: header, title, ``context`` (sentence, mode, step), the view
+    with a margin round it (``focus`` outlined outside its edge, so no label of the panel
+    is painted over; ``covers`` hidden under a labelled placeholder; ``badge`` in its
+    corner), then the narration, with the slide's ``picture`` (a QImage) to its right, or
+    ``picture_text`` in a dashed box where the picture is missing.
+
+    Text sizes follow the view's width: the body is ``width / 75`` px (21 px for a 1600 px
+    view, 17 px once the slide is shown 1280 px wide)."""
     from PySide6.QtCore import QRectF, Qt
     from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTextDocument
 
     from .richtext import formula_html, paragraphs_html
 
-    W = max(view.width(), 800)
     pad = 28.0
+    W = int(max(view.width(), 800) + 2 * pad)
     inner = W - 2 * pad
-    body_px = max(16.0, W / 75)
+    body_px = max(16.0, inner / 75)
+    has_picture = picture is not None and not picture.isNull()
+    side = has_picture or bool(picture_text)
+    gap = 24.0
+    # A picture keeps its own size up to 56 % of the width (a plot's labels stay readable);
+    # the narration takes the rest.
+    pic_w = (min(float(picture.width()), inner * 0.56) if has_picture else inner * 0.4) if side else 0.0
+    text_w = inner - pic_w - gap if side else inner
 
-    def doc(html_text: str, px: float, bold: bool = False) -> QTextDocument:
+    def doc(html_text: str, px: float, bold: bool = False, width: float = inner) -> QTextDocument:
         d = QTextDocument()
         d.setDocumentMargin(0)
         d.setDefaultFont(_text_font(px, bold))
-        d.setTextWidth(inner)
+        d.setTextWidth(width)
         d.setHtml(html_text)
         return d
 
     head = doc(f"<span style='color:#57606a'>{formula_html(lecture_title)}</span>", body_px * 0.8)
     title = doc(f"<b>{formula_html(slide_title)}</b>", body_px * 1.6)
-    text = doc(paragraphs_html(narration) or "<p></p>", body_px)
-    y_view = pad + head.size().height() + 6 + title.size().height() + 12
-    H = int(y_view + view.height() + 16 + text.size().height() + pad)
+    ctx = doc(f"<span style='color:#57606a'>{html.escape(context)}</span>", body_px * 0.85) if context else None
+    text = doc(paragraphs_html(narration) or "<p></p>", body_px, width=text_w)
+    pic_box = None
+    if has_picture:
+        s = min(pic_w / picture.width(), max(view.height() * 0.6, text.size().height()) / picture.height())
+        pic_box = QRectF(0, 0, picture.width() * s, picture.height() * s)
+    elif picture_text:
+        note = doc(f"<span style='color:#57606a'>{html.escape(picture_text)}</span>", body_px * 0.8,
+                   width=pic_w - 24)
+        pic_box = QRectF(0, 0, pic_w, note.size().height() + 24)
+    y_ctx = pad + head.size().height() + 6 + title.size().height()
+    y_view = y_ctx + (6 + ctx.size().height() if ctx is not None else 0) + 14
+    below = max(text.size().height(), pic_box.height() if pic_box is not None else 0)
+    H = int(y_view + view.height() + 18 + below + pad)
     img = QImage(W, H, QImage.Format.Format_RGB32)
     img.fill(QColor("white"))
     p = QPainter(img)
@@ -228,11 +339,16 @@ def compose_slide(view, lecture_title: str, slide_title: str, counter: str, narr
         p.drawText(QRectF(0, 0, inner, head.size().height()), Qt.AlignmentFlag.AlignRight, counter)
         p.translate(0, head.size().height() + 6)
         title.drawContents(p)
+        if ctx is not None:
+            p.resetTransform()
+            p.translate(pad, y_ctx + 6)
+            ctx.drawContents(p)
         p.resetTransform()
         x0 = (W - view.width()) / 2
         p.drawImage(int(x0), int(y_view), view)
+        x0, y0 = int(x0), int(y_view)
         for r in covers:
-            box = QRectF(r).translated(x0, y_view)
+            box = QRectF(r).translated(x0, y0)
             p.fillRect(box, QColor("#eaeef2"))
             p.setPen(QPen(QColor("#8c959f"), 2, Qt.PenStyle.DashLine))
             p.drawRect(box.adjusted(1, 1, -1, -1))
@@ -241,21 +357,39 @@ def compose_slide(view, lecture_title: str, slide_title: str, counter: str, narr
             p.drawText(box.adjusted(12, 12, -12, -12), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                        cover_text)
         if focus is not None and not focus.isEmpty():
-            p.setPen(QPen(QColor("#fb8500"), 4))
-            p.drawRect(QRectF(focus).translated(x0, y_view).adjusted(2, 2, -2, -2))
+            # Outside the panel's edge (a 4 px line 1-5 px out): the panel's own labels
+            # start at its edge and stay readable.
+            p.setPen(QPen(QColor(FOCUS_COLOUR), FOCUS_PEN))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRect(QRectF(focus).translated(x0, y0).adjusted(-3, -3, 3, 3))
         if badge:
             p.setFont(_text_font(body_px, bold=True))
             fm = p.fontMetrics()
             bw, bh = fm.horizontalAdvance(badge) + 24, fm.height() + 10
-            box = QRectF(x0 + view.width() - bw - 10, y_view + 10, bw, bh)
+            box = QRectF(x0 + view.width() - bw - 10, y0 + 10, bw, bh)
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor("#1a7f37") if covers == () and badge != SLIDE_TEXT["en"]["question"]
-                       and badge != SLIDE_TEXT["ko"]["question"] else QColor("#8250df"))
+            p.setBrush(QColor("#8250df") if covers else QColor("#1a7f37"))
             p.drawRoundedRect(box, 6, 6)
             p.setPen(QColor("white"))
             p.drawText(box, Qt.AlignmentFlag.AlignCenter, badge)
-        p.translate(pad, y_view + view.height() + 16)
+        y_text = y0 + view.height() + 18
+        p.translate(pad, y_text)
         text.drawContents(p)
+        p.resetTransform()
+        if pic_box is not None:
+            at = pic_box.translated(pad + text_w + gap, y_text)
+            if has_picture:
+                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+                p.drawImage(at, picture)
+                p.setPen(QPen(QColor("#d0d7de"), 1))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(at)
+            else:
+                p.setPen(QPen(QColor("#8c959f"), 1, Qt.PenStyle.DashLine))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(at)
+                p.translate(at.x() + 12, at.y() + 12)
+                note.drawContents(p)
     finally:
         p.end()
     return img
@@ -274,9 +408,10 @@ def image_png(img) -> bytes:
 # ------------------------------------------------------------------------------- the PDF
 
 
-def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang: str,
+def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None, str]], lang: str,
                 korean_family: str | None = None) -> bytes:
-    """A landscape A4 page per slide: titles, number, view image, narration, image, note."""
+    """A landscape A4 page per slide: titles, number, the context line (sentence, mode,
+    step), view image, narration, image, note. ``pages``: (view PNG, note, context) per slide."""
     from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, Qt
     from PySide6.QtGui import (
         QColor, QFont, QGuiApplication, QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen,
@@ -318,7 +453,7 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
         W, H = page.width(), page.height()
         px = PDF_DPI / 72.0  # pixels per point
         n = len(lecture.slides)
-        for i, (slide, (png, note)) in enumerate(zip(lecture.slides, pages)):
+        for i, (slide, (png, note, context)) in enumerate(zip(lecture.slides, pages)):
             if i:
                 writer.newPage()
             y = 0.0
@@ -341,7 +476,15 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None]], lang:
             painter.translate(0, y + max(0.0, (title_h - tdoc.size().height()) / 2))
             tdoc.drawContents(painter, QRectF(0, 0, W, title_h))
             painter.restore()
-            y += title_h + 4 * px
+            y += title_h
+            if context:
+                painter.setPen(QColor("#57606a"))
+                painter.setFont(font(9))
+                ctx_h = 13 * px
+                painter.drawText(QRectF(0, y, W, ctx_h), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                                 context)
+                y += ctx_h
+            y += 4 * px
             # Lay out the narration first (the slide's image, if any, sits to its right),
             # then give the view every bit of height that is left.
             ipath = image_path(lecture, slide)
@@ -456,10 +599,17 @@ def export_to(controller, lecture: "Lecture", out_dir: str | os.PathLike) -> Exp
     progress dialog (Cancel stops between slides). Returns the ExportResult, or None
     (cancelled, or the window's banner says why)."""
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QApplication, QProgressDialog
+    from PySide6.QtWidgets import QApplication, QLabel, QProgressDialog
+
+    from .richtext import formula_html
 
     n = len(lecture.slides)
     dlg = QProgressDialog("Loading the lecture's models…", "Cancel", 0, n, controller.window)
+    label = QLabel()  # rich text: a slide title's formula is typeset ("c_t" → c with a subscript t)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    dlg.setLabel(label)
+    dlg.setLabelText(formula_html("Loading the lecture's models…"))
     dlg.setWindowTitle("Export lecture")
     dlg.setWindowModality(Qt.WindowModality.WindowModal)
     dlg.setMinimumDuration(0)
@@ -476,7 +626,7 @@ def export_to(controller, lecture: "Lecture", out_dir: str | os.PathLike) -> Exp
             raise _Cancelled
 
     def log(msg: str) -> None:
-        dlg.setLabelText(msg)
+        dlg.setLabelText(formula_html(msg))
         pump()
 
     def progress(done: int, total: int) -> None:

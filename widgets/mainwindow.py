@@ -70,8 +70,8 @@ def _startup_task(preset_ref: str, wanted_mode: str, saved: dict | None = None):
         import torch  # noqa: F401 - the slow import, off the GUI thread
 
         from sandbox.device import available_devices
-        from sandbox.model import Bundle
         from sandbox.fileio import sweep_stale_temp_files
+        from sandbox.lecture_cache import opening_model
         from sandbox.presets import PresetError, find_preset, ignored_user_presets, load_preset
         from sandbox.trace import trace
 
@@ -84,7 +84,7 @@ def _startup_task(preset_ref: str, wanted_mode: str, saved: dict | None = None):
             warnings.append(f"could not open the last preset ({e}); opened {DEFAULT_PRESET} instead")
             preset = load_preset(find_preset(DEFAULT_PRESET))
         warning = "; ".join(warnings) or None
-        bundle = Bundle.from_preset(preset)
+        bundle, trained = opening_model(preset)  # the shipped trained model when there is one
         mode = wanted_mode if wanted_mode in MODES else "teacher_forcing"
         mine = saved if saved and saved.get("preset_path") == str(preset.path) else None
         source, target, index = first_sentence(preset, mine)
@@ -94,7 +94,7 @@ def _startup_task(preset_ref: str, wanted_mode: str, saved: dict | None = None):
             mine = None
             source, target, index = first_sentence(preset)
             tr = trace(bundle, source, target, mode=mode)
-        return {"presets": presets, "bundle": bundle, "trace": tr, "mode": tr.mode,
+        return {"presets": presets, "bundle": bundle, "trained_steps": trained, "trace": tr, "mode": tr.mode,
                 "devices": available_devices(), "warning": warning, "source": source, "target": target,
                 "pair_index": index, "restored": mine}
 
@@ -213,6 +213,10 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._set_loading(False)
         self.state.set_mode(result["mode"])
         self._install_bundle(bundle)
+        if result.get("trained_steps"):
+            from sandbox.lecture_cache import SHIPPED_ORIGIN
+
+            self._set_trained(result["trained_steps"], SHIPPED_ORIGIN)
         # the pair list and radios follow
         self.state.set_sentence(result.get("source"), result.get("target"), result.get("pair_index", -1))
         self._set_trace(tr, keep_step=False, live=True)
@@ -243,11 +247,13 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         """Open a preset (shipped/user key or .toml path) on its own example sentence.
 
         The model is the one trained for this preset file earlier in the session, when one
-        is kept and still fits the file (sandbox.model_shelf), else a fresh, seeded one; a
-        model trained here for the preset shown before is kept in turn. Raises PresetError
+        is kept and still fits the file (sandbox.model_shelf), else the trained model shipped
+        for the preset's own settings (sandbox.lecture_cache.opening_model), else a fresh,
+        seeded one; a model trained here for the preset shown before is kept in turn
+        (Train ▸ Start from seeded weights shows the untrained model). Raises PresetError
         for a bad preset (the window keeps its current preset). Training, if running, is
         stopped first (its model is kept)."""
-        from sandbox.model import Bundle
+        from sandbox.lecture_cache import SHIPPED_ORIGIN, opening_model
         from sandbox.presets import find_preset, load_preset
 
         path = find_preset(key_or_path)
@@ -260,7 +266,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         if str(path) != self.state.preset_path:
             self._shelve_current()  # a model trained here comes back when this preset is picked again
         kept = self._unshelve(str(path), preset)
-        bundle = kept[1] if kept is not None else Bundle.from_preset(preset)
+        bundle, shipped_steps = (kept[1], 0) if kept is not None else opening_model(preset)
         self.state.set_preset(preset.key, str(path))
         self._install_bundle(bundle)
         self.settings.setValue("last_preset", preset.key if self._is_listed(str(path)) else str(path))
@@ -268,6 +274,8 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._clear_curve()
         if kept is not None:
             self._put_back(*kept)
+        elif shipped_steps:
+            self._set_trained(shipped_steps, SHIPPED_ORIGIN)
         self.show_example()
         self.presetLoaded.emit(preset.key)
 
@@ -545,6 +553,7 @@ class MainWindow(WindowUi, WindowSteps, WindowTraining, WindowPresets, WindowIO,
         self._sync_layer_head()  # the spin boxes' ranges, even when layer and head stay
         self._show_layer_head(p.model.kind == "transformer")
         self.act_train.setEnabled(True)
+        self.act_reset.setEnabled(not self.training.is_active)
         self.progress.setRange(0, max(p.training.steps, 1))
         self.progress.setValue(0 if not keep_pairs else self.progress.value())
         if not keep_pairs:

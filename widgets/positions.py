@@ -52,5 +52,5 @@ class PositionsView(pg.GraphicsLayoutWidget):
         labels = [f"{i} {t}" for i, t in enumerate(tokens)]
         set_ticks(self.plot.getAxis("left"), labels)
         fit_left_axis(self.plot.getAxis("left"), labels)
-        set_title(self.plot, wrap=True, html=f"positional encoding of the source (d_model = {d}): "
+        set_title(self.plot, wrap=True, html=f"positional encoding of the source (d<sub>model</sub> = {d}): "
                            "PE[pos, 2i] = sin(pos/10000<sup>2i/d</sup>), PE[pos, 2i+1] = cos(…)")

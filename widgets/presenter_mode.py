@@ -153,6 +153,17 @@ def narration_html(text: str) -> str:
     return paragraphs_html(text)
 
 
+def context_line(source: str, target: str | None, mode: str, step: int,
+                 layer_head: tuple[int, int] | None = None) -> str:
+    """"source → target · teacher forcing · t = 2 · layer 1, head 0": what a slide shows,
+    under its title in the presenter and in an exported slide."""
+    arrow = f"{source} → {target}" if target else source
+    where = f"t = {step}"
+    if layer_head is not None:
+        where += f" · layer {layer_head[0]}, head {layer_head[1]}"
+    return f"{arrow} · {mode.replace('_', ' ')} · {where}"
+
+
 def missing_image_text(lecture: Lecture, slide: Slide, lang: str) -> str:
     """What to show instead of a slide image that is not there (yet)."""
     name = slide.image or ""
@@ -473,16 +484,13 @@ class Presenter(QObject):
             return ""
         s = self.slide
         try:
-            source, target = slide_sentence(s, self.bundles[slide_preset_ref(self.lecture, s)].preset)
+            bundle = self.bundles[slide_preset_ref(self.lecture, s)]
+            source, target = slide_sentence(s, bundle.preset)
         except (KeyError, IndexError):
             return ""
-        mode = s.mode.replace("_", " ")
-        arrow = f"{source} → {target}" if target else source
-        where = f"t = {self.window.step}"
         view = self.window.current_view()
-        if self.bundles[slide_preset_ref(self.lecture, s)].preset.model.kind == "transformer":
-            where += f" · layer {view['layer']}, head {view['head']}"
-        return f"{arrow} · {mode} · {where}"
+        heads = (view["layer"], view["head"]) if bundle.preset.model.kind == "transformer" else None
+        return context_line(source, target, s.mode, self.window.step, heads)
 
     # -- keys -------------------------------------------------------------------------------
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:

@@ -59,6 +59,18 @@ class WindowTraining:
         self.status.showMessage(f"training on {device}…{more}")
         return True
 
+    def reset_weights(self) -> None:
+        """Show the preset's untrained model (its seeded weights) in place of the one on
+        screen — a shipped trained model, a lecture's, or one trained here (kept for the
+        session: picking its preset again brings it back) — e.g. to train it from step 0
+        in front of a class. Not while training."""
+        if self.bundle is None or self.training.is_active:
+            return
+        from sandbox.model import Bundle
+
+        self.set_bundle(Bundle.from_preset(self.bundle.preset), trained_steps=0)
+        self.status.showMessage("seeded weights: untrained — Ctrl+R trains from step 0", 8000)
+
     def pause_training(self) -> None:
         self.training.toggle_pause()
 
@@ -75,6 +87,7 @@ class WindowTraining:
         self.act_open.setEnabled(not active)
         self.act_stop.setEnabled(active)
         self._label_train_button("running" if active else "idle")
+        self.act_reset.setEnabled(not active and self.bundle is not None)
         if not active:
             self.act_train.setEnabled(self.bundle is not None)
         self.pair_list.setToolTip("stop training to switch sentences" if active else "")

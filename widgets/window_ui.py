@@ -126,6 +126,9 @@ class WindowUi:
                              "train (Ctrl+R): continues the model on screen for another run of steps; "
                              "while it runs this button (and Ctrl+R) pauses and resumes", False)
         self.act_stop = act("■ Stop", self.stop_training, None, "stop after the current step; the weights stay", False)
+        self.act_reset = act("Start from seeded weights", self.reset_weights, None,
+                             "show this preset's untrained model (its seeded weights), e.g. to train it "
+                             "from step 0 in front of a class; a model trained here is kept", False)
         self.act_quit = act("Quit", self.close, "Ctrl+Q", "close the window (stops training first)")
         self.act_zoom_in = act("A+", self.zoom_in, ["Ctrl++", "Ctrl+="], "larger text (Ctrl++), for projectors")
         self.act_zoom_out = act("A−", self.zoom_out, "Ctrl+-", "smaller text (Ctrl+-)")
@@ -227,6 +230,8 @@ class WindowUi:
         m = mb.addMenu("&Train")
         for a in (self.act_train, self.act_stop):  # act_train pauses and resumes too (Ctrl+R)
             m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_reset)
         m = mb.addMenu("&Help")
         m.addAction("Keys…", self._show_keys)
 
@@ -468,6 +473,7 @@ class WindowUi:
                   self.rb_teacher, self.rb_free, self.step_slider, self.device_combo):
             w.setEnabled(not loading)
         self.act_train.setEnabled(not loading and self.bundle is not None)
+        self.act_reset.setEnabled(not loading and self.bundle is not None)
         if loading:
             self.status.showMessage("loading…")
         elif self.status.currentMessage() == "loading…":
