@@ -86,6 +86,8 @@ def install_extras(win) -> None:
                           ("bottleneck experiment", bottleneck), ("what-if tools", whatif),
                           ("beam search", beam), ("pair import", import_pairs)):
         part(name, install)
+    if hasattr(win, "fit_menu_fonts"):
+        win.fit_menu_fonts()  # the menus just added take the window's text size
     if failed and hasattr(win, "show_banner"):
         import html
 

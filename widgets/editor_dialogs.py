@@ -1,6 +1,7 @@
 """Every question the preset editor asks (restore a draft, unsaved edits, a file name,
-overwrite, open a file) and how it shows an error, in one class. Tests pass a subclass
-with canned answers instead of opening message boxes."""
+overwrite, open a file), the lecture editor's "a slide on another preset?", and how they
+show an error, in one class. Tests pass a subclass with canned answers instead of opening
+message boxes."""
 
 from __future__ import annotations
 
@@ -49,6 +50,21 @@ class EditorDialogs:
         path, _filter = QFileDialog.getOpenFileName(parent, "Open preset file", start_dir,
                                                     "Presets (*.toml);;All files (*)")
         return path or None
+
+    def ask_slide_preset(self, parent: QWidget | None, window_preset: str, lecture_preset: str) -> bool:
+        """The lecture editor's "Add current view" while the window shows another preset than
+        the lecture's: True adds the slide with its own preset, False adds nothing."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Another preset",
+                          f"The window shows preset “{window_preset}”; this lecture is about "
+                          f"“{lecture_preset}”.\n\nAdd the view as a slide on “{window_preset}” (this slide "
+                          f"only), or cancel and pick “{lecture_preset}” in the toolbar first?", parent=parent)
+        if parent is not None:
+            box.setFont(parent.window().font())  # the window's text size (a dialog does not inherit it)
+        add = box.addButton(f"Add on {window_preset}", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(add)
+        box.exec()
+        return box.clickedButton() is add
 
     def show_error(self, parent: QWidget | None, title: str, text: str) -> None:
         QMessageBox.warning(parent, title, text)

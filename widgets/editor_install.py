@@ -93,7 +93,10 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
     if "Ctrl+Shift+E" not in _taken_shortcuts(window):
         toggle.setShortcut(QKeySequence("Ctrl+Shift+E"))
         toggle.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    toggle.setStatusTip("show or hide the preset editor: edit pairs and settings, undo, save as")
+    # (hiding goes through the dock's close(), so with unsaved edits it asks Save / Discard /
+    # Cancel exactly as the dock's ✕ does: see ask_before_closing below)
+    toggle.setStatusTip("show or hide the preset editor: edit pairs and settings, undo, save as "
+                        "(with unsaved edits, hiding asks Save / Discard / Cancel)")
     window.addAction(toggle)
     window_menu(window, "&View").addAction(toggle)
     edit_menu.addSeparator()
@@ -107,6 +110,7 @@ def install_editor(window: QMainWindow, *, dialogs: EditorDialogs | None = None,
         act_save_as.setEnabled(editor.can_save)
         act_revert.setEnabled(editor.is_dirty and not editor.is_training)
         act_save.setText("Save preset (as your copy)…" if editor.saves_as_copy else "Save preset")
+        toggle.setText("Preset editor (unsaved edits)" if editor.is_dirty else "Preset editor")
 
     editor.status_changed.connect(update_actions)
     update_actions()

@@ -29,11 +29,39 @@ from PySide6.QtWidgets import (
 from .editor_pairs import PairsTableModel
 from .editor_settings import SettingsForm
 
-__all__ = ["EditorLayout"]
+__all__ = ["EditorLayout", "CompactButton"]
+
+
+class CompactButton(QPushButton):
+    """A push button as wide as its text (at the current font), without the style's 80 px
+    floor: five 80 px pair buttons made the editor dock at least 440 px wide, a third of a
+    1280 px projector window taken from the map and the step anatomy."""
+
+    def _width(self) -> int:
+        fm = self.fontMetrics()
+        margin = self.style().pixelMetric(self.style().PixelMetric.PM_ButtonMargin, None, self)
+        return fm.horizontalAdvance(self.text()) + 2 * margin + 2 * fm.averageCharWidth()
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(self._width())
+        return hint
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setWidth(self._width())
+        return hint
 
 
 class EditorLayout:
     """Builds the editor's widgets and actions (mixed into PresetEditor, a QWidget)."""
+
+    def sizeHint(self):
+        # The dock opens at this width: no wider than the editor needs (its minimum plus a
+        # little), so the map and the step anatomy keep their room; the user can widen it.
+        hint = QWidget.sizeHint(self)
+        hint.setWidth(min(hint.width(), QWidget.minimumSizeHint(self).width() + 8))
+        return hint
 
     def _build_ui(self) -> None:
         outer = QVBoxLayout(self)
@@ -82,8 +110,11 @@ class EditorLayout:
         self.add_button = self._button("Add", "Add a pair after the selected one", self._on_add, buttons)
         self.duplicate_button = self._button("Duplicate", "Copy the selected pair", lambda: self.duplicate_pair(), buttons)
         self.delete_button = self._button("Delete", "Delete the selected pairs", lambda: self.delete_pairs(), buttons)
-        self.up_button = self._button("Up", "Move the selected pair up", lambda: self.move_pair(delta=-1), buttons)
-        self.down_button = self._button("Down", "Move the selected pair down", lambda: self.move_pair(delta=1), buttons)
+        # ↑ / ↓ as in the lecture editor's slide list (the words made the dock wider)
+        self.up_button = self._button("↑", "Move the selected pair up", lambda: self.move_pair(delta=-1), buttons)
+        self.down_button = self._button("↓", "Move the selected pair down", lambda: self.move_pair(delta=1), buttons)
+        self.up_button.setAccessibleName("Move pair up")
+        self.down_button.setAccessibleName("Move pair down")
         buttons.addStretch(1)
         pl.addLayout(buttons)
         # A [data] corpus preset's pairs live in its TSV file: the table shows them read-only
@@ -157,7 +188,7 @@ class EditorLayout:
         return label
 
     def _button(self, text: str, tip: str, slot: Callable, layout: QHBoxLayout) -> QPushButton:
-        b = QPushButton(text, self)
+        b = CompactButton(text, self)
         b.setToolTip(tip)
         b.clicked.connect(lambda _checked=False: slot())
         layout.addWidget(b)
@@ -165,10 +196,10 @@ class EditorLayout:
 
     def _build_actions(self) -> None:
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        self.undo_action = QAction("Undo", self)
+        self.undo_action = QAction(_undo_text("Undo", ""), self)
         self.undo_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.Undo)])
         self.undo_action.triggered.connect(self.undo)
-        self.redo_action = QAction("Redo", self)
+        self.redo_action = QAction(_undo_text("Redo", ""), self)
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo_action.triggered.connect(self.redo)
         for a in (self.undo_action, self.redo_action):
@@ -182,9 +213,15 @@ class EditorLayout:
         self.table.addAction(self.delete_action)
         self.undo_stack.canUndoChanged.connect(self._on_stack_changed)
         self.undo_stack.canRedoChanged.connect(self._on_stack_changed)
-        self.undo_stack.undoTextChanged.connect(lambda t: self.undo_action.setText(f"Undo {t}".strip()))
-        self.undo_stack.redoTextChanged.connect(lambda t: self.redo_action.setText(f"Redo {t}".strip()))
+        # The window's Edit menu holds the What-if undo too: each text says which edits it covers.
+        self.undo_stack.undoTextChanged.connect(lambda t: self.undo_action.setText(_undo_text("Undo", t)))
+        self.undo_stack.redoTextChanged.connect(lambda t: self.redo_action.setText(_undo_text("Redo", t)))
 
     def _on_stack_changed(self, _value: bool = False) -> None:
         if shiboken6.isValid(self.undo_stack) and shiboken6.isValid(self.undo_action):
             self._update_buttons()  # (the stack also signals while the editor is destroyed)
+
+
+def _undo_text(verb: str, what: str) -> str:
+    """"Undo preset edit: delete 2 pairs" — names the preset editor, not the What-if edits."""
+    return f"{verb} preset edit: {what}" if what.strip() else f"{verb} preset edit"

@@ -51,6 +51,11 @@ class HeadsView(pg.GraphicsLayoutWidget):
         set_plot_font(self.cat_plot, self._font)
         self.cat = MatrixItem(self.cat_plot, VECTOR_CMAP)
         self.ci.layout.setRowFixedHeight(1, 60)
+        for p, _m, _hl in self.maps:
+            # One width for every head: the grid shares the room out from each plot's preferred
+            # width, and head 0's row labels made its preferred width 3× the others' (it came
+            # out half as wide as head 1 at 1920 px).
+            p.setPreferredWidth(100)
         self._heads = heads
         self._labels_key = None
 

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 AUTOSAVE_MS = 1000  # the longest a lecture edit waits to be drafted
 
 
+def _item_text(i: int, slide: Slide) -> str:
+    """A slide's line in the list: number, title, and its own preset when it has one."""
+    return f"{i + 1}. {slide.title}" + (f"  [{slide.preset}]" if slide.preset else "")
+
+
 class LectureEditor(QWidget):
     """Build and edit a lecture next to the live window. Edits are kept as an immutable
     Lecture (``self.lecture``); :meth:`save` validates and writes atomically."""
@@ -58,9 +63,11 @@ class LectureEditor(QWidget):
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.title_edit = QLineEdit(lecture.title)
+        self.title_edit.setCursorPosition(0)  # show a long title's beginning, not its end
         self.title_edit.textEdited.connect(self._on_lecture_title)
         form.addRow("Lecture", self.title_edit)
         self.title_ko_edit = QLineEdit(lecture.title_ko or "")
+        self.title_ko_edit.setCursorPosition(0)
         self.title_ko_edit.setPlaceholderText("한국어 제목 (없으면 영어 제목)")
         self.title_ko_edit.textEdited.connect(self._on_lecture_title_ko)
         form.addRow("강의 제목", self.title_ko_edit)
@@ -150,7 +157,7 @@ class LectureEditor(QWidget):
         self._loading = True
         self.slide_list.clear()
         for i, s in enumerate(self.lecture.slides):
-            self.slide_list.addItem(f"{i + 1}. {s.title}")
+            self.slide_list.addItem(_item_text(i, s))
         self._loading = False
         if self.lecture.slides:
             self.slide_list.setCurrentRow(max(0, min(select, len(self.lecture.slides) - 1)))
@@ -164,6 +171,8 @@ class LectureEditor(QWidget):
         s = self.lecture.slides[row] if ok else None
         self.slide_title.setText(s.title if s else "")
         self.slide_title_ko.setText((s.title_ko or "") if s else "")
+        for edit in (self.slide_title, self.slide_title_ko):
+            edit.setCursorPosition(0)  # a long title shows its beginning
         self.hidden_edit.setText(", ".join(s.hidden) if s else "")
         self.ko_edit.setPlainText(s.narration.get("ko", "") if s else "")
         self.en_edit.setPlainText(s.narration.get("en", "") if s else "")
@@ -198,7 +207,7 @@ class LectureEditor(QWidget):
         self._mark_dirty()
         item = self.slide_list.item(i)
         if item is not None:
-            item.setText(f"{i + 1}. {slide.title}")
+            item.setText(_item_text(i, slide))
         self.changed.emit()
 
     # -- actions ---------------------------------------------------------------------------
@@ -214,10 +223,20 @@ class LectureEditor(QWidget):
         except LectureError as e:
             self.status.setText(f"⚠ {e}")
             return None
+        if slide.preset is not None:
+            # The window shows another preset than the lecture's: the slide would carry its own
+            # preset (a per-slide override). Say so and let the author choose.
+            if not self.dialogs.ask_slide_preset(self, slide.preset, self.lecture.preset):
+                self.status.setText(f"not added: the window shows preset {slide.preset}, the lecture is about "
+                                    f"{self.lecture.preset} (pick {self.lecture.preset} in the toolbar first)")
+                return None
         slides = list(self.lecture.slides)
         at = self.slide_list.currentRow() + 1 if slides else 0
         slides.insert(at, slide)
         self._set_slides(slides, at)
+        if slide.preset is not None:
+            self.status.setText(f"slide {at + 1} added on preset {slide.preset} (this slide only; the lecture's "
+                                f"preset is {self.lecture.preset})")
         return slide
 
     def _show_claims(self, s: Slide | None) -> None:

@@ -4,16 +4,48 @@ that were fed the gold token (``Metrics.fed_gold``: teacher forcing is drawn per
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetricsF
 
 from .plots import set_plot_font
 
 
+def _nice_step(raw: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k that is at least ``raw`` (> 0)."""
+    k = math.floor(math.log10(raw))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if m * 10.0 ** k >= raw * (1 - 1e-9):
+            return m * 10.0 ** k
+    return 10.0 ** (k + 1)
+
+
+class SparseAxis(pg.AxisItem):
+    """A vertical axis whose tick labels never overprint: one tick level, the finest 1-2-5
+    step whose labels (one text line each) fit the axis' height. pyqtgraph's own limit let
+    "0.2 0.4 0.6 0.8" overlap on the ~60 px tall loss plot at 150 % text."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        span = float(maxVal - minVal)
+        if not (span > 0 and size > 0):
+            return super().tickSpacing(minVal, maxVal, size)
+        # a label's ink height with 15 % between rows (pyqtgraph's label boxes, ~1.1× the
+        # ink, then never overlap: tests/test_walk_fixes.py reads them back)
+        line = QFontMetricsF(self.style.get("tickFont") or self.font()).tightBoundingRect("0.5").height() * 1.15
+        line = max(line, 1.0)
+        labels = max(int(size // line) - 1, 1)  # gaps between the label rows that fit
+        step = _nice_step(span / labels)
+        while (span / step + 1) * line > size and step < 1e12:
+            step = _nice_step(step * 1.01)
+        return [(step, 0)]
+
+
 class LossPlot(pg.PlotWidget):
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, enableMenu=False)
+        super().__init__(parent, enableMenu=False,
+                         axisItems={"left": SparseAxis("left"), "right": SparseAxis("right")})
         self.setMinimumHeight(90)
         p = self.getPlotItem()
         p.hideButtons()
@@ -25,6 +57,7 @@ class LossPlot(pg.PlotWidget):
         for name in ("left", "bottom", "right"):
             p.getAxis(name).enableAutoSIPrefix(False)  # a changing prefix re-lays out the plot
         self.legend = p.addLegend(offset=(-4, 2), labelTextSize="7pt", colCount=3)
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 210))  # readable over the curves it covers
         self.loss_curve = p.plot([], [], pen=pg.mkPen("#dd8452", width=2), name="loss")
         self.acc_vb = pg.ViewBox(enableMouse=False, enableMenu=False)
         p.showAxis("right")
@@ -62,6 +95,12 @@ class LossPlot(pg.PlotWidget):
 
     def set_font(self, font: QFont) -> None:
         set_plot_font(self.getPlotItem(), font)
+        # the legend follows the text size too (it stayed at 7 pt: unreadable at 150 %)
+        pt = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
+        self.legend.setLabelTextSize(f"{max(pt * 0.85, 7.0):.1f}pt")
+        for _sample, label in self.legend.items:
+            label.setText(label.text)  # setLabelTextSize only stores the size: render it
+        self.legend.updateSize()
 
     def clear_data(self) -> None:
         self.steps: list[int] = []

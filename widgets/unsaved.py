@@ -67,6 +67,14 @@ class _CloseAsks(QObject):
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
         if ev.type() == QEvent.Type.Close and obj is self.parent() and not self._may_close():
             ev.ignore()  # Cancel (or a failed save): the dock stays open with its edits
+            toggle = getattr(obj, "toggleViewAction", None)
+            if toggle is not None:
+                # The View menu's toggle unchecked itself before asking: check it again, or it
+                # shows the dock as hidden and the next Ctrl+Shift+E only "shows" it (a no-op).
+                action = toggle()
+                blocked = action.blockSignals(True)
+                action.setChecked(True)
+                action.blockSignals(blocked)
             return True
         return False
 
@@ -74,8 +82,8 @@ class _CloseAsks(QObject):
 def ask_before_closing(dock: QWidget, may_close: Callable[[], bool]) -> QObject:
     """Make closing ``dock`` (its title bar's ✕, or ``close()``) ask first: ``may_close()``
     runs :func:`may_leave` for the editor inside (Save / Discard / Cancel, as File ▸ Quit
-    does); False keeps the dock open. Hiding it from the View menu only hides it (its draft
-    is kept). Returns the filter (owned by ``dock``)."""
+    does); False keeps the dock open. The dock's toggle (View menu, Ctrl+Shift+E) hides it
+    with ``close()`` too, so it asks the same question. Returns the filter (owned by ``dock``)."""
     guard = _CloseAsks(dock, may_close)
     dock.installEventFilter(guard)
     return guard

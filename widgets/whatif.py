@@ -5,7 +5,10 @@
   layer and head, or only the head shown) and to hide the source token;
 - a right click on a source token's label (the map's column axis) offers to hide it;
 - the What-if bar lists the edits, shows the original continuation dimmed next to the
-  edited one, and "Original run" returns to the unmodified trace in one click.
+  edited one, and "Original run" returns to the unmodified trace in one click;
+- Edit ▸ "Undo what-if: …" / "Redo what-if: …" (Ctrl+Z / Ctrl+Shift+Z while the focus is in
+  the window's own panels, not in an editor dock) step back and forth through the edits of
+  the sentence shown, "Original run" included; the menu text names the edit it undoes.
 
 The edits live on ``window.interventions`` (a :class:`sandbox.whatif.Interventions`); the
 window's own retrace applies them through :func:`sandbox.trace.trace`, so every view shows
@@ -19,8 +22,10 @@ import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QSizePolicy, QToolBar, QWidget
 
+from .hooks import window_menu
 from .plots import WHATIF
 
 if TYPE_CHECKING:
@@ -117,6 +122,12 @@ class WhatIfController(QObject):
         views.cross_map.columnMenuRequested.connect(self._column_menu)
         window.traceChanged.connect(self._on_trace)
         self.last_menu: QMenu | None = None  # the last context menu (tests trigger its actions)
+        # Undo / redo of the edits: (the edits before, what the step did), newest last. They
+        # belong to one sentence of one model (_history_key); showing another one clears them.
+        self._undo: list[tuple["Interventions | None", str]] = []
+        self._redo: list[tuple["Interventions | None", str]] = []
+        self._history_key: tuple | None = None
+        self._build_undo_actions()
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -146,19 +157,38 @@ class WhatIfController(QObject):
             return False
         return True
 
-    def apply(self, iv: "Interventions | None") -> bool:
-        """Retrace the window's sentence with ``iv`` (None or empty: the original run)."""
+    def apply(self, iv: "Interventions | None", label: str | None = None) -> bool:
+        """Retrace the window's sentence with ``iv`` (None or empty: the original run).
+        ``label`` (e.g. "force step 2 → cat") makes the change undoable under that name."""
         w = self.window
         if iv is not None and iv.empty:
             iv = None
+        before = w.interventions
+        pushed = label is not None and iv != before
+        if pushed:
+            self._push_undo(before, label)
         self._beam_title = None
         w.interventions = iv
         ok = w.retrace(keep_step=True)  # traceChanged -> _on_trace -> the bar
+        applied = iv is None or w.interventions is not None
+        if not applied and pushed:
+            # The new edit made an earlier one impossible (e.g. <eos> forced before a forced
+            # step): the window dropped them all. Keep the earlier edits, refuse only this one.
+            reason = str(getattr(w, "banner_text", "") or "").removeprefix("what-if edits removed: ")
+            self._undo.pop()
+            self._update_undo_actions()
+            if before is not None:
+                w.interventions = before
+                w.retrace(keep_step=True)
+                w.show_banner(html.escape(f"“{label}” was not applied: {reason} — the edits before it are kept"),
+                              "warning")
         self.changed.emit()
-        return ok and (iv is None or w.interventions is not None)
+        return ok and applied
 
     def reset(self) -> None:
-        """One click back to the unmodified run."""
+        """One click back to the unmodified run (undoable: Edit ▸ Undo what-if brings the edits back)."""
+        if self.window.interventions is not None and not self.window.interventions.empty:
+            self._push_undo(self.window.interventions, "original run")
         self.original = None
         self._beam_title = None
         self.window.interventions = None
@@ -186,23 +216,85 @@ class WhatIfController(QObject):
             return False
         iv = self.interventions
         if iv.force.get(step) == token:
-            return self.apply(iv.with_force(step, None))
-        return self.apply(iv.with_force(step, token))
+            return self.apply(iv.with_force(step, None), f"unforce step {step}")
+        return self.apply(iv.with_force(step, token), f"force step {step} → {token}")
 
     def pin(self, step: int, source: int, layer: int | None = None, head: int | None = None) -> bool:
         from sandbox.whatif import Pin
 
         if not self._can_edit():
             return False
-        return self.apply(self.interventions.with_pin(Pin(step, source, layer, head)))
+        iv = self.interventions.with_pin(Pin(step, source, layer, head))
+        return self.apply(iv, f"pin step {step} → {self._source_label(source)}")
 
     def unpin(self, step: int) -> bool:
-        return self.apply(self.interventions.with_pin(None, step=step))
+        return self.apply(self.interventions.with_pin(None, step=step), f"unpin step {step}")
 
     def hide(self, source: int, hidden: bool = True) -> bool:
         if not self._can_edit():
             return False
-        return self.apply(self.interventions.with_hidden(source, hidden))
+        verb = "hide" if hidden else "show again"
+        return self.apply(self.interventions.with_hidden(source, hidden), f"{verb} {self._source_label(source)}")
+
+    def _source_label(self, j: int) -> str:
+        tr = self.window.trace
+        return tr.source_tokens[j] if tr is not None and 0 <= j < len(tr.source_tokens) else f"source {j}"
+
+    # -- undo / redo --------------------------------------------------------------------
+    def _build_undo_actions(self) -> None:
+        w = self.window
+        self.act_undo = QAction("Undo what-if edit", w)
+        self.act_redo = QAction("Redo what-if edit", w)
+        for a, keys, slot in ((self.act_undo, [QKeySequence(QKeySequence.StandardKey.Undo)], self.undo),
+                              (self.act_redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")], self.redo)):
+            a.setShortcuts(keys)
+            # the window's own panels only: inside the preset editor dock Ctrl+Z undoes its edits
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            a.triggered.connect(lambda _checked=False, f=slot: f())
+            central = w.centralWidget()
+            (central if central is not None else w).addAction(a)
+        menu = window_menu(w, "&Edit", before="View")
+        first = menu.actions()[0] if menu.actions() else None
+        menu.insertAction(first, self.act_undo)
+        menu.insertAction(first, self.act_redo)
+        if first is not None:
+            menu.insertSeparator(first)
+        self._update_undo_actions()
+
+    def _view_key(self) -> tuple:
+        cv = self.window.current_view()
+        return (id(self.window.bundle), cv.get("preset"), cv.get("source"), cv.get("target"), cv.get("mode"))
+
+    def _push_undo(self, before: "Interventions | None", label: str) -> None:
+        self._undo.append((before, label))
+        self._redo.clear()
+        self._history_key = self._view_key()
+        self._update_undo_actions()
+
+    def _step_history(self, src: list, dst: list) -> bool:
+        if not src or not self._can_edit():
+            return False
+        before, label = src.pop()
+        dst.append((self.window.interventions, label))
+        self._history_key = self._view_key()
+        ok = self.apply(before)
+        self._update_undo_actions()
+        return ok
+
+    def undo(self) -> bool:
+        """Back to the edits before the last what-if change (False when there is none)."""
+        return self._step_history(self._undo, self._redo)
+
+    def redo(self) -> bool:
+        """Redo the last undone what-if change (False when there is none)."""
+        return self._step_history(self._redo, self._undo)
+
+    def _update_undo_actions(self) -> None:
+        for a, stack, verb in ((self.act_undo, self._undo, "Undo"), (self.act_redo, self._redo, "Redo")):
+            a.setEnabled(bool(stack))
+            a.setText(f"{verb} what-if: {stack[-1][1]}" if stack else f"{verb} what-if edit")
+            a.setStatusTip("what-if edits of the sentence shown (force, pin, hide, original run); "
+                           "the preset editor's own Undo is further down this menu")
 
     # -- menus --------------------------------------------------------------------------
     def cell_menu(self, row: int, col: int) -> QMenu:
@@ -210,6 +302,7 @@ class WhatIfController(QObject):
         tr = w.trace
         tok = tr.source_tokens[col] if tr is not None and col < len(tr.source_tokens) else str(col)
         menu = QMenu(w)
+        menu.setFont(w.font())  # a popup does not inherit the window's text size
         transformer = tr is not None and (tr.model or {}).get("kind") == "transformer"
         a = menu.addAction(f"Pin step {row}'s attention to “{tok}”" + (" (every layer and head)" if transformer else ""))
         a.triggered.connect(lambda: self.pin(row, col))
@@ -232,6 +325,7 @@ class WhatIfController(QObject):
         tr = self.window.trace
         tok = tr.source_tokens[col] if tr is not None and col < len(tr.source_tokens) else str(col)
         menu = QMenu(self.window)
+        menu.setFont(self.window.font())
         self._add_hide(menu, col, tok)
         if self.active:
             menu.addAction("Original run (drop every edit)").triggered.connect(self.reset)
@@ -253,6 +347,10 @@ class WhatIfController(QObject):
     # -- display ------------------------------------------------------------------------
     def _on_trace(self, tr: "Trace") -> None:
         w = self.window
+        if (self._undo or self._redo) and self._view_key() != self._history_key:
+            self._undo.clear()  # another sentence, mode or model: its edits are not these
+            self._redo.clear()
+            self._update_undo_actions()
         if self._beam_title is not None and tr is not self._beam_trace:
             self._beam_title = None  # the window traced something else: the beam is gone
         if self._beam_title is None:

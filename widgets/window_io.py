@@ -56,9 +56,13 @@ class WindowIO:
         seen: dict[str, str] = {}
         for a in self.findChildren(QAction):
             keys = [k.toString(KS.SequenceFormat.NativeText) for k in a.shortcuts() if not k.isEmpty()]
-            name = a.text().replace("&", "").rstrip("…").strip()
-            if keys and name and " / ".join(keys) not in seen:
-                seen[" / ".join(keys)] = name
+            # "Undo what-if: pin step 2 → 나는" names its last edit: the list wants "Undo what-if"
+            name = a.text().replace("&", "").rstrip("…").split(":")[0].strip()
+            key = " / ".join(keys)
+            if keys and name and key not in seen:
+                seen[key] = name
+            elif keys and name and name not in seen[key].split(" / "):
+                seen[key] += f" / {name}"  # one key, two places (Ctrl+Z: What-if, the preset editor)
         acts = sorted(seen.items(), key=lambda kv: (len(kv[0]), kv[0]))
         return " · ".join(list(NAV_KEYS) + [f"{k} {n}" for k, n in acts])
 

@@ -31,6 +31,79 @@ VIEWS_FIXED_H = 274
 VIEWS_PER_SCALE_H = 234
 
 
+class MiddleElideComboBox(QComboBox):
+    """A combo box that shortens a long current text in the middle, not at the end. Preset
+    names differ at their end ("… → I am a cat (dot attention)", "… (general attention)",
+    "I love cats → 나는 고양이를 좋아해 (Transformer)"): cut at the end, five presets looked
+    the same. The tooltip holds the whole name."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._tip = ""
+        self.currentIndexChanged.connect(lambda _i: self._update_tip())
+
+    def setToolTip(self, tip: str) -> None:
+        self._tip = tip
+        self._update_tip()
+
+    def _update_tip(self) -> None:
+        text = self.currentText()
+        super().setToolTip(f"{text}\n{self._tip}" if text and self._tip else (text or self._tip))
+
+    def _edit_rect(self):
+        from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+        opt = QStyleOptionComboBox()
+        self.initStyleOption(opt)
+        return opt, self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
+                                                QStyle.SubControl.SC_ComboBoxEditField, self)
+
+    def shown_text(self) -> str:
+        """The current text as painted: elided in the middle to the edit field's width."""
+        _opt, rect = self._edit_rect()
+        return self.fontMetrics().elidedText(self.currentText(), Qt.TextElideMode.ElideMiddle, max(rect.width(), 0))
+
+    def paintEvent(self, _ev) -> None:
+        from PySide6.QtWidgets import QStyle, QStylePainter
+
+        painter = QStylePainter(self)
+        opt, _rect = self._edit_rect()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
+        opt.currentText = self.shown_text()
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)
+
+
+class OneLineProgressBar(QProgressBar):
+    """The toolbar's model box ("untrained", "step 34 / 400", "trained 400 steps"): at least
+    ``MIN_W`` px and always as wide as its text. A fixed width let Qt's style wrap the text
+    onto two half-hidden lines at 150 % text ("trained 400 / steps")."""
+
+    MIN_W = 140
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        # as wide as the size hint, no wider (a progress bar expands by default: the toolbar
+        # would hand it every free pixel)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, self.sizePolicy().verticalPolicy())
+
+    def _needed(self) -> int:
+        fm = self.fontMetrics()
+        return fm.horizontalAdvance(self.text()) + 2 * fm.averageCharWidth() + 8
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(max(self.MIN_W, self._needed()))
+        return hint
+
+    def minimumSizeHint(self):
+        return self.sizeHint()
+
+    def setFormat(self, fmt: str) -> None:
+        super().setFormat(fmt)
+        if self._needed() > self.width():
+            self.updateGeometry()  # only when it must grow: a training run updates it ~20 times a second
+
+
 class WindowUi:
     """Construction, toolbars and text scale of the main window (a mixin)."""
 
@@ -73,7 +146,7 @@ class WindowUi:
         self.addToolBar(tb)
         self.toolbar = tb
         tb.addWidget(QLabel(" preset "))
-        self.preset_combo = QComboBox()
+        self.preset_combo = MiddleElideComboBox()
         self.preset_combo.setMinimumContentsLength(24)
         self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.preset_combo.setToolTip("shipped presets first, then yours")
@@ -90,13 +163,11 @@ class WindowUi:
         self.device_combo.activated.connect(  # the user's choice (not a refill of the list) is kept
             lambda _i: self.settings.setValue("device", self.device_combo.currentData() or "auto"))
         tb.addWidget(self.device_combo)
-        self.progress = QProgressBar()
+        self.progress = OneLineProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
         self.progress.setFormat("untrained")
         self.progress.setTextVisible(True)
-        self.progress.setMaximumWidth(220)
-        self.progress.setMinimumWidth(140)
         tb.addWidget(self.progress)
         # The rest goes on a second toolbar that drops to its own row when the window is too
         # narrow for both (fit_toolbars): nothing ever hides behind a "»" overflow.
@@ -543,5 +614,15 @@ class WindowUi:
             self.views.set_font(big)
         if self.loss_plot is not None:
             self.loss_plot.set_font(font)
+        self.fit_menu_fonts()
         self.fit_toolbars()
         self._fit_toolbars_later()
+
+    def fit_menu_fonts(self) -> None:
+        """Menus are windows of their own and do not inherit the window's font: give every
+        menu of the window (menu bar, submenus, Export ▾) the chrome's text size, or at 150 %
+        the menus stayed at 100 %. Call again after adding menus (``install_extras`` does)."""
+        font = self.font()
+        for menu in self.findChildren(QMenu):
+            if menu.font() != font:
+                menu.setFont(font)
