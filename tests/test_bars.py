@@ -84,3 +84,65 @@ def test_masked_and_absent_rows_have_no_bar_and_the_zero_line_is_drawn(qtbot):
     _, ygap = _to_pixel(w, plot, 0.0, 1.5)
     near = [img.pixelColor(int(round(x0)) + d, int(round(ygap))).rgb() for d in (-1, 0, 1)]
     assert BarsItem.ZERO_PEN.rgb() in near
+
+
+# ------------------------------------------------------------- map cell numbers (OverlayItem)
+
+
+def _cell_texts(values, cell_w, cell_h, font_pt):
+    """(text, point size) of every number the overlay draws with cells ``cell_w`` × ``cell_h`` px."""
+    from PySide6.QtGui import QFont, QImage, QPainter, QTransform
+
+    from widgets.plots import OverlayItem
+
+    class Recorder(QPainter):
+        def __init__(self, device):
+            super().__init__(device)
+            self.drawn = []
+
+        def drawText(self, *args):  # noqa: N802 (Qt's name)
+            self.drawn.append((args[-1], self.font().pointSizeF()))
+            super().drawText(*args)
+
+    img = QImage(800, 600, QImage.Format.Format_ARGB32_Premultiplied)
+    p = Recorder(img)
+    try:
+        p.setTransform(QTransform(cell_w, 0, 0, cell_h, cell_w / 2, cell_h / 2))  # cell (0, 0) at the corner
+        item = OverlayItem()
+        font = QFont("DejaVu Sans")
+        font.setPointSizeF(font_pt)
+        item.set_font(font)
+        item.set_data(np.asarray(values, np.float32))
+        item.paint(p)
+    finally:
+        p.end()
+    return p.drawn
+
+
+def test_map_cell_numbers_are_drawn_legibly_or_not_at_all(qtbot):
+    from widgets.plots import CELL_TEXT_MIN_PT, CELL_TEXT_MIN_SCALE
+
+    values = np.array([[0.1, 0.9], [0.5, 0.25], [0.0, 1.0]])
+    big = _cell_texts(values, 60, 30, 9.0)
+    assert [t for t, _ in big] == ["0.100", "0.900", "0.500", "0.250", "0.000", "1.000"]
+    # a 12-row map squeezed into a short panel: 13 px rows gave 5.9 pt numbers before
+    assert _cell_texts(values, 60, 13, 9.0) == []
+    # at 150 % text the floor follows the text size
+    assert _cell_texts(values, 60, 20, 13.5) == []
+    for cw, ch, pt in [(60, 30, 9.0), (40, 16, 9.0), (80, 40, 13.5), (45, 18, 9.0)]:
+        for _t, size in _cell_texts(values, cw, ch, pt):
+            assert size >= max(CELL_TEXT_MIN_PT, CELL_TEXT_MIN_SCALE * pt) - 1e-9
+            assert size <= min(pt, ch * 0.45, cw / 5.2) + 1e-9  # and it fits its cell
+
+
+def test_no_tick_mark_runs_into_a_short_bars_label(qtbot):
+    """The rows' axis draws no tick marks into the plot: at x = 0 they read as a minus sign
+    before a short bar's value ("—0.024")."""
+    values = np.array([0.9, -np.inf, 0.02], np.float32)
+    w, plot, bars, img = _render(qtbot, values, xrange=(0.0, 1.2))
+    x0, _ = _to_pixel(w, plot, 0.0, 0)
+    _, yc = _to_pixel(w, plot, 0.0, 1)  # the masked row: no bar, so only a tick could be there
+    y = int(round(yc))
+    xs = range(int(round(x0)) + 2, int(round(x0)) + 6)  # past the axis line
+    dark = [x for x in xs if img.pixelColor(x, y).lightness() < 128]
+    assert not dark, f"dark pixels at x {dark} next to the axis"

@@ -307,6 +307,9 @@ class HBars:
         self.plot = plot
         self.quantity = quantity
         self.color = color
+        # No tick marks on the rows' axis: pyqtgraph draws them 5 px into the plot at x = 0,
+        # where they joined a short bar's value label as a minus sign ("—0.024").
+        plot.getAxis("left").setStyle(tickLength=0)
         self.bars = BarsItem(color)  # and the zero line
         plot.addItem(self.bars)
         self.labels = LabelsItem()

@@ -646,9 +646,13 @@ class OverlayItem(pg.GraphicsObject):
             if 0 <= r < rows:
                 cell = tr.mapRect(QRectF(-0.5, r - 0.5, 0.0, 1))
                 p.fillRect(QRectF(cell.left(), cell.top(), max(5.0, cw * 0.08), cell.height()), BAD)
-        if self.show_values and cw >= 30 and ch >= 12:
+        base = self._font.pointSizeF() if self._font.pointSizeF() > 0 else 9.0
+        size = min(base, ch * 0.45, cw / 5.2)  # the cell's number fits its cell
+        if self.show_values and size >= max(CELL_TEXT_MIN_PT, CELL_TEXT_MIN_SCALE * base):
+            # (smaller numbers are not drawn: unreadable at that size, and the cell's
+            # colour, its tooltip and explain-a-cell give the value)
             font = QFont(self._font)
-            font.setPointSizeF(max(5.0, min(font.pointSizeF(), ch * 0.45, cw / 5.2)))
+            font.setPointSizeF(size)
             p.setFont(font)
             vals = self._values
             for r in range(rows):
@@ -668,6 +672,9 @@ class OverlayItem(pg.GraphicsObject):
                                Qt.AlignmentFlag.AlignCenter, fmt(v, "weight"))
         p.restore()
 
+
+CELL_TEXT_MIN_PT = 6.5  # a map cell's number is drawn at this size at least, else not at all
+CELL_TEXT_MIN_SCALE = 0.7  # ... and at this share of the views' text size at least
 
 _HATCH: QBrush | None = None
 
