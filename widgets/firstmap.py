@@ -7,6 +7,12 @@ that file with plain QPainter calls (no numpy, no pyqtgraph, no torch: only ``js
 PySide6, which the window has already loaded), so a map is on screen with the window
 itself; the live views replace it once torch, the preset and the first trace are ready.
 
+On the very first launch there is no such file yet: the map of the default view (the
+default preset's shipped model on its example sentence, step 0, teacher forcing: what the
+live views will show) ships as ``presets/first_map.json`` and is painted instead, with its
+own note. ``python -m widgets.firstmap`` writes it again after the default preset or its
+shipped model changes (tests/test_firstmap_shipped.py checks it against the live view).
+
 A missing, unreadable or foreign file is ignored: the window then shows "loading…".
 """
 
@@ -23,6 +29,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 FORMAT = "attention-sandbox/first-map@1"
 FILE_NAME = "first_map.json"
 MAX_CELLS = 128 * 128
+SHIPPED_PATH = Path(__file__).resolve().parent.parent / "presets" / FILE_NAME  # the default view's map
+SHIPPED_NOTE = "loading PyTorch and the model…"
 
 
 def cache_path() -> Path:
@@ -98,9 +106,10 @@ class CachedMap(QWidget):
 
     NOTE = "from your last session · loading PyTorch and the model…"
 
-    def __init__(self, data: dict[str, Any], parent=None) -> None:
+    def __init__(self, data: dict[str, Any], parent=None, note: str | None = None) -> None:
         super().__init__(parent)
         self.data = data
+        self.note = self.NOTE if note is None else note
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(200, 120)
         self.painted = False
@@ -122,7 +131,7 @@ class CachedMap(QWidget):
             p.drawText(QRectF(8, 4, self.width() - 16, lh + 4), Qt.AlignmentFlag.AlignHCenter, title)
             p.setFont(font)
             p.setPen(QColor("#57606a"))
-            p.drawText(QRectF(8, 6 + lh, self.width() - 16, lh + 4), Qt.AlignmentFlag.AlignHCenter, self.NOTE)
+            p.drawText(QRectF(8, 6 + lh, self.width() - 16, lh + 4), Qt.AlignmentFlag.AlignHCenter, self.note)
             left = min(max((fm.horizontalAdvance(str(r)) for r in rows), default=0) + 14, self.width() * 0.3)
             top = 2 * lh + 16 + lh
             area = QRectF(left, top, self.width() - left - 12, self.height() - top - 10)
@@ -159,3 +168,49 @@ class CachedMap(QWidget):
         finally:
             p.end()
         self.painted = True
+
+
+def default_view_snapshot() -> dict[str, Any]:
+    """The map the window shows on a first launch (the default preset on its shipped model,
+    its example sentence, step 0, teacher forcing), drawn by a window built offscreen."""
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from .mainwindow import DEFAULT_PRESET, MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as tmp:
+        win = MainWindow(settings=QSettings(str(Path(tmp) / "s.ini"), QSettings.Format.IniFormat), persist=False)
+        try:
+            win.resize(1280, 720)
+            win.load_preset(DEFAULT_PRESET)
+            win.set_mode("teacher_forcing")
+            win.set_step(0)
+            app.processEvents()
+            data = snapshot(win.views.cross_map, win.state.preset_key, win.bundle.preset.name)
+        finally:
+            win.shutdown()
+            win.close()
+            win.deleteLater()
+    if data is None:
+        raise ValueError("the default view has no attention map to ship")
+    return data
+
+
+def main() -> int:
+    """``python -m widgets.firstmap``: write presets/first_map.json (a maintainer's tool)."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from sandbox.fileio import atomic_write_text
+
+    data = default_view_snapshot()
+    atomic_write_text(SHIPPED_PATH, json.dumps(data, ensure_ascii=False, indent=1) + "\n", allow_shipped=True)
+    print(f"wrote {SHIPPED_PATH} ({len(data['rows'])}×{len(data['cols'])} map of {data['preset']})")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

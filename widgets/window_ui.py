@@ -323,7 +323,11 @@ class WindowUi:
             from . import firstmap
 
             data = firstmap.load()
-            cached = firstmap.CachedMap(data) if data is not None else None
+            if data is not None:
+                cached = firstmap.CachedMap(data)
+            elif not self.settings.contains("last_preset"):  # a first launch: the default view
+                shipped = firstmap.load(firstmap.SHIPPED_PATH)
+                cached = firstmap.CachedMap(shipped, note=firstmap.SHIPPED_NOTE) if shipped is not None else None
         if cached is not None:
             self.placeholder = cached
         else:
