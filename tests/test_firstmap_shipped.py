@@ -15,11 +15,12 @@ from PySide6.QtCore import QSettings  # noqa: E402
 
 def test_the_shipped_first_map_is_the_live_default_view(qapp):
     from widgets import firstmap
+    from widgets.firstmap_default import default_view_snapshot
 
     shipped = json.loads(firstmap.SHIPPED_PATH.read_text(encoding="utf-8"))
     assert firstmap.load(firstmap.SHIPPED_PATH) == shipped  # a valid cached map
-    live = firstmap.default_view_snapshot()
-    assert live == shipped, "presets/first_map.json is stale: run `python -m widgets.firstmap`"
+    live = default_view_snapshot()
+    assert live == shipped, "presets/first_map.json is stale: run `python -m widgets.firstmap_default`"
     # and it is a trained model's picture: step 0 ("I") looks at 나는
     row = shipped["values"][0]
     assert shipped["cols"][row.index(max(row))] == "나는"
