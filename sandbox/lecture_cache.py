@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["CACHE_VERSION", "SHIPPED_MODELS_DIR", "MANIFEST_NAME", "MANIFEST_FORMAT", "user_cache_dir",
            "read_manifest", "shipped_checkpoint", "shipped_preset_checkpoint", "opening_model", "SHIPPED_ORIGIN",
-           "training_key", "cached_checkpoint_path",
+           "training_key", "preset_training_key", "cached_checkpoint_path",
            "checked_device", "model_source", "ensure_trained", "ensure_trained_from"]
 
 CACHE_VERSION = 1  # bump when the meaning of a cached checkpoint changes
@@ -83,7 +83,13 @@ def shipped_preset_checkpoint(preset: Preset, folder: Path | None = None) -> Pat
     (its steps and seed) on the CPU, or None: none was shipped for them (an edited preset
     whose model, tokenizers, training settings or pairs differ has another key). The main
     window opens such a preset on this model, so the first picture is a trained one."""
-    return _shipped_by_key(_key(preset, preset.training.steps, preset.training.seed), folder)
+    return _shipped_by_key(preset_training_key(preset), folder)
+
+
+def preset_training_key(preset: Preset) -> str:
+    """The training key of ``preset`` trained with its own ``[training]`` steps and seed on
+    the CPU (what :func:`shipped_preset_checkpoint` looks up)."""
+    return _key(preset, preset.training.steps, preset.training.seed)
 
 
 SHIPPED_ORIGIN = "shipped with the app"  # the Model box's word for such a model

@@ -44,9 +44,9 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .lecture_cache import (MANIFEST_FORMAT, MANIFEST_NAME, SHIPPED_MODELS_DIR, _key, _sha256, _shipped_by_key,
-                            cached_checkpoint_path, read_manifest, shipped_checkpoint,
-                            shipped_preset_checkpoint, training_key)
+from .lecture_cache import (MANIFEST_FORMAT, MANIFEST_NAME, SHIPPED_MODELS_DIR, _effective_steps, _sha256,
+                            _shipped_by_key, cached_checkpoint_path, preset_training_key, read_manifest,
+                            shipped_checkpoint, shipped_preset_checkpoint, training_key)
 from .lecture_course import lecture_presets, list_lectures, load_lecture_preset
 from .lecture_schema import Lecture, LectureError, load_lecture
 from .presets import Preset, list_presets, load_preset
@@ -80,16 +80,14 @@ def _wanted(lectures: Sequence[Lecture], presets: Sequence[Preset]) -> dict[str,
     wanted: dict[str, dict[str, Any]] = {}
     for lec in lectures:
         for ref in lecture_presets(lec):
-            key = training_key(lec, ref)
-            if key not in wanted:
-                p = load_lecture_preset(lec, ref)
-                steps = lec.train.steps if lec.train.steps is not None else p.training.steps
-                wanted[key] = {"preset": p, "steps": steps, "seed": lec.train.seed, "lectures": []}
-            if lec.key not in wanted[key]["lectures"]:
-                wanted[key]["lectures"].append(lec.key)
+            p = load_lecture_preset(lec, ref)  # once: the key is made from the loaded preset
+            want = wanted.setdefault(training_key(lec, p), {"preset": p, "steps": _effective_steps(lec, p),
+                                                            "seed": lec.train.seed, "lectures": []})
+            if lec.key not in want["lectures"]:
+                want["lectures"].append(lec.key)
     for p in presets:
-        key = _key(p, p.training.steps, p.training.seed)
-        wanted.setdefault(key, {"preset": p, "steps": p.training.steps, "seed": p.training.seed, "lectures": []})
+        wanted.setdefault(preset_training_key(p),
+                          {"preset": p, "steps": p.training.steps, "seed": p.training.seed, "lectures": []})
     return wanted
 
 

@@ -72,12 +72,12 @@ def _affine(tr) -> tuple[float, float, float, float, float, float]:
 class BarsItem(pg.GraphicsObject):
     """Horizontal bars, one per row, and a vertical line at x = 0, painted in device pixels.
 
-    Row ``j``'s bar spans x0 … x0 + width (a negative width extends left) over
-    ``HEIGHT`` of the row's height, centred on y = j. ``opts`` holds ``x0``, ``y``,
-    ``width``, ``height`` and ``brushes`` (per-bar QColor, or None for one colour), as
-    pyqtgraph's BarGraphItem does, which this item replaces on the step path: it draws with
-    one ``fillRect`` per bar and no QPicture, and its bounding rectangle is the chart's
-    data area, so a new set of bars never re-measures the scene."""
+    Row ``j``'s bar spans 0 … width (a negative width extends left) over ``HEIGHT`` of
+    the row's height, centred on y = j. ``opts`` holds ``width`` and ``brushes`` (per-bar
+    QColor, or None for one colour), named as in pyqtgraph's BarGraphItem, which this item
+    replaces on the step path: it draws with one ``fillRect`` per bar and no QPicture, and
+    its bounding rectangle is the chart's data area, so a new set of bars never re-measures
+    the scene."""
 
     HEIGHT = 0.7
     ZERO_PEN = QColor("#888888")
@@ -85,16 +85,13 @@ class BarsItem(pg.GraphicsObject):
     def __init__(self, color: QColor) -> None:
         super().__init__()
         self.color = QColor(color)
-        self.opts = {"x0": np.zeros(0), "y": np.zeros(0), "width": np.zeros(0),
-                     "height": self.HEIGHT, "brushes": None}
+        self.opts = {"width": np.zeros(0), "brushes": None}
         self._rect = QRectF()
 
     def set_bars(self, widths: np.ndarray, colours: list[QColor] | None, bounds: QRectF) -> None:
         """Bars of ``widths`` (one per row from 0) in ``colours`` (None: the item's colour);
         ``bounds`` is the chart's data area (x range × rows)."""
-        n = len(widths)
-        self.opts = {"x0": np.zeros(n), "y": np.arange(n, dtype=np.float64),
-                     "width": np.asarray(widths, dtype=np.float64), "height": self.HEIGHT,
+        self.opts = {"width": np.asarray(widths, dtype=np.float64),
                      "brushes": None if colours is None else list(colours)}
         if bounds != self._rect:
             self.prepareGeometryChange()
