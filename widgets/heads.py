@@ -40,6 +40,10 @@ class HeadsView(pg.GraphicsLayoutWidget):
         self.maps, self.lines = [], []
         for h in range(heads):
             p = style_plot(self.addPlot(row=0, col=h, enableMenu=False))
+            # One width for every head: the grid shares the room out from each plot's preferred
+            # width, and head 0's row labels made its preferred width 3× the others' (it came
+            # out half as wide as head 1 at 1920 px).
+            p.setPreferredWidth(100)
             m = MatrixItem(p, WEIGHTS_CMAP, (0.0, 1.0))
             hl = RowHighlight()
             p.addItem(hl)
@@ -51,11 +55,6 @@ class HeadsView(pg.GraphicsLayoutWidget):
         set_plot_font(self.cat_plot, self._font)
         self.cat = MatrixItem(self.cat_plot, VECTOR_CMAP)
         self.ci.layout.setRowFixedHeight(1, 60)
-        for p, _m, _hl in self.maps:
-            # One width for every head: the grid shares the room out from each plot's preferred
-            # width, and head 0's row labels made its preferred width 3× the others' (it came
-            # out half as wide as head 1 at 1920 px).
-            p.setPreferredWidth(100)
         self._heads = heads
         self._labels_key = None
 

@@ -418,9 +418,7 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None, str]], 
         QTextDocument,
     )
 
-    from sandbox.lectures import image_path
-
-    from .presenter_mode import missing_image_text, narration_html
+    from .presenter_mode import narration_html
     from .richtext import formula_html
 
     buf = QBuffer()
@@ -487,11 +485,12 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None, str]], 
             y += 4 * px
             # Lay out the narration first (the slide's image, if any, sits to its right),
             # then give the view every bit of height that is left.
-            ipath = image_path(lecture, slide)
-            pic = QImage(str(ipath)) if ipath is not None and ipath.is_file() else QImage()
+            shown = slide_picture(lecture, slide, lang)
+            pic = shown.get("picture", QImage())
+            missing = shown.get("picture_text")
             # An image that exists shares the top with the view; a missing one gets a
             # placeholder beside the narration.
-            text_w = W * 0.62 if ipath is not None and pic.isNull() else W
+            text_w = W * 0.62 if missing else W
             doc = QTextDocument()
             doc.setDocumentMargin(0)
             doc.setTextWidth(text_w)
@@ -536,14 +535,14 @@ def handout_pdf(lecture: "Lecture", pages: list[tuple[bytes, str | None, str]], 
                 used_h = max(used_h, pic.height() * s)
             y += used_h + gap
             rest_h = H - y - footer_h
-            if ipath is not None and pic.isNull():
+            if missing:
                 side = QRectF(text_w + 8 * px, y, W - text_w - 8 * px, rest_h)
                 painter.setPen(QPen(QColor("#8c959f"), 1, Qt.PenStyle.DashLine))
                 painter.drawRect(side)
                 painter.setPen(QColor("#57606a"))
                 painter.setFont(font(8))
                 painter.drawText(side.adjusted(6 * px, 6 * px, -6 * px, -6 * px), Qt.TextFlag.TextWordWrap,
-                                 missing_image_text(lecture, slide, lang))
+                                 missing)
             painter.save()
             painter.translate(0, y)
             doc.drawContents(painter, QRectF(0, 0, text_w, rest_h))
@@ -604,7 +603,7 @@ def export_to(controller, lecture: "Lecture", out_dir: str | os.PathLike) -> Exp
     from .richtext import formula_html
 
     n = len(lecture.slides)
-    dlg = QProgressDialog("Loading the lecture's models…", "Cancel", 0, n, controller.window)
+    dlg = QProgressDialog("", "Cancel", 0, n, controller.window)  # the text goes on the rich label below
     label = QLabel()  # rich text: a slide title's formula is typeset ("c_t" → c with a subscript t)
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)

@@ -30,7 +30,7 @@ from .plots import WHATIF
 
 if TYPE_CHECKING:
     from sandbox.trace import Trace
-    from sandbox.whatif import Interventions, Pin
+    from sandbox.whatif import Interventions
 
 
 def _tokens_html(tokens: list[str], changed_from: int | None, colour: str) -> str:

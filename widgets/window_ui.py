@@ -13,7 +13,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QFrame, QGridLayout, QGroupBox,
     QHBoxLayout, QLabel, QLineEdit, QMenu, QProgressBar, QPushButton, QRadioButton, QSizePolicy,
-    QSlider, QSpinBox, QSplitter, QTextBrowser, QToolBar, QToolButton, QVBoxLayout, QWidget,
+    QSlider, QSpinBox, QSplitter, QStyle, QStyleOptionComboBox, QStylePainter, QTextBrowser, QToolBar,
+    QToolButton, QVBoxLayout, QWidget,
 )
 
 from sandbox.names import PANELS
@@ -51,25 +52,21 @@ class MiddleElideComboBox(QComboBox):
         super().setToolTip(f"{text}\n{self._tip}" if text and self._tip else (text or self._tip))
 
     def _edit_rect(self):
-        from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
-
         opt = QStyleOptionComboBox()
         self.initStyleOption(opt)
         return opt, self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, opt,
                                                 QStyle.SubControl.SC_ComboBoxEditField, self)
 
-    def shown_text(self) -> str:
+    def shown_text(self, rect=None) -> str:
         """The current text as painted: elided in the middle to the edit field's width."""
-        _opt, rect = self._edit_rect()
+        rect = rect if rect is not None else self._edit_rect()[1]
         return self.fontMetrics().elidedText(self.currentText(), Qt.TextElideMode.ElideMiddle, max(rect.width(), 0))
 
     def paintEvent(self, _ev) -> None:
-        from PySide6.QtWidgets import QStyle, QStylePainter
-
         painter = QStylePainter(self)
-        opt, _rect = self._edit_rect()
+        opt, rect = self._edit_rect()
         painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, opt)
-        opt.currentText = self.shown_text()
+        opt.currentText = self.shown_text(rect)
         painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, opt)
 
 
